@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from hub.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("accounts/", include("hub.accounts.urls")),
+    path("glossary/", include("hub.glossary.urls")),
+    path("traces/", include("traces.urls")),
+    path("api/v1/", include("hub.api.urls")),
+    path("admin/", admin.site.urls),
+    path("", include("hub.learn.urls")),
+    path("", include("hub.forum.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
