@@ -13,6 +13,8 @@ urlpatterns = [
     path("traces/", include("traces.urls")),
     path("api/v1/", include("hub.api.urls")),
     path("admin/", admin.site.urls),
+    path("notifications/", include("hub.notifications.urls")),
+    path("moderation/", include("hub.moderation.urls")),
     path("", include("hub.learn.urls")),
     path("", include("hub.forum.urls")),
 ]

@@ -1,3 +1,0 @@
-def forum(request):
-    """Header data for every page (unread notifications, presence); filled by the forum app."""
-    return {}
