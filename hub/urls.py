@@ -12,6 +12,7 @@ urlpatterns = [
     path("glossary/", include("hub.glossary.urls")),
     path("traces/", include("traces.urls")),
     path("api/v1/", include("hub.api.urls")),
+    path("settings/", include("hub.api.web_urls")),
     path("admin/", admin.site.urls),
     path("notifications/", include("hub.notifications.urls")),
     path("moderation/", include("hub.moderation.urls")),
