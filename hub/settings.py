@@ -24,7 +24,9 @@ PRODUCTION = MODE == "production"
 
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
-if PRODUCTION and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
+if PRODUCTION and (
+    SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+):
     raise ImproperlyConfigured(
         "Production mode needs a real SECRET_KEY (50+ random characters) in the environment."
     )
