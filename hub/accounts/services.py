@@ -1,0 +1,106 @@
+"""Writes for accounts: creating people (and the bot), profiles, reputation."""
+
+import logging
+import re
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+
+from .models import REPUTATION_START, Profile
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+BOT_USERNAME = "gradient-doctor"
+BOT_EMAIL = "gradient-doctor@gradhub.local"
+# Usernames double as @mentions and URL parts: keep them to a plain, mention-safe alphabet.
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,29}$")
+RESERVED_USERNAMES = {
+    BOT_USERNAME,
+    "admin",
+    "administrator",
+    "moderator",
+    "moderators",
+    "staff",
+    "gradhub",
+    "root",
+    "system",
+    "support",
+    "anonymous",
+}
+
+
+def username_validate(*, username: str) -> None:
+    if not USERNAME_RE.match(username):
+        raise ValidationError(
+            "Usernames are 3-30 characters: letters, digits, '-' or '_', starting with a "
+            "letter or digit."
+        )
+    if username.lower() in RESERVED_USERNAMES:
+        raise ValidationError("That username is reserved.")
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError("That username is taken.")
+
+
+def user_create(*, username: str, email: str, password: str) -> User:
+    """Create a person's account and their profile; validates name, e-mail and password."""
+    username = (username or "").strip()
+    email = User.objects.normalize_email((email or "").strip())
+    username_validate(username=username)
+    if not email or "@" not in email:
+        raise ValidationError("Enter a valid e-mail address.")
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError("An account with that e-mail address already exists.")
+    candidate = User(username=username, email=email)
+    validate_password(password, user=candidate)
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email, password=password)
+        Profile.objects.create(user=user)
+    return user
+
+
+def profile_get(*, user) -> Profile:
+    """The user's profile, created on first use for accounts made outside user_create."""
+    try:
+        return user.profile
+    except Profile.DoesNotExist:
+        profile, _ = Profile.objects.get_or_create(user=user)
+        user.profile = profile
+        return profile
+
+
+def bot_user_get() -> User:
+    """The automated "Gradient Doctor" that posts diagnoses; created on first use."""
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(
+            username=BOT_USERNAME, defaults={"email": BOT_EMAIL, "first_name": "Gradient Doctor"}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        Profile.objects.update_or_create(
+            user=user,
+            defaults={"is_bot": True},
+            create_defaults={
+                "is_bot": True,
+                "bio": "I read gradient traces and explain what went wrong in training.",
+            },
+        )
+    return user
+
+
+def reputation_change(*, user, delta: int, reason: str) -> int:
+    """Add `delta` to the user's reputation (never below the starting value); returns it."""
+    if delta == 0:
+        return profile_get(user=user).reputation
+    profile = profile_get(user=user)
+    Profile.objects.filter(pk=profile.pk).update(
+        reputation=Greatest(F("reputation") + delta, Value(REPUTATION_START))
+    )
+    profile.refresh_from_db(fields=["reputation"])
+    logger.info("reputation %+d for %s: %s", delta, user.username, reason)
+    return profile.reputation

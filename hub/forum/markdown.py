@@ -1,0 +1,137 @@
+"""Markdown for every post on the site: rendered once at write time, stored as safe HTML.
+
+CommonMark (markdown-it-py, raw HTML off) + tables, strikethrough and `$…$` / `$$…$$` math
+(mdit-py-plugins dollarmath: marked up as `.math` elements that static/js/math.js renders with
+the vendored KaTeX). Fenced code is highlighted on the server by Pygments (classes; the colours
+live in static/css/pygments.css). `@username` becomes a profile link. The HTML then goes through
+nh3 with an allow-list (belt and braces: nothing raw gets in, but a bug in a plugin must not
+become an XSS), links get rel="nofollow ugc", and glossary terms are linked when the glossary
+app provides `autolink_html`.
+"""
+
+import hashlib
+import re
+from html import escape
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES
+from pygments.util import ClassNotFound
+
+try:  # the glossary app is optional for this module
+    from hub.glossary.autolink import autolink_html
+except ImportError:  # pragma: no cover - depends on which apps are installed
+    autolink_html = None
+
+CODE_CLASS = "codehilite"
+MENTION_RE = re.compile(r"(?<![\w@/.])@([A-Za-z0-9][A-Za-z0-9_-]{2,29})\b")
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+def _highlight(code: str, lang: str, attrs: str) -> str:
+    """Pygments HTML for a fenced block; unknown or missing languages stay plain text."""
+    name = (lang or "").strip().split()[0].lower() if lang else ""
+    try:
+        lexer = get_lexer_by_name(name) if name else None
+    except ClassNotFound:
+        lexer = None
+    body = highlight(code, lexer, _FORMATTER) if lexer else escape(code)
+    label = f' data-lang="{escape(name)}"' if lexer else ""
+    return f'<pre class="{CODE_CLASS}"{label}><code>{body}</code></pre>\n'
+
+
+def _mentions(state) -> None:
+    """Core rule: turn @username in text (not in code or links) into a profile link."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        in_link = 0
+        for token in block.children:
+            if token.type == "link_open":
+                in_link += 1
+            elif token.type == "link_close":
+                in_link -= 1
+            if token.type != "text" or in_link or "@" not in token.content:
+                children.append(token)
+                continue
+            position = 0
+            for match in MENTION_RE.finditer(token.content):
+                if match.start() > position:
+                    text = Token("text", "", 0)
+                    text.content = token.content[position : match.start()]
+                    children.append(text)
+                link_open = Token("link_open", "a", 1)
+                link_open.attrs = {"href": f"/users/{match.group(1)}/", "class": "mention"}
+                text = Token("text", "", 0)
+                text.content = match.group(0)
+                children.extend([link_open, text, Token("link_close", "a", -1)])
+                position = match.end()
+            if position < len(token.content):
+                text = Token("text", "", 0)
+                text.content = token.content[position:]
+                children.append(text)
+        block.children = children
+
+
+def _build_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "highlight": _highlight})
+    md.enable(["table", "strikethrough"])
+    dollarmath_plugin(md, allow_labels=False, allow_digits=False, double_inline=True)
+    md.core.ruler.push("mentions", _mentions)
+    return md
+
+
+_PARSER = _build_parser()
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4",
+    "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub",
+    "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "ol": {"start"},
+    "pre": {"data-lang"},
+    "th": {"style"},
+    "td": {"style"},
+}
+ALLOWED_CLASSES = {
+    "span": {cls for cls in STANDARD_TYPES.values() if cls} | {"math", "inline"},
+    "div": {"math", "block"},
+    "pre": {CODE_CLASS},
+    "a": {"mention"},
+}
+_CLEANER = nh3.Cleaner(
+    tags=ALLOWED_TAGS,
+    clean_content_tags={"script", "style"},
+    attributes=ALLOWED_ATTRIBUTES,
+    allowed_classes=ALLOWED_CLASSES,
+    url_schemes={"http", "https", "mailto"},
+    link_rel="nofollow ugc",
+    filter_style_properties={"text-align"},  # markdown-it's table column alignment
+    strip_comments=True,
+)
+
+
+def render_markdown(text: str) -> str:
+    """Markdown source → safe HTML for the page (see the module docstring)."""
+    html = _CLEANER.clean(_PARSER.render(text or ""))
+    if autolink_html is not None:
+        html = autolink_html(html)
+    return html
+
+
+def markdown_checksum(text: str) -> str:
+    return hashlib.sha256((text or "").encode("utf-8")).hexdigest()
+
+
+def pygments_css(style: str = "github-dark") -> str:
+    """The stylesheet for highlighted code (written to static/css/pygments.css)."""
+    return HtmlFormatter(style=style).get_style_defs(f".{CODE_CLASS}")

@@ -1,0 +1,358 @@
+"""Reads for the forum: lists, search, similar questions, the question page, profiles."""
+
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    TrigramWordSimilarity,
+)
+from django.db import connection
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+
+from hub.accounts.selectors import user_is_moderator
+
+from .models import Answer, Comment, Question, Tag, Vote
+
+User = get_user_model()
+
+SORTS = ("newest", "active", "top", "unanswered")
+SEARCH_LIMIT = 50
+SIMILAR_MIN_TITLE = 8  # characters typed before "similar questions" are looked up
+# pg_trgm word similarity above which a title counts as similar (pg_trgm's own default is 0.6
+# for word_similarity; titles phrased differently need a lower bar, measured on the demo data).
+SIMILAR_THRESHOLD = 0.35
+# Markers around matched words in snippets; templates escape the text, then turn these into
+# <mark>. They are control characters, so user text cannot forge them (forms strip them).
+MARK_START = "\x02"
+MARK_STOP = "\x03"
+SNIPPET_WORDS = 30
+
+
+def _visible(queryset: QuerySet, *, viewer=None) -> QuerySet:
+    if viewer is not None and user_is_moderator(user=viewer):
+        return queryset
+    return queryset.filter(is_hidden=False)
+
+
+def _list_base(*, viewer=None) -> QuerySet:
+    return (
+        _visible(Question.objects.all(), viewer=viewer)
+        .select_related("author__profile")
+        .prefetch_related("tags")
+        .defer("body", "body_html", "search_vector")
+    )
+
+
+def question_list(*, sort: str = "newest", tag: str | None = None, viewer=None) -> QuerySet:
+    """Questions for the list pages; unknown sorts fall back to newest."""
+    queryset = _list_base(viewer=viewer)
+    if tag:
+        queryset = queryset.filter(tags__name=tag)
+    if sort == "active":
+        return queryset.order_by("-last_activity_at", "-pk")
+    if sort == "top":
+        return queryset.order_by("-score", "-created_at", "-pk")
+    if sort == "unanswered":
+        return queryset.filter(answer_count=0).order_by("-created_at", "-pk")
+    return queryset.order_by("-created_at", "-pk")
+
+
+def question_detail(*, question_id: int, viewer=None) -> Question:
+    """One question with its author and tags; Question.DoesNotExist when missing or hidden."""
+    question = (
+        Question.objects.select_related(
+            "author__profile", "accepted_answer", "duplicate_of", "closed_by"
+        )
+        .prefetch_related("tags")
+        .defer("search_vector")
+        .get(pk=question_id)
+    )
+    if question.is_hidden and not (
+        viewer is not None and (viewer.pk == question.author_id or user_is_moderator(user=viewer))
+    ):
+        raise Question.DoesNotExist("hidden")
+    return question
+
+
+@dataclass
+class QuestionPage:
+    question: Question
+    answers: list[Answer]
+    question_comments: list[Comment]
+    votes: dict[str, int] = field(default_factory=dict)  # "q<id>" / "a<id>" → the viewer's vote
+
+
+def question_page(*, question: Question, viewer=None) -> QuestionPage:
+    """Answers (accepted first, then by score), comments and the viewer's votes: 4 queries."""
+    moderator = viewer is not None and user_is_moderator(user=viewer)
+    comments = Comment.objects.select_related("author__profile")
+    if not moderator:
+        comments = comments.filter(is_hidden=False)
+    answers = Answer.objects.filter(question=question)
+    if not moderator:
+        answers = answers.filter(Q(is_hidden=False) | Q(author_id=getattr(viewer, "pk", None)))
+    answers = list(
+        answers.select_related("author__profile")
+        .prefetch_related(Prefetch("comments", queryset=comments.order_by("created_at")))
+        .annotate(
+            accepted_first=Case(
+                When(pk=question.accepted_answer_id or 0, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("accepted_first", "-score", "created_at")
+    )
+    question_comments = list(comments.filter(question=question).order_by("created_at"))
+    votes: dict[str, int] = {}
+    if viewer is not None and viewer.is_authenticated:
+        rows = Vote.objects.filter(user=viewer).filter(
+            Q(question=question) | Q(answer__in=[a.pk for a in answers])
+        )
+        for vote in rows.values("question_id", "answer_id", "value"):
+            key = f"q{vote['question_id']}" if vote["question_id"] else f"a{vote['answer_id']}"
+            votes[key] = vote["value"]
+    return QuestionPage(
+        question=question, answers=answers, question_comments=question_comments, votes=votes
+    )
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+def _uses_postgres() -> bool:
+    return connection.vendor == "postgresql" and getattr(settings, "USES_POSTGRES", True)
+
+
+def question_search(*, query: str, use_postgres: bool | None = None, viewer=None) -> list:
+    """Questions matching `query`, best first, each with `.rank` and a marked-up `.snippet`.
+
+    PostgreSQL: websearch syntax over the stored search vector, ranked by SearchRank, snippets
+    from ts_headline. Elsewhere (SQLite, the embedded run): substring match on title and body,
+    title matches first. `use_postgres` picks the path explicitly (tests run both).
+    """
+    query = (query or "").strip()
+    if not query:
+        return []
+    if use_postgres is None:
+        use_postgres = _uses_postgres()
+    if use_postgres:
+        return _search_postgres(query=query, viewer=viewer)
+    return _search_fallback(query=query, viewer=viewer)
+
+
+def _search_postgres(*, query: str, viewer=None) -> list:
+    search = SearchQuery(query, search_type="websearch", config="english")
+    queryset = (
+        _list_base(viewer=viewer)
+        .filter(search_vector=search)
+        .annotate(
+            rank=SearchRank("search_vector", search),
+            snippet=SearchHeadline(
+                "body",
+                search,
+                config="english",
+                start_sel=MARK_START,
+                stop_sel=MARK_STOP,
+                max_words=SNIPPET_WORDS,
+                min_words=15,
+            ),
+        )
+        .order_by("-rank", "-score", "-pk")
+    )
+    return list(queryset[:SEARCH_LIMIT])
+
+
+def _search_terms(query: str) -> list[str]:
+    terms = [t for t in re.findall(r"[\w.+#-]+", query.lower()) if len(t) > 1]
+    return terms[:8] or [query.lower()]
+
+
+def _snippet(text: str, terms: list[str]) -> str:
+    """About SNIPPET_WORDS words around the first match, matches wrapped in the markers."""
+    words = text.split()
+    lowered = [w.lower() for w in words]
+    start = next((i for i, w in enumerate(lowered) if any(t in w for t in terms)), 0)
+    start = max(0, start - 8)
+    chosen = words[start : start + SNIPPET_WORDS]
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.I)
+    marked = " ".join(pattern.sub(lambda m: MARK_START + m.group(0) + MARK_STOP, w) for w in chosen)
+    return ("… " if start else "") + marked + (" …" if start + SNIPPET_WORDS < len(words) else "")
+
+
+def _search_fallback(*, query: str, viewer=None) -> list:
+    terms = _search_terms(query)
+    in_title = Q()
+    in_any = Q()
+    for term in terms:
+        in_title &= Q(title__icontains=term)
+        in_any &= Q(title__icontains=term) | Q(body__icontains=term)
+    title_hits = sum(
+        (Case(When(title__icontains=t, then=Value(1)), default=Value(0)) for t in terms),
+        Value(0),
+    )
+    queryset = (
+        _list_base(viewer=viewer)
+        .defer(None)
+        .defer("body_html", "search_vector")
+        .filter(in_any)
+        .annotate(
+            rank=Case(When(in_title, then=Value(10)), default=Value(0)) + title_hits,
+        )
+        .order_by("-rank", "-score", "-pk")
+    )
+    results = list(queryset[:SEARCH_LIMIT])
+    for question in results:
+        question.snippet = _snippet(question.body, terms)
+    return results
+
+
+def question_similar(*, title: str, limit: int = 5, exclude_id: int | None = None) -> list:
+    """Questions whose titles resemble `title` (pg_trgm on PostgreSQL, words elsewhere)."""
+    title = (title or "").strip()
+    if len(title) < SIMILAR_MIN_TITLE:
+        return []
+    queryset = Question.objects.filter(is_hidden=False).only(
+        "id", "title", "slug", "score", "answer_count", "accepted_answer_id", "created_at"
+    )
+    if exclude_id:
+        queryset = queryset.exclude(pk=exclude_id)
+    if _uses_postgres():
+        queryset = (
+            queryset.annotate(similarity=TrigramWordSimilarity(title, "title"))
+            .filter(similarity__gte=SIMILAR_THRESHOLD)
+            .order_by("-similarity", "-score")
+        )
+        return list(queryset[:limit])
+    words = [w for w in re.findall(r"\w+", title.lower()) if len(w) > 3][:8]
+    if not words:
+        return []
+    hits = sum(
+        (Case(When(title__icontains=w, then=Value(1)), default=Value(0)) for w in words),
+        Value(0),
+    )
+    queryset = queryset.annotate(similarity=hits).filter(similarity__gte=min(2, len(words)))
+    return list(queryset.order_by("-similarity", "-score")[:limit])
+
+
+# --- tags ------------------------------------------------------------------------------------
+
+
+def tag_list(*, query: str = "", sort: str = "popular") -> QuerySet:
+    queryset = Tag.objects.annotate(
+        question_count=Count("questions", filter=Q(questions__is_hidden=False))
+    )
+    if query:
+        queryset = queryset.filter(name__icontains=query.strip().lower())
+    if sort == "name":
+        return queryset.order_by("name")
+    return queryset.order_by("-question_count", "name")
+
+
+def tag_autocomplete(*, prefix: str, limit: int = 8) -> list[dict]:
+    prefix = (prefix or "").strip().lower()
+    if not prefix:
+        return []
+    rows = (
+        tag_list(query="")
+        .filter(name__startswith=prefix)
+        .values("name", "description", "question_count")[:limit]
+    )
+    return list(rows)
+
+
+def tag_get(*, name: str) -> Tag:
+    return Tag.objects.annotate(
+        question_count=Count("questions", filter=Q(questions__is_hidden=False))
+    ).get(name=name)
+
+
+# --- users -----------------------------------------------------------------------------------
+
+# Badge thresholds; names and levels follow Stack Overflow's "Nice Answer" etc.
+BADGE_NICE_ANSWER_SCORE = 10
+BADGE_REPUTATION_LEVELS = (100, 1000)
+
+
+@dataclass
+class Badge:
+    name: str
+    description: str
+    level: str  # bronze | silver | gold
+
+
+@dataclass
+class UserProfilePage:
+    user: object
+    reputation: int
+    question_count: int
+    answer_count: int
+    accepted_count: int
+    badges: list[Badge]
+    questions: list[Question]
+    answers: list[Answer]
+
+
+def user_get_by_username(*, username: str):
+    return User.objects.select_related("profile").get(username=username, is_active=True)
+
+
+def user_badges(*, user, reputation: int, stats: dict) -> list[Badge]:
+    badges: list[Badge] = []
+    if stats["questions"]:
+        badges.append(Badge("Student", "Asked a first question", "bronze"))
+    if stats["answers"]:
+        badges.append(Badge("Teacher", "Answered a first question", "bronze"))
+    if stats["accepted"]:
+        badges.append(Badge("Scholar", "Had a first answer accepted", "bronze"))
+    if stats["nice_answers"]:
+        badges.append(
+            Badge(
+                "Nice answer",
+                f"An answer scored {BADGE_NICE_ANSWER_SCORE} or more",
+                "bronze",
+            )
+        )
+    low, high = BADGE_REPUTATION_LEVELS
+    if reputation >= low:
+        badges.append(Badge("Contributor", f"Reached {low} reputation", "silver"))
+    if reputation >= high:
+        badges.append(Badge("Trusted", f"Reached {high} reputation", "gold"))
+    return badges
+
+
+def user_profile_page(*, user, viewer=None, limit: int = 10) -> UserProfilePage:
+    from hub.accounts.services import profile_get
+
+    reputation = profile_get(user=user).reputation
+    questions = _visible(Question.objects.filter(author=user), viewer=viewer)
+    answers = Answer.objects.filter(author=user, is_hidden=False, question__is_hidden=False)
+    stats = answers.aggregate(
+        answers=Count("pk"),
+        nice_answers=Count("pk", filter=Q(score__gte=BADGE_NICE_ANSWER_SCORE)),
+    )
+    stats["questions"] = questions.count()
+    stats["accepted"] = Question.objects.filter(accepted_answer__author=user).count()
+    return UserProfilePage(
+        user=user,
+        reputation=reputation,
+        question_count=stats["questions"],
+        answer_count=stats["answers"],
+        accepted_count=stats["accepted"],
+        badges=user_badges(user=user, reputation=reputation, stats=stats),
+        questions=list(
+            questions.prefetch_related("tags").defer("body", "body_html", "search_vector")
+            .order_by("-score", "-created_at")[:limit]
+        ),
+        answers=list(
+            answers.select_related("question")
+            .defer("body", "body_html", "question__body", "question__body_html",
+                   "question__search_vector")
+            .order_by("-score", "-created_at")[:limit]
+        ),
+    )  # fmt: skip
