@@ -6,32 +6,39 @@
         train()
 
 ``python -m traces.capture -o run.trace train.py [args]`` records an unmodified script.
-Importing this package imports neither torch nor Django.
+Importing this package imports nothing heavy: not torch, not Django, and numpy only when the
+format is first used (so ``python -m traces.capture`` leaves the script's own imports alone).
 """
 
-from traces.format import MAX_FILE_BYTES, TraceFormatError, dumps, load, loads, save, validate
-from traces.model import FORMAT_VERSION, EventKind, RunEnd, Trace
+from importlib import import_module
 
-__all__ = [
-    "FORMAT_VERSION",
-    "MAX_FILE_BYTES",
-    "EventKind",
-    "RunEnd",
-    "Trace",
-    "TraceFormatError",
-    "dumps",
-    "load",
-    "loads",
-    "record",
-    "save",
-    "validate",
-]
+# name -> module that defines it
+_EXPORTS = {
+    "load": "traces.format",
+    "loads": "traces.format",
+    "save": "traces.format",
+    "dumps": "traces.format",
+    "validate": "traces.format",
+    "TraceFormatError": "traces.format",
+    "MAX_FILE_BYTES": "traces.format",
+    "Trace": "traces.model",
+    "RunEnd": "traces.model",
+    "EventKind": "traces.model",
+    "FORMAT_VERSION": "traces.model",
+    "record": "traces.recorder",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str):
-    # The recorder needs torch; load it only when asked for.
-    if name == "record":
-        from traces.recorder import record
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'traces' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return record
-    raise AttributeError(f"module 'traces' has no attribute {name!r}")
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,1043 @@
+"""The recorder: global torch hooks that fill a trace while an unmodified script trains.
+
+One ``Recorder`` per process. What it hooks, and why:
+- global optimizer step pre/post hooks: a row per ``optimizer.step()`` of any optimizer class;
+  gradient and weight statistics read just before the step, update norms just after;
+- ``torch.autograd.backward`` (what ``loss.backward()`` calls), wrapped: counts top-level
+  backward passes (nested/reentrant calls are skipped), sees the loss, and at a window's first
+  backward compares each ``.grad`` with what it held before (``(id, _version)`` and, when it
+  changed, its norm) to tell cleared from stale gradients;
+- ``Optimizer.zero_grad`` / ``Module.zero_grad`` and the clipping helpers, wrapped: a CLEAR
+  event, and the fresh gradient is measured before it is cleared or clipped;
+- global module forward hooks (not the full backward hook, which breaks in-place ops on module
+  outputs): FORWARD events, module order, activation statistics on a slice of the batch;
+- parameter / module registration hooks: modules created after the optimizer are found;
+- ``GradScaler.step`` / ``GradScaler.scale``, wrapped: skipped AMP steps, the unscaled loss.
+
+All statistics of a step are computed on the device with ``torch._foreach_norm`` and a few
+small reductions, then moved to the host in one transfer. Rows are streamed to the file in
+chunks, so memory stays bounded and a killed run leaves what it recorded so far.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import platform
+import sys
+import threading
+import weakref
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from traces import format as trace_format
+from traces.model import FORMAT_VERSION, EventKind, RunEnd
+from traces.runend import Terminated, die_of_sigterm, outcome, sigterm_unwinds
+
+# Activation statistics use at most this many elements of a module output per window: the
+# prototype measured full-batch statistics at several percent of a CPU step, a slice at ~1%.
+ACT_SAMPLE_ELEMENTS = 16384
+# sigmoid/tanh outputs this close to a bound count as saturated (local gradient < ~1e-2).
+SATURATION_MARGIN = 1e-2
+# Events kept per window; a script that calls backward a million times without stepping still
+# writes a bounded row (backward_count keeps the true count).
+MAX_WINDOW_EVENTS = 10_000
+# Graph walks that find raw leaf tensors (w = torch.randn(..., requires_grad=True)) run on the
+# 1st, 2nd, 4th, 8th, ... backward pass: late tensors are still found, at a vanishing cost.
+GRAPH_WALK_NODES = 100_000
+
+ACTIVATIONS = {
+    "ReLU": "relu",
+    "ReLU6": "relu6",
+    "LeakyReLU": "leaky_relu",
+    "PReLU": "prelu",
+    "RReLU": "rrelu",
+    "ELU": "elu",
+    "SELU": "selu",
+    "CELU": "celu",
+    "GELU": "gelu",
+    "SiLU": "silu",
+    "Mish": "mish",
+    "Sigmoid": "sigmoid",
+    "Hardsigmoid": "hardsigmoid",
+    "Tanh": "tanh",
+    "Hardtanh": "hardtanh",
+    "Softplus": "softplus",
+    "Softmax": "softmax",
+    "LogSoftmax": "log_softmax",
+}
+SATURATING = {
+    "sigmoid": (0.0, 1.0),
+    "hardsigmoid": (0.0, 1.0),
+    "tanh": (-1.0, 1.0),
+    "hardtanh": (-1.0, 1.0),
+}
+
+_active: Recorder | None = None
+_active_lock = threading.Lock()
+
+
+def _compiling() -> bool:
+    return torch.compiler.is_compiling()
+
+
+class _Window:
+    """What happened since the previous row."""
+
+    def __init__(self, recording: bool) -> None:
+        self.recording = recording
+        self.events: list[tuple[int, int]] = []
+        self.backward = 0
+        self.cleared = False
+        self.forward_seen = False
+        self.loss: torch.Tensor | None = None
+        self.stale: set[int] = set()
+        self.snapshots: dict[int, torch.Tensor] = {}  # stale .grad values at the first backward
+        self.fresh: dict[int, torch.Tensor] | None = None  # param -> 0-d norm, once measured
+        self.acts: dict[int, torch.Tensor] = {}  # module -> [mean, std, zero, dead, sat]
+
+    def add(self, kind: EventKind, optimizer: int = -1) -> None:
+        if len(self.events) < MAX_WINDOW_EVENTS:
+            self.events.append((int(kind), optimizer))
+
+
+class _Module:
+    def __init__(self, module: torch.nn.Module) -> None:
+        self.ref = weakref.ref(module)
+        self.type = type(module).__name__
+        self.activation = ACTIVATIONS.get(self.type)
+        self.order = -1
+        self.path = ""
+        self.leaf = not any(True for _ in module.children())
+
+
+class _Param:
+    def __init__(self, param: torch.Tensor, name: str, module: str) -> None:
+        self.ref = weakref.ref(param)
+        self.name = name
+        self.module = module
+        self.shape = tuple(param.shape)
+        self.numel = param.numel()
+        self.trainable = bool(param.requires_grad)
+        self.optimizer: int | None = None
+        self.group: int | None = None
+        self.grad_state: tuple[int, int] | None = None  # (id(.grad), .grad._version) last seen
+
+
+class Recorder:
+    """Records one process's training into ``path``. Use ``record()`` or ``traces.capture``."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        every: int = 1,
+        command: tuple[str, ...] = (),
+        flush_rows: int = 256,
+    ) -> None:
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        self.every = every
+        self.command = tuple(command)
+        self.pid = os.getpid()
+        self.stream = trace_format.TraceStream(path, flush_rows=flush_rows)
+        self.main_globals: dict | None = None
+
+        self.modules: list[_Module] = []
+        self.module_index: dict[int, int] = {}
+        self.roots: list[int] = []  # module indices of top-level modules
+        self.params: list[_Param] = []
+        self.param_index: dict[int, int] = {}
+        self.optimizers: list[tuple[weakref.ref, str]] = []
+        self.optimizer_index: dict[int, int] = {}
+        self.group_keys: list[tuple[int, int]] = []  # (optimizer, group position)
+        self.group_hparams: list[dict] = []
+
+        self.total_steps = 0
+        self.ever_stepped = False
+        self.tree_dirty = False
+        self.depth = 0
+        self.order_counter = 0
+        self.backward_depth = 0
+        self.backward_calls = 0
+        self.clear_seen = False  # a zero_grad wrapper ran since the last look at .grad
+        self.scaled: tuple[weakref.ref, torch.Tensor] | None = None
+        self.step_state: dict | None = None
+        self.manual: dict | None = None  # weights/grad stats after the last backward, no optimizer
+        self.capped = False
+        self.finished = False
+        self.window = _Window(recording=True)
+
+        self._handles: list = []
+        self._patches: list[tuple[object, str, object]] = []
+        self._lock = threading.RLock()
+        self.stream.flush(self.meta(RunEnd.RUNNING))
+
+    # ---------------------------------------------------------------- install / uninstall
+
+    def install(self) -> None:
+        from torch.nn.modules import module as module_hooks
+        from torch.optim import optimizer as optimizer_hooks
+
+        self._handles = [
+            optimizer_hooks.register_optimizer_step_pre_hook(self._on_step_pre),
+            optimizer_hooks.register_optimizer_step_post_hook(self._on_step_post),
+            module_hooks.register_module_forward_pre_hook(self._on_forward_pre),
+            module_hooks.register_module_forward_hook(self._on_forward),
+            module_hooks.register_module_parameter_registration_hook(self._on_registration),
+            module_hooks.register_module_module_registration_hook(self._on_registration),
+        ]
+        self._patch(torch.autograd, "backward", self._wrap_backward)
+        self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad)
+        self._patch(torch.nn.Module, "zero_grad", self._wrap_zero_grad)
+        for owner in (torch.nn.utils, torch.nn.utils.clip_grad):
+            for name in ("clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"):
+                if hasattr(owner, name):
+                    self._patch(owner, name, self._wrap_measure_first)
+        self._patch(torch.amp.GradScaler, "step", self._wrap_scaler_step)
+        self._patch(torch.amp.GradScaler, "scale", self._wrap_scaler_scale)
+
+    def uninstall(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        for owner, name, original in reversed(self._patches):
+            setattr(owner, name, original)
+        self._patches = []
+
+    def _patch(self, owner: object, name: str, wrapper_factory) -> None:
+        original = getattr(owner, name)
+        self._patches.append((owner, name, original))
+        setattr(owner, name, wrapper_factory(original))
+
+    def _ours(self) -> bool:
+        """Hooks do nothing in forked children (DataLoader workers), under compile or after end."""
+        return not self.finished and os.getpid() == self.pid and not _compiling()
+
+    # ---------------------------------------------------------------- discovery
+
+    def _on_registration(self, module, name, value):
+        self.tree_dirty = True
+
+    def _module_id(self, module: torch.nn.Module) -> int:
+        index = self.module_index.get(id(module))
+        if index is not None and self.modules[index].ref() is module:
+            return index
+        index = len(self.modules)
+        self.modules.append(_Module(module))
+        self.module_index[id(module)] = index
+        self.tree_dirty = True
+        return index
+
+    def _param_id(self, param: torch.Tensor, name: str, module: str) -> int:
+        index = self.param_index.get(id(param))
+        if index is not None and self.params[index].ref() is param:
+            return index
+        index = len(self.params)
+        self.params.append(_Param(param, name, module))
+        self.param_index[id(param)] = index
+        return index
+
+    def _add_root(self, module: torch.nn.Module) -> None:
+        index = self._module_id(module)
+        if index not in self.roots:
+            self.roots.append(index)
+            self.tree_dirty = True
+
+    def _walk_roots(self) -> None:
+        """Give every module and parameter under the top-level modules its path and name."""
+        self.tree_dirty = False
+        roots = [(i, self.modules[i].ref()) for i in self.roots]
+        roots = [(i, m) for i, m in roots if m is not None]
+        # A root that turns out to be inside another root is not a root.
+        inside: set[int] = set()
+        for _, root in roots:
+            for sub in root.modules():
+                if sub is not root:
+                    inside.add(id(sub))
+        roots = [(i, m) for i, m in roots if id(m) not in inside]
+        self.roots = [i for i, _ in roots]
+        prefixes = self._root_prefixes([m for _, m in roots])
+        for (_, root), prefix in zip(roots, prefixes, strict=True):
+            for path, sub in root.named_modules(remove_duplicate=True):
+                full = _join(prefix, path)
+                self.modules[self._module_id(sub)].path = full
+            for name, param in root.named_parameters(remove_duplicate=True):
+                owner = name.rpartition(".")[0]
+                index = self._param_id(param, _join(prefix, name), _join(prefix, owner))
+                self.params[index].name = _join(prefix, name)
+                self.params[index].module = _join(prefix, owner)
+        self.tree_dirty = False
+
+    def _root_prefixes(self, roots: list[torch.nn.Module]) -> list[str]:
+        if len(roots) == 1:
+            return [""]
+        names = _global_names(self.main_globals)
+        out, used = [], set()
+        for root in roots:
+            base = names.get(id(root)) or type(root).__name__
+            name, n = base, 1
+            while name in used:
+                name, n = f"{base}_{n}", n + 1
+            used.add(name)
+            out.append(name)
+        return out
+
+    def _optimizer_id(self, optimizer: torch.optim.Optimizer) -> int:
+        index = self.optimizer_index.get(id(optimizer))
+        if index is None or self.optimizers[index][0]() is not optimizer:
+            index = len(self.optimizers)
+            self.optimizers.append((weakref.ref(optimizer), type(optimizer).__name__))
+            self.optimizer_index[id(optimizer)] = index
+        # param groups can be added at any time (add_param_group)
+        known = sum(1 for o, _ in self.group_keys if o == index)
+        for position in range(known, len(optimizer.param_groups)):
+            group = optimizer.param_groups[position]
+            g = len(self.group_keys)
+            self.group_keys.append((index, position))
+            self.group_hparams.append(_hyperparams(group))
+            for j, param in enumerate(group["params"]):
+                p = self._param_id(param, f"optimizer{index}.group{position}.{j}", "")
+                if self.params[p].optimizer is None:
+                    self.params[p].optimizer, self.params[p].group = index, g
+        return index
+
+    def _walk_graph(self, tensors) -> None:
+        """Find raw leaf tensors (not module parameters) through the autograd graph."""
+        seen, todo, count = set(), [], 0
+        for t in tensors:
+            if isinstance(t, torch.Tensor) and t.grad_fn is not None:
+                todo.append(t.grad_fn)
+        while todo and count < GRAPH_WALK_NODES:
+            node = todo.pop()
+            if node is None or id(node) in seen:
+                continue
+            seen.add(id(node))
+            count += 1
+            variable = getattr(node, "variable", None)
+            if variable is not None:
+                if id(variable) not in self.param_index:
+                    name = _global_names(self.main_globals).get(id(variable))
+                    self._param_id(variable, name or f"tensor{len(self.params)}", "")
+                continue
+            todo.extend(fn for fn, _ in node.next_functions if fn is not None)
+
+    def _sync(self) -> None:
+        if self.tree_dirty:
+            self._walk_roots()
+
+    # ---------------------------------------------------------------- forward
+
+    def _on_forward_pre(self, module, args):
+        if not self._ours():
+            return None
+        if self.depth == 0:
+            known = self.module_index.get(id(module))
+            if known is None or self.modules[known].ref() is not module:
+                self._add_root(module)  # its tree is walked by _sync
+            self._sync()
+            self._manual_boundary()
+            if not self.window.forward_seen:
+                self.window.forward_seen = True
+                self.window.add(EventKind.FORWARD)
+        elif id(module) not in self.module_index:
+            self.tree_dirty = True
+        self.depth += 1
+        return None
+
+    def _on_forward(self, module, args, output):
+        if not self._ours():
+            return None
+        self.depth = max(self.depth - 1, 0)
+        index = self.module_index.get(id(module))
+        if index is None:
+            return None
+        info = self.modules[index]
+        if info.order == -1:
+            info.order = self.order_counter
+            self.order_counter += 1
+        window = self.window
+        if (
+            window.recording
+            and info.leaf
+            and index not in window.acts
+            and isinstance(output, torch.Tensor)
+            and output.is_floating_point()
+            and output.numel() > 0
+        ):
+            with torch.no_grad():
+                window.acts[index] = _activation_stats(output, info.activation)
+        return None
+
+    # ---------------------------------------------------------------- backward
+
+    def _wrap_backward(self, original):
+        recorder = self
+
+        @functools.wraps(original)
+        def backward(tensors, *args, **kwargs):
+            if recorder.backward_depth or not recorder._ours():
+                return original(tensors, *args, **kwargs)
+            recorder.backward_depth += 1
+            try:
+                with recorder._lock:
+                    recorder._before_backward(tensors)
+                result = original(tensors, *args, **kwargs)
+                with recorder._lock:
+                    recorder._after_backward(tensors)
+                return result
+            finally:
+                recorder.backward_depth -= 1
+
+        return backward
+
+    def _before_backward(self, tensors) -> None:
+        self.depth = 0
+        self._sync()
+        self._manual_boundary()
+        self._look_at_grads(first=self.window.backward == 0)
+
+    def _after_backward(self, tensors) -> None:
+        window = self.window
+        self.backward_calls += 1
+        if self.backward_calls & (self.backward_calls - 1) == 0:  # 1, 2, 4, 8, ...
+            self._walk_graph(tensors if isinstance(tensors, list | tuple) else [tensors])
+        window.backward += 1
+        window.fresh = None  # this backward added to .grad: measure again when it matters
+        window.add(EventKind.BACKWARD)
+        loss = tensors[0] if isinstance(tensors, list | tuple) and len(tensors) == 1 else tensors
+        if isinstance(loss, torch.Tensor) and loss.numel() == 1:
+            if self.scaled is not None and self.scaled[0]() is loss:
+                loss = self.scaled[1]
+            window.loss = loss.detach()
+        for info in self.params:
+            param = info.ref()
+            if param is not None:
+                info.grad_state = _grad_state(param)
+        if not self.ever_stepped:
+            self._snapshot_manual()
+
+    def _look_at_grads(self, *, first: bool) -> None:
+        """Compare each .grad with what it held when we last looked: cleared, or stale?"""
+        window = self.window
+        changed, kept = [], []
+        cleared_any = False
+        for i, info in enumerate(self.params):
+            param = info.ref()
+            if param is None:
+                continue
+            state = _grad_state(param)
+            if state is None:
+                cleared_any |= info.grad_state is not None
+            elif state != info.grad_state:
+                changed.append(i)
+            else:
+                kept.append(i)
+        zeroed: set[int] = set()
+        if changed:
+            grads = [self.params[i].ref().grad for i in changed]
+            norms = _host(torch._foreach_norm(grads, 2, dtype=torch.float32))
+            zeroed = {i for i, n in zip(changed, norms, strict=True) if n == 0.0}
+            cleared_any |= bool(zeroed)
+        if cleared_any and not self.clear_seen:
+            window.add(EventKind.CLEAR)
+            if window.backward == 0:
+                window.cleared = True
+        self.clear_seen = False
+        if first:
+            stale = set(kept) | (set(changed) - zeroed)
+            window.stale = stale
+            if window.recording:
+                for i in stale:
+                    window.snapshots[i] = self.params[i].ref().grad.detach().clone()
+
+    # ---------------------------------------------------------------- clears, clipping, AMP
+
+    def _wrap_zero_grad(self, original):
+        recorder = self
+
+        @functools.wraps(original)
+        def zero_grad(obj, *args, **kwargs):
+            if not recorder._ours():
+                return original(obj, *args, **kwargs)
+            with recorder._lock:
+                recorder._manual_boundary()
+                recorder._measure_fresh()
+            result = original(obj, *args, **kwargs)
+            with recorder._lock:
+                opt = recorder._optimizer_id(obj) if isinstance(obj, torch.optim.Optimizer) else -1
+                window = recorder.window
+                window.add(EventKind.CLEAR, opt)
+                if window.backward == 0:
+                    window.cleared = True
+                recorder.clear_seen = True
+                for info in recorder.params:
+                    param = info.ref()
+                    if param is not None:
+                        info.grad_state = _grad_state(param)
+            return result
+
+        return zero_grad
+
+    def _wrap_measure_first(self, original):
+        recorder = self
+
+        @functools.wraps(original)
+        def clip(*args, **kwargs):
+            if recorder._ours():
+                with recorder._lock:
+                    recorder._measure_fresh()
+            return original(*args, **kwargs)
+
+        return clip
+
+    def _wrap_scaler_scale(self, original):
+        recorder = self
+
+        @functools.wraps(original)
+        def scale(scaler, outputs):
+            result = original(scaler, outputs)
+            if isinstance(outputs, torch.Tensor) and isinstance(result, torch.Tensor):
+                recorder.scaled = (weakref.ref(result), outputs)
+            return result
+
+        return scale
+
+    def _wrap_scaler_step(self, original):
+        recorder = self
+
+        @functools.wraps(original)
+        def step(scaler, optimizer, *args, **kwargs):
+            if not recorder._ours():
+                return original(scaler, optimizer, *args, **kwargs)
+            before = recorder.total_steps
+            result = original(scaler, optimizer, *args, **kwargs)
+            if recorder.total_steps == before and scaler.is_enabled():
+                with recorder._lock:
+                    recorder._skipped_step(recorder._optimizer_id(optimizer))
+            return result
+
+        return step
+
+    def _skipped_step(self, opt: int) -> None:
+        # The window goes on into the next row; its backward passes are counted afresh.
+        window = self.window
+        window.add(EventKind.SKIPPED_STEP, opt)
+        window.backward = 0
+        window.cleared = False
+        window.fresh = None
+        window.snapshots = {}
+        window.stale = set()
+
+    def _measure_fresh(self) -> None:
+        """Norm of what this window's backward passes added to each .grad (before a clear/clip)."""
+        window = self.window
+        if not window.recording or window.backward == 0 or window.fresh is not None:
+            return
+        indices, tensors = [], []
+        for i, info in enumerate(self.params):
+            param = info.ref()
+            if param is None or param.grad is None:
+                continue
+            grad = param.grad.detach()
+            snapshot = window.snapshots.get(i)
+            if snapshot is not None and snapshot.shape == grad.shape:
+                grad = grad - snapshot
+            indices.append(i)
+            tensors.append(grad)
+        norms = torch._foreach_norm(tensors, 2, dtype=torch.float32) if tensors else []
+        window.fresh = dict(zip(indices, norms, strict=True))
+
+    # ---------------------------------------------------------------- optimizer steps
+
+    def _on_step_pre(self, optimizer, args, kwargs):
+        if not self._ours():
+            return
+        with self._lock:
+            self._step_pre(optimizer)
+
+    def _on_step_post(self, optimizer, args, kwargs):
+        if not self._ours() or self.step_state is None:
+            return
+        with self._lock:
+            self._step_post(optimizer)
+
+    def _step_pre(self, optimizer) -> None:
+        self.ever_stepped = True
+        self.manual = None
+        self._sync()
+        opt = self._optimizer_id(optimizer)
+        window = self.window
+        if not window.recording or self.capped:
+            self.step_state = {"opt": opt, "recording": False}
+            return
+        self._measure_fresh()
+        members = [i for i, info in enumerate(self.params) if info.optimizer == opt]
+        self.step_state = self._measure_before(opt, members)
+
+    def _measure_before(self, opt: int, members: list[int]) -> dict:
+        params = [info.ref() for info in self.params]
+        live = [i for i, p in enumerate(params) if p is not None]
+        with_grad = [i for i in live if params[i].grad is not None]
+        grads = [params[i].grad.detach() for i in with_grad]
+        state = {
+            "opt": opt,
+            "recording": True,
+            "live": live,
+            "with_grad": with_grad,
+            "members": [i for i in members if params[i] is not None],
+        }
+        state["grad_norm"] = torch._foreach_norm(grads, 2, dtype=torch.float32) if grads else []
+        weights = [params[i].detach() for i in live]
+        state["weight_norm"] = (
+            torch._foreach_norm(weights, 2, dtype=torch.float32) if weights else []
+        )
+        dead_idx = [i for i in with_grad if params[i].grad.dim() == 2]
+        state["dead_idx"] = dead_idx
+        state["dead"] = [
+            (torch.count_nonzero(params[i].grad.detach(), dim=0) == 0).float().mean()
+            for i in dead_idx
+        ]
+        before = [params[i].detach().clone() for i in state["members"]]
+        state["before"] = before
+        return state
+
+    def _step_post(self, optimizer) -> None:
+        state, self.step_state = self.step_state, None
+        window = self.window
+        opt = state["opt"]
+        window.add(EventKind.STEP, opt)
+        step_number = self.total_steps
+        self.total_steps += 1
+        if state["recording"]:
+            params = [info.ref() for info in self.params]
+            members = state["members"]
+            before = state["before"]
+            after = [params[i].detach() for i in members]
+            if before:
+                torch._foreach_sub_(before, after)
+                update = torch._foreach_norm(before, 2, dtype=torch.float32)
+            else:
+                update = []
+            self._emit_row(step_number, opt, state, members, update, after)
+        else:
+            self._close_window(record=False)
+        for info in self.params:
+            param = info.ref()
+            if param is not None:
+                info.grad_state = _grad_state(param)
+        self._maybe_flush()
+
+    def _emit_row(
+        self, step_number: int, opt: int, state: dict, members: list[int], update: list, after: list
+    ) -> None:
+        window = self.window
+        P, M, G = len(self.params), len(self.modules), len(self.group_keys)
+        fresh = window.fresh or {}
+        fresh_idx = list(fresh)
+        act_idx = list(window.acts)
+        loss = window.loss
+        parts = [
+            torch.stack(state["grad_norm"]) if state["grad_norm"] else None,
+            torch.stack([fresh[i] for i in fresh_idx]) if fresh_idx else None,
+            torch.stack(state["weight_norm"]) if state["weight_norm"] else None,
+            torch.stack(update) if update else None,
+            torch.stack(state["dead"]) if state["dead"] else None,
+            torch.stack([window.acts[m] for m in act_idx]).reshape(-1) if act_idx else None,
+            loss.reshape(1).float() if loss is not None else None,
+        ]
+        values = _host_parts(parts)
+        grad_norm = _column(P, state["with_grad"], values[0], np.float32)
+        fresh_norm = _column(P, fresh_idx, values[1], np.float32)
+        weight_norm = _column(P, state["live"], values[2], np.float32)
+        update_norm = _column(P, members, values[3], np.float32)
+        dead = _column(P, state["dead_idx"], values[4], np.float32)
+        acts = np.full((M, 5), np.nan, dtype=np.float32)
+        if act_idx:
+            acts[act_idx] = values[5].reshape(-1, 5)
+        loss_value = float(values[6][0]) if loss is not None else math.nan
+
+        # Non-finite counts: a norm is finite exactly when every element is, so only count
+        # elements of the (rare) tensors whose norm is not.
+        params = [info.ref() for info in self.params]
+        has_grad = _mask(P, state["with_grad"])
+        grad_bad = np.zeros(P, dtype=np.int32)
+        for i in np.flatnonzero(has_grad & ~np.isfinite(grad_norm)):
+            grad = params[i].grad if params[i] is not None else None
+            if grad is not None:
+                grad_bad[i] = int((~torch.isfinite(grad)).sum())
+        weight_bad = np.zeros(P, dtype=np.int32)
+        suspicious = ~np.isfinite(weight_norm) | (_mask(P, members) & ~np.isfinite(update_norm))
+        for i in np.flatnonzero(suspicious & _mask(P, state["live"])):
+            if params[i] is not None:
+                weight_bad[i] = int((~torch.isfinite(params[i].detach())).sum())
+
+        stale = np.zeros(P, dtype=bool)
+        stale[list(window.stale)] = True
+        lr = np.array([_group_lr(self, g) for g in range(G)], dtype=np.float64)
+        row = {
+            "step": step_number,
+            "optimizer": opt,
+            "backward_count": window.backward,
+            "cleared": window.cleared,
+            "loss": loss_value,
+            "lr": lr,
+            "grad_norm": grad_norm,
+            "fresh_grad_norm": fresh_norm,
+            "weight_norm": weight_norm,
+            "update_norm": update_norm,
+            "grad_nonfinite": grad_bad,
+            "weight_nonfinite": weight_bad,
+            "stale_grad": stale,
+            "grad_dead_in_frac": dead,
+            "act_mean": acts[:, 0],
+            "act_std": acts[:, 1],
+            "act_zero_frac": acts[:, 2],
+            "act_dead_frac": acts[:, 3],
+            "act_sat_frac": acts[:, 4],
+        }
+        self._close_window(record=True, row=row)
+
+    def _close_window(self, *, record: bool, row: dict | None = None) -> None:
+        if record and row is not None:
+            self.stream.add_row(row, self.window.events)
+            if self._over_caps():
+                self.capped = True
+        self.window = _Window(recording=(self.total_steps % self.every == 0) and not self.capped)
+
+    def _over_caps(self) -> bool:
+        rows = self.stream.num_rows
+        cells = rows * (len(self.params) + len(self.modules) + len(self.group_keys) + 1)
+        return (
+            rows >= trace_format.MAX_ROWS - 1
+            or cells >= trace_format.MAX_CELLS * 0.9
+            or self.stream.bytes_written >= trace_format.MAX_FILE_BYTES * 0.9
+        )
+
+    def _maybe_flush(self) -> None:
+        if self.stream.due():
+            self.stream.flush(self.meta(RunEnd.RUNNING))
+
+    # ---------------------------------------------------------------- manual updates
+
+    def _snapshot_manual(self) -> None:
+        """No optimizer so far: remember weights and gradient norms after each backward, so a
+        change of the weights before the next backward reads as a manual update."""
+        params = [(i, info.ref()) for i, info in enumerate(self.params) if info.trainable]
+        params = [(i, p) for i, p in params if p is not None]
+        if not params:
+            self.manual = None
+            return
+        self._measure_fresh()
+        with_grad = [(i, p) for i, p in params if p.grad is not None]
+        dead = [(i, p) for i, p in with_grad if p.grad.dim() == 2]
+        self.manual = {
+            "dead_idx": [i for i, _ in dead],
+            "dead": [
+                (torch.count_nonzero(p.grad.detach(), dim=0) == 0).float().mean() for _, p in dead
+            ],
+            "idx": [i for i, _ in params],
+            "weights": [p.detach().clone() for _, p in params],
+            "grad_idx": [i for i, _ in with_grad],
+            "grad_norm": torch._foreach_norm(
+                [p.grad.detach() for _, p in with_grad], 2, dtype=torch.float32
+            )
+            if with_grad
+            else [],
+        }
+
+    def _manual_boundary(self) -> None:
+        """Without an optimizer a row ends when the weights changed after a backward pass; look
+        before anything that starts the next iteration (forward, zero_grad, backward, the end)."""
+        if self.manual is not None and not self.ever_stepped and self.window.backward > 0:
+            self._check_manual_update()
+
+    def _check_manual_update(self) -> None:
+        manual = self.manual
+        params = [self.params[i].ref() for i in manual["idx"]]
+        pairs = [
+            (i, w, p)
+            for i, w, p in zip(manual["idx"], manual["weights"], params, strict=True)
+            if p is not None and p.shape == w.shape
+        ]
+        if not pairs:
+            return
+        before = [w for _, w, _ in pairs]
+        diffs = torch._foreach_norm(
+            torch._foreach_sub(before, [p.detach() for _, _, p in pairs]), 2, dtype=torch.float32
+        )
+        if not bool(torch.stack(diffs).ne(0).any()):
+            return  # nothing changed (an evaluation forward, a second micro-batch)
+        self.manual = None
+        window = self.window
+        window.add(EventKind.MANUAL_UPDATE)
+        step_number = self.total_steps
+        self.total_steps += 1
+        if not window.recording or self.capped:
+            self._close_window(record=False)
+            return
+        members = [i for i, _, _ in pairs]
+        state = {
+            "opt": -1,
+            "recording": True,
+            "live": members,
+            "with_grad": manual["grad_idx"],
+            "grad_norm": manual["grad_norm"],
+            "weight_norm": torch._foreach_norm(before, 2, dtype=torch.float32),
+            "dead_idx": manual["dead_idx"],
+            "dead": manual["dead"],
+        }
+        self._emit_row(step_number, -1, state, members, diffs, [])
+        self._maybe_flush()
+
+    # ---------------------------------------------------------------- the file
+
+    def meta(self, ended: RunEnd, exit_code: int | None = None, error: str = "") -> dict:
+        extra: dict = {"recorder": "gradhub-traces", "act_sample_elements": ACT_SAMPLE_ELEMENTS}
+        if self.capped:
+            extra["rows_capped"] = True
+        G = len(self.group_keys)
+        groups = [
+            {"optimizer": self.group_keys[g][0], "hyperparams": self.group_hparams[g]}
+            for g in range(G)
+        ]
+        optimizers = [
+            {"type": kind, "groups": [g for g in range(G) if self.group_keys[g][0] == o]}
+            for o, (_, kind) in enumerate(self.optimizers)
+        ]
+        return {
+            "format": "gradhub-trace",
+            "version": FORMAT_VERSION,
+            "run": {
+                "torch_version": torch.__version__,
+                "python_version": platform.python_version(),
+                "platform": platform.platform(),
+                "command": list(self.command),
+                "every": self.every,
+                "total_steps": self.total_steps,
+                "ended": ended.value,
+                "exit_code": exit_code,
+                "error": error[:4000],
+            },
+            "params": [
+                {
+                    "name": name,
+                    "module": p.module,
+                    "shape": list(p.shape),
+                    "trainable": p.trainable,
+                    "optimizer": p.optimizer,
+                    "group": p.group,
+                }
+                for p, name in zip(
+                    self.params, _unique([p.name for p in self.params], empty="tensor"), strict=True
+                )
+            ],
+            "modules": [
+                {"path": path, "type": m.type, "order": m.order, "activation": m.activation}
+                for m, path in zip(
+                    self.modules, _unique([m.path for m in self.modules]), strict=True
+                )
+            ],
+            "groups": groups,
+            "optimizers": optimizers,
+            "extra": extra,
+        }
+
+    def finish(self, ended: RunEnd, *, exit_code: int | None = None, error: str = "") -> None:
+        """Write the last rows and the final META; idempotent."""
+        with self._lock:
+            if self.finished:
+                return
+            try:
+                with contextlib.suppress(Exception):
+                    self._manual_boundary()
+                with contextlib.suppress(Exception):
+                    self._walk_roots()
+                self.finished = True
+                self.stream.close(self.meta(ended, exit_code, error))
+            finally:
+                self.finished = True
+                self.uninstall()
+
+
+# -------------------------------------------------------------------- helpers
+
+
+def _unique(names: list[str], *, empty: str = "") -> list[str]:
+    """Names made unique with a "#n" suffix (a model built twice); "" becomes ``empty``."""
+    seen: set[str] = set()
+    out = []
+    for base in names:
+        base = base or empty
+        name, n = base, 1
+        while name in seen:
+            name, n = f"{base}#{n}", n + 1
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix and name else prefix or name
+
+
+def _grad_state(param: torch.Tensor) -> tuple[int, int] | None:
+    grad = param.grad
+    return None if grad is None else (id(grad), grad._version)
+
+
+def _global_names(globals_: dict | None) -> dict[int, str]:
+    if not globals_:
+        return {}
+    return {
+        id(v): k
+        for k, v in list(globals_.items())
+        if isinstance(v, torch.nn.Module | torch.Tensor) and not k.startswith("_")
+    }
+
+
+def _hyperparams(group: dict) -> dict:
+    out = {}
+    for key, value in group.items():
+        if key in ("params", "lr"):
+            continue
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, bool | int | float | str | type(None)):
+            out[key] = value
+        elif isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value):
+            out[key] = list(value)
+    return out
+
+
+def _group_lr(recorder: Recorder, g: int) -> float:
+    o, position = recorder.group_keys[g]
+    optimizer = recorder.optimizers[o][0]()
+    if optimizer is None or position >= len(optimizer.param_groups):
+        return math.nan
+    lr = optimizer.param_groups[position].get("lr", math.nan)
+    try:
+        return float(lr)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _activation_stats(output: torch.Tensor, activation: str | None) -> torch.Tensor:
+    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] of a slice."""
+    x = output.detach()
+    if x.dim() >= 2 and x.shape[0] > 1:  # a slice of the batch, before any copy
+        per_sample = max(x[0].numel(), 1)
+        x = x[: max(1, -(-ACT_SAMPLE_ELEMENTS // per_sample))]
+    # Units are channels (dim 1) for images (N, C, H, W), else the last dim (N, F), (N, T, F).
+    if x.dim() >= 4:
+        x = x.movedim(1, -1)
+    units = x.shape[-1] if x.dim() >= 2 else 1
+    x = x.reshape(-1, units)
+    rows = max(1, min(x.shape[0], ACT_SAMPLE_ELEMENTS // max(units, 1)))
+    x = x[:rows].float()
+    n = x.numel()
+    total = x.sum()
+    square = torch.linalg.vector_norm(x).square()
+    mean = total / n
+    std = (square / n - mean * mean).clamp_min(0).sqrt()
+    zero = x == 0
+    zero_frac = zero.sum() / n
+    dead_frac = zero.all(dim=0).sum() / units if rows > 1 else torch.full_like(mean, math.nan)
+    bounds = SATURATING.get(activation or "")
+    if bounds is None:
+        sat = torch.full_like(mean, math.nan)
+    else:
+        low, high = bounds
+        sat = ((x <= low + SATURATION_MARGIN) | (x >= high - SATURATION_MARGIN)).sum() / n
+    return torch.stack([mean, std, zero_frac, dead_frac.to(mean.dtype), sat])
+
+
+def _host(tensors: list[torch.Tensor]) -> np.ndarray:
+    if not tensors:
+        return np.zeros(0, dtype=np.float32)
+    return torch.stack([t.float() for t in tensors]).cpu().numpy()
+
+
+def _host_parts(parts: list[torch.Tensor | None]) -> list[np.ndarray]:
+    """Move every part to the host in one transfer."""
+    present = [p.reshape(-1).float() for p in parts if p is not None]
+    if not present:
+        return [np.zeros(0, np.float32) for _ in parts]
+    devices = {p.device for p in present}
+    if len(devices) > 1:
+        present = [p.cpu() for p in present]
+    flat = torch.cat(present).cpu().numpy()
+    out, offset = [], 0
+    for p in parts:
+        if p is None:
+            out.append(np.zeros(0, np.float32))
+            continue
+        n = p.numel()
+        out.append(flat[offset : offset + n])
+        offset += n
+    return out
+
+
+def _mask(width: int, indices: list[int]) -> np.ndarray:
+    out = np.zeros(width, dtype=bool)
+    out[list(indices)] = True
+    return out
+
+
+def _column(width: int, indices: list[int], values: np.ndarray, dtype) -> np.ndarray:
+    out = np.full(width, np.nan, dtype=dtype)
+    if len(indices):
+        out[indices] = values
+    return out
+
+
+# -------------------------------------------------------------------- public entry points
+
+
+def start(
+    path: str | os.PathLike,
+    *,
+    every: int = 1,
+    command: tuple[str, ...] = (),
+    main_globals: dict | None = None,
+) -> Recorder:
+    """Install a recorder for this process (one at a time)."""
+    global _active
+    with _active_lock:
+        if _active is not None and not _active.finished:
+            raise RuntimeError("a trace is already being recorded in this process")
+        recorder = Recorder(path, every=every, command=command)
+        recorder.main_globals = main_globals
+        recorder.install()
+        _active = recorder
+        return recorder
+
+
+@contextlib.contextmanager
+def record(path: str | os.PathLike, *, every: int = 1) -> Iterator[Recorder]:
+    """Record the training done inside the block into ``path``::
+
+        with traces.record("run.trace"):
+            train()
+
+    Exceptions, ``sys.exit`` and Ctrl-C inside the block are recorded as how the run ended and
+    propagate unchanged. SIGTERM (when the program has no handler of its own) is recorded as
+    an interruption and then ends the process as it would have.
+    """
+    recorder = start(path, every=every, command=tuple(sys.argv))
+    try:
+        with sigterm_unwinds():
+            yield recorder
+    except Terminated:
+        recorder.finish(RunEnd.INTERRUPTED, error="SIGTERM")
+        die_of_sigterm()
+        raise
+    except BaseException as exc:
+        ended, code, error = outcome(exc)
+        recorder.finish(ended, exit_code=code, error=error)
+        raise
+    recorder.finish(RunEnd.COMPLETED)
