@@ -2,8 +2,6 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-export DATABASE_URL ?=
-export REDIS_URL ?=
 
 .PHONY: run test lint format bench clean browser-deps
 
