@@ -1,0 +1,77 @@
+"""Celery tasks of the pipeline: thin wrappers that fetch by id and call a traces service."""
+
+import logging
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+logger = logging.getLogger(__name__)
+
+# Transient trouble worth another try: the database or the broker went away for a moment.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
+MAX_RETRIES = 5
+RETRY_BACKOFF_MAX_SECONDS = 120  # 1, 2, 4, 8, 16 s (+ jitter): all retries within ~1 min
+# Below the global CELERY_TASK_SOFT_TIME_LIMIT / CELERY_TASK_TIME_LIMIT (120 / 180 s) and above
+# the engine's own budget (traces.services.DIAGNOSE_TIMEOUT_SECONDS = 75 s).
+SOFT_TIME_LIMIT_SECONDS = 100
+TIME_LIMIT_SECONDS = 115
+
+
+@worker_process_init.connect
+def _warm_up(**_kwargs) -> None:
+    """Each worker child imports the engine once, so every diagnosis forks a warm process."""
+    from traces.services import engine_warm_up
+
+    engine_warm_up()
+
+
+class DiagnoseTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """Out of retries, or an unexpected error: the trace says so instead of hanging."""
+        from traces.services import trace_fail
+
+        trace_id = kwargs.get("trace_id", args[0] if args else None)
+        if trace_id is None:
+            return
+        if isinstance(exc, SoftTimeLimitExceeded):
+            reason = "The diagnosis ran out of time and was stopped."
+        elif isinstance(exc, TRANSIENT_ERRORS):
+            reason = (
+                "The diagnosis could not be saved: the database or the queue was unavailable. "
+                "Upload the trace again to retry."
+            )
+        else:
+            reason = f"The diagnosis failed unexpectedly ({type(exc).__name__}); it is logged."
+        try:
+            trace_fail(trace_id=trace_id, reason=reason)
+        except Exception:  # the database is still down: the sweep will pick the trace up
+            logger.exception("could not mark trace %s failed", trace_id)
+
+
+@shared_task(
+    name="analysis.diagnose_trace",
+    base=DiagnoseTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=SOFT_TIME_LIMIT_SECONDS,
+    time_limit=TIME_LIMIT_SECONDS,
+)
+def diagnose_trace(trace_id: int) -> None:
+    from traces.services import trace_diagnose
+
+    trace_diagnose(trace_id=trace_id)
+
+
+@shared_task(name="traces.sweep_stuck_traces", acks_late=True, time_limit=60)
+def sweep_stuck_traces() -> dict:
+    from traces.services import traces_sweep_stuck
+
+    return traces_sweep_stuck()

@@ -1,0 +1,633 @@
+"""Writes for uploaded traces: upload, the worker's diagnosis, failures, the sweep.
+
+The request does quick checks only (size, container header); the worker (analysis/tasks.py)
+calls ``trace_diagnose``, which is idempotent: one Diagnosis and one bot post per trace and
+engine version however often it runs, and every way it can fail ends in ``failed`` with a
+reason a person can read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import psutil
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from traces.models import Diagnosis, Finding, Trace
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+# Traces waiting in queued/replaying longer than this are re-enqueued by the sweep. Above the
+# task's hard time limit plus its retry backoff (analysis/tasks.py), so a live task is never
+# doubled by the sweep (and if it were, trace_diagnose is idempotent).
+STUCK_AFTER = timedelta(minutes=15)
+# Times a worker may begin replaying one trace before it is failed for good: a trace that kills
+# its worker every time (redelivered by acks_late + reject_on_worker_lost) must not loop forever.
+MAX_ATTEMPTS = 5
+# Bytes read for the quick header check in the request (traces/format.py: 16-byte header).
+HEADER_PEEK_BYTES = 64
+# The bot post's first line: people must see at once that a program wrote it.
+BOT_POST_BANNER = "**Gradient Doctor · automated diagnosis**"
+# Plots in the post, by the name analysis.plots gives them, and their alt text.
+SIMILAR_QUESTIONS_LIMIT = 5
+# Tags the findings add to a question: warnings and errors only (an info note is not a problem).
+TAGGED_SEVERITIES = ("error", "warning")
+# A plot name becomes a URL part: keep it to a safe alphabet.
+PLOT_NAME_ALPHABET = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _tag_for_code(code: str) -> str:
+    return code.replace("_", "-")
+
+
+# --- upload ----------------------------------------------------------------------------------
+
+
+def trace_header_check(*, head: bytes) -> None:
+    """The quick check of the container header in the request: magic, version, flags."""
+    from traces import format as trace_format
+
+    check = getattr(trace_format, "check_header", None)
+    try:
+        if check is not None:
+            check(head)
+            return
+        if len(head) < trace_format.HEADER.size:
+            raise trace_format.TraceFormatError(
+                "truncated: file is shorter than the 16-byte header"
+            )
+        magic, version, flags = trace_format.HEADER.unpack_from(head, 0)
+        if magic != trace_format.MAGIC:
+            raise trace_format.TraceFormatError("wrong magic bytes: not a GradHub trace file")
+        if version != trace_format.FORMAT_VERSION:
+            raise trace_format.TraceFormatError(
+                f"unsupported format version {version} "
+                f"(this site reads version {trace_format.FORMAT_VERSION})"
+            )
+        if flags != 0:
+            raise trace_format.TraceFormatError(f"unknown header flags {flags:#x}")
+    except trace_format.TraceFormatError as exc:
+        raise ValidationError(f"This is not a trace file we can read: {exc}.") from exc
+
+
+class _HashingFile(File):
+    """Hashes and counts the bytes as storage reads them, and stops at the size limit."""
+
+    def __init__(self, file, *, name: str, max_bytes: int):
+        super().__init__(file, name=name)
+        self.hasher = hashlib.sha256()
+        self.bytes_read = 0
+        self.max_bytes = max_bytes
+
+    def chunks(self, chunk_size=None):
+        for chunk in super().chunks(chunk_size):
+            self.bytes_read += len(chunk)
+            if self.bytes_read > self.max_bytes:
+                raise ValidationError(_too_big_message(self.max_bytes))
+            self.hasher.update(chunk)
+            yield chunk
+
+
+def _too_big_message(limit: int) -> str:
+    return (
+        f"The trace is larger than the {limit // 2**20} MB limit. Record fewer steps with --every."
+    )
+
+
+def _enqueue(trace_id: int) -> None:
+    from analysis.tasks import diagnose_trace
+
+    transaction.on_commit(lambda: diagnose_trace.delay(trace_id))
+
+
+def _state_set(trace: Trace, state: str, *, reason: str = "") -> None:
+    trace.state = state
+    trace.failure_reason = reason if state == Trace.State.FAILED else ""
+    trace.state_changed_at = timezone.now()
+    trace.save(update_fields=["state", "failure_reason", "state_changed_at", "updated_at"])
+
+
+def trace_upload(*, owner, uploaded_file, question=None, private: bool = False) -> Trace:
+    """Store an uploaded trace and queue its diagnosis; the same file again reuses the trace."""
+    if question is not None and question.author_id != owner.pk:
+        raise PermissionDenied("Only the person who asked can attach a trace to this question.")
+    if question is not None and private:
+        raise ValidationError("A trace attached to a question is public; private ones are not.")
+    limit = settings.TRACE_MAX_UPLOAD_BYTES
+    size = getattr(uploaded_file, "size", None)
+    if size is not None and size > limit:
+        raise ValidationError(_too_big_message(limit))
+    if size == 0:
+        raise ValidationError("The file is empty.")
+    uploaded_file.seek(0)
+    head = uploaded_file.read(HEADER_PEEK_BYTES)
+    uploaded_file.seek(0)
+    trace_header_check(head=head)
+
+    original_name = os.path.basename(getattr(uploaded_file, "name", "") or "")[:255]
+    hashing = _HashingFile(uploaded_file, name=f"{uuid.uuid4().hex}.trace", max_bytes=limit)
+    trace = Trace(
+        owner=owner,
+        question=question,
+        original_name=original_name,
+        is_private=private,
+        state=Trace.State.QUEUED,
+        size_bytes=0,
+    )
+    # Storage reads the upload once: written to media and hashed in the same pass.
+    trace.file.save(hashing.name, hashing, save=False)
+    trace.sha256 = hashing.hasher.hexdigest()
+    trace.size_bytes = hashing.bytes_read
+    with transaction.atomic():
+        # One upload per user at a time, so two copies of a file cannot race past the reuse.
+        User.objects.select_for_update().filter(pk=owner.pk).first()
+        existing = _trace_reusable(owner=owner, sha256=trace.sha256, question=question)
+        if existing is not None:
+            name = trace.file.name
+            transaction.on_commit(lambda: trace.file.storage.delete(name))
+            return _trace_reuse(trace=existing, question=question)
+        trace.save()
+        _enqueue(trace.pk)
+    logger.info("trace %s uploaded by %s (%s bytes)", trace.pk, owner.pk, trace.size_bytes)
+    return trace
+
+
+def _trace_reusable(*, owner, sha256: str, question) -> Trace | None:
+    """The owner's earlier upload of the same bytes that this upload can stand for."""
+    candidates = Trace.objects.select_for_update().filter(owner=owner, sha256=sha256)
+    if question is not None:
+        same = candidates.filter(question=question).first()
+        # A private or unattached copy can be attached to the question (it becomes public).
+        return same or candidates.filter(question__isnull=True).first()
+    return candidates.filter(question__isnull=True).order_by("-is_private").first() or (
+        candidates.first()
+    )
+
+
+def _trace_reuse(*, trace: Trace, question) -> Trace:
+    changed = False
+    if question is not None and trace.question_id is None:
+        trace.question = question
+        trace.is_private = False
+        trace.save(update_fields=["question", "is_private", "updated_at"])
+        changed = True
+    if trace.state == Trace.State.FAILED or (changed and trace.is_terminal):
+        # A retry after a failure, or a diagnosed trace that now needs its post in the thread:
+        # the task reuses a stored diagnosis and only publishes it.
+        trace.attempts = 0
+        trace.save(update_fields=["attempts", "updated_at"])
+        _state_set(trace, Trace.State.QUEUED)
+        _enqueue(trace.pk)
+    return trace
+
+
+def trace_attach(*, trace: Trace, question, user) -> Trace:
+    """Attach the user's own (private) trace to the user's own question, e.g. "Ask the community"."""
+    if trace.owner_id != user.pk:
+        raise PermissionDenied("You can only attach your own traces.")
+    if question.author_id != user.pk:
+        raise PermissionDenied("Only the person who asked can attach a trace to this question.")
+    if trace.question_id is not None and trace.question_id != question.pk:
+        raise ValidationError("This trace is already attached to another question.")
+    with transaction.atomic():
+        trace = Trace.objects.select_for_update().get(pk=trace.pk)
+        return _trace_reuse(trace=trace, question=question)
+
+
+# --- the worker's diagnosis ------------------------------------------------------------------
+
+# What one diagnosis may add to the address space of its forked child, on top of what it
+# inherited. Uploads are capped at settings.TRACE_MAX_UPLOAD_BYTES (64 MiB, ~100k steps x 1000
+# parameters); a 50k-step trace needs a few hundred MB (bench/pipeline.py), so 2 GiB leaves
+# headroom without letting one trace take the machine or kill the worker.
+DIAGNOSE_MEMORY_BYTES = 2 * 2**30
+# Wall-clock budget of one diagnosis, below the task's soft time limit (analysis/tasks.py).
+DIAGNOSE_TIMEOUT_SECONDS = 75
+# Exit codes of the forked child, so the parent can tell what happened.
+_EXIT_OK = 0
+_EXIT_FORMAT = 3
+_EXIT_MEMORY = 4
+_EXIT_ENGINE = 5
+
+
+class EngineFailure(Exception):
+    """The diagnosis could not be made; ``str(exc)`` is a reason a person can read."""
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    diagnosis: dict  # analysis.Diagnosis.to_dict()
+    markdown: str  # analysis.report.render_markdown()
+    plots: dict[str, str]  # plot name -> SVG text
+
+
+def engine_warm_up() -> None:
+    """Import the engine (numpy, matplotlib) once per worker child so that each fork is cheap."""
+    for name in ("traces.format", "analysis", "analysis.report", "analysis.plots"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            logger.warning("could not import %s", name)
+
+
+def _render_plots(trace, diagnosis) -> dict[str, str]:
+    try:
+        from analysis import plots
+    except ImportError:
+        return {}
+    rendered = plots.render_svgs(trace, diagnosis)
+    return {
+        str(name): str(svg)
+        for name, svg in rendered.items()
+        if set(str(name)) <= PLOT_NAME_ALPHABET and svg
+    }
+
+
+def _engine_child(path: str, max_bytes: int, memory_bytes: int, conn) -> None:
+    """In the forked child: cap memory, load + validate, diagnose, render; answer in JSON."""
+    code = _EXIT_ENGINE
+    try:
+        limit = psutil.Process().memory_info().vms + memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        import analysis
+        import analysis.report
+        from traces.format import TraceFormatError, load
+
+        try:
+            trace = load(path, max_bytes=max_bytes)
+        except TraceFormatError as exc:
+            conn.send_bytes(json.dumps({"error": str(exc)}).encode())
+            code = _EXIT_FORMAT
+            return
+        diagnosis = analysis.diagnose(trace)
+        payload = {
+            "diagnosis": diagnosis.to_dict(),
+            "markdown": analysis.report.render_markdown(diagnosis),
+            "plots": _render_plots(trace, diagnosis),
+        }
+        conn.send_bytes(json.dumps(payload, allow_nan=False).encode())
+        code = _EXIT_OK
+    except MemoryError:
+        code = _EXIT_MEMORY
+    except BaseException as exc:  # an engine bug: name it, never take the worker down
+        logger.exception("diagnosis engine failed on %s", path)
+        last = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f" in {os.path.basename(last[0].filename)}:{last[0].lineno}" if last else ""
+        try:
+            conn.send_bytes(json.dumps({"crash": f"{type(exc).__name__}{where}"}).encode())
+        except BaseException:
+            pass
+    finally:
+        conn.close()
+        os._exit(code)
+
+
+def engine_run(
+    *,
+    path: str,
+    max_bytes: int,
+    memory_bytes: int = DIAGNOSE_MEMORY_BYTES,
+    timeout_seconds: float = DIAGNOSE_TIMEOUT_SECONDS,
+) -> EngineResult:
+    """Diagnose the trace file at ``path`` in a forked child with an address-space cap.
+
+    Raises TraceFormatError (the file is invalid) or EngineFailure (too big, too slow, or an
+    engine bug). The result comes back as JSON over a pipe: never pickle, the data stems from
+    an upload.
+    """
+    from traces.format import TraceFormatError
+
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    process = ctx.Process(
+        target=_engine_child, args=(path, max_bytes, memory_bytes, sender), daemon=True
+    )
+    process.start()
+    sender.close()
+    data = None
+    try:
+        if receiver.poll(timeout_seconds):
+            try:
+                data = json.loads(receiver.recv_bytes())
+            except EOFError:  # the child died without a word (killed)
+                data = None
+        else:
+            raise EngineFailure(
+                f"The diagnosis took longer than {timeout_seconds:.0f} seconds and was stopped. "
+                "Record fewer steps (python -m traces.capture --every 10 ...) and upload again."
+            )
+        process.join(10)
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+    exitcode = process.exitcode
+    if data is not None and "error" in data:
+        raise TraceFormatError(data["error"])
+    if data is not None and "crash" in data:
+        raise EngineFailure(
+            f"The diagnosis engine failed on this trace ({data['crash']}). "
+            "The error is logged for the maintainers."
+        )
+    if exitcode == _EXIT_MEMORY or (data is None and exitcode == -signal.SIGKILL):
+        raise EngineFailure(
+            f"The diagnosis needed more than {memory_bytes // 2**20} MB of memory and was "
+            "stopped. Record fewer steps (python -m traces.capture --every 10 ...) and upload "
+            "again."
+        )
+    if data is None or "diagnosis" not in data:
+        raise EngineFailure(f"The diagnosis stopped unexpectedly (exit code {exitcode}).")
+    return EngineResult(
+        diagnosis=data["diagnosis"], markdown=data["markdown"], plots=data.get("plots") or {}
+    )
+
+
+def trace_fail(*, trace_id: int, reason: str) -> None:
+    """Mark a trace failed with a reason a person can read (unless it was diagnosed)."""
+    with transaction.atomic():
+        trace = Trace.objects.select_for_update().filter(pk=trace_id).first()
+        if trace is None or trace.state == Trace.State.DIAGNOSED:
+            return
+        _state_set(trace, Trace.State.FAILED, reason=reason[:2000])
+    logger.info("trace %s failed: %s", trace_id, reason)
+
+
+def _engine_version() -> str:
+    from analysis import ENGINE_VERSION
+
+    return ENGINE_VERSION
+
+
+def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
+    """The worker's job: diagnose one trace and publish the result, exactly once.
+
+    Phase 1 (locked): exit early if this engine version already diagnosed it (then only make
+    sure the post exists); otherwise mark ``replaying``. Phase 2 (no transaction): run the
+    engine in a capped child. Phase 3 (locked, one transaction): store the diagnosis, the
+    finding rows, the bot post, the tags and the state; a concurrent run that got there first
+    wins and this one's result is dropped. ``force`` recomputes (``manage.py rediagnose``)
+    and edits the existing post in place.
+    """
+    version = _engine_version()
+    with transaction.atomic():
+        trace = Trace.objects.select_for_update().filter(pk=trace_id).first()
+        if trace is None:
+            return None
+        existing = trace.diagnoses.filter(engine_version=version).first()
+        if existing is not None and not force:
+            _diagnosis_publish(trace=trace, diagnosis=existing)
+            return existing
+        if trace.attempts >= MAX_ATTEMPTS and not force:
+            _state_set(
+                trace,
+                Trace.State.FAILED,
+                reason=f"The diagnosis was started {trace.attempts} times without finishing "
+                "(the worker stopped each time); we gave up. Upload it again to retry.",
+            )
+            return None
+        trace.attempts += 1
+        trace.save(update_fields=["attempts", "updated_at"])
+        _state_set(trace, Trace.State.REPLAYING)
+        path, size = trace.file.path, trace.size_bytes
+
+    delay = float(getattr(settings, "TRACE_DIAGNOSE_TEST_DELAY_SECONDS", 0) or 0)
+    if delay:  # tests only: makes a task slow enough to SIGKILL its worker mid-way
+        time.sleep(delay)
+
+    from traces.format import TraceFormatError
+
+    try:
+        result = engine_run(path=path, max_bytes=max(size, settings.TRACE_MAX_UPLOAD_BYTES))
+    except TraceFormatError as exc:
+        trace_fail(trace_id=trace_id, reason=f"This trace file cannot be read: {exc}.")
+        return None
+    except EngineFailure as exc:
+        trace_fail(trace_id=trace_id, reason=str(exc))
+        return None
+
+    with transaction.atomic():
+        trace = Trace.objects.select_for_update().select_related("question").get(pk=trace_id)
+        diagnosis = trace.diagnoses.filter(engine_version=version).first()
+        if diagnosis is not None and not force:
+            _diagnosis_publish(trace=trace, diagnosis=diagnosis)  # another run got there first
+            return diagnosis
+        diagnosis = _diagnosis_store(trace=trace, version=version, result=result)
+        _diagnosis_publish(trace=trace, diagnosis=diagnosis, force=force)
+    return diagnosis
+
+
+def _diagnosis_store(*, trace: Trace, version: str, result: EngineResult) -> Diagnosis:
+    data = result.diagnosis
+    diagnosis, _ = Diagnosis.objects.update_or_create(
+        trace=trace,
+        engine_version=version,
+        defaults={
+            "summary": data.get("summary", ""),
+            "healthy": bool(data.get("healthy", True)),
+            "findings": data.get("findings", []),
+            "facts": data.get("facts", {}),
+            "report_markdown": result.markdown,
+            "plots": result.plots,
+        },
+    )
+    diagnosis.finding_rows.all().delete()
+    Finding.objects.bulk_create(
+        Finding(
+            diagnosis=diagnosis,
+            code=f["code"],
+            severity=f["severity"],
+            title=f["title"][:300],
+            layers=list(f["evidence"].get("modules") or []),
+            first_layer=(f["evidence"].get("modules") or [""])[0][:300],
+            onset_step=f["evidence"].get("onset_step"),
+            confidence=min(max(float(f["confidence"]), 0.0), 1.0),
+        )
+        for f in diagnosis.findings
+    )
+    return diagnosis
+
+
+def _diagnosis_publish(*, trace: Trace, diagnosis: Diagnosis, force: bool = False) -> None:
+    """Inside the caller's transaction: the bot post, tags, state, notification, webhooks."""
+    if trace.question_id is not None:
+        _bot_post(trace=trace, diagnosis=diagnosis, force=force)
+        tags = sorted(
+            {
+                _tag_for_code(f["code"])
+                for f in diagnosis.findings
+                if f["severity"] in TAGGED_SEVERITIES
+            }
+        )
+        if tags:
+            from hub.forum.services import question_tags_add
+
+            question_tags_add(question=trace.question, tags=tags)
+    if trace.state == Trace.State.DIAGNOSED and not force:
+        return
+    _state_set(trace, Trace.State.DIAGNOSED)
+    _diagnosed_notify(trace=trace, diagnosis=diagnosis)
+
+
+def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
+    """The markdown of the bot's post: banner, the engine's report, plots, similar questions."""
+    from traces.selectors import questions_with_same_diagnosis
+
+    report = diagnosis.report_markdown.rstrip()
+    # raw HTML is off in posts: drop the engine's <sub> footer line, we write our own
+    report = "\n".join(line for line in report.splitlines() if not line.startswith("<sub>"))
+    parts = [
+        f"{BOT_POST_BANNER} of [trace #{trace.pk}]({trace.get_absolute_url()})"
+        f" ({trace.original_name or 'uploaded trace'})",
+        "",
+        report,
+    ]
+    if diagnosis.plots:
+        parts += ["", "### Plots", ""]
+        for name in sorted(diagnosis.plots):
+            label = name.replace("_", " ").replace("-", " ")
+            url = f"/traces/{trace.pk}/plots/{name}.svg"
+            parts.append(f"[![{label}]({url})]({url})")
+            parts.append("")
+    codes = [f["code"] for f in diagnosis.findings if f["severity"] in TAGGED_SEVERITIES]
+    if codes:
+        layers = [layer for f in diagnosis.findings for layer in f["evidence"].get("modules", [])]
+        similar = questions_with_same_diagnosis(
+            codes=codes,
+            layers=layers,
+            exclude_question_id=trace.question_id,
+            limit=SIMILAR_QUESTIONS_LIMIT,
+        )
+        parts += ["", "### Solved questions with the same diagnosis", ""]
+        if similar:
+            for question in similar:
+                mark = "✅ " if question.accepted_answer_id else ""
+                title = question.title.replace("[", "\\[").replace("]", "\\]")
+                parts.append(f"- {mark}[{title}]({question.get_absolute_url()})")
+        else:
+            parts.append("None yet: this may be the first.")
+    parts += [
+        "",
+        "---",
+        f"*Written by a program (engine {diagnosis.engine_version}). Check the evidence; "
+        "vote and comment as on any answer.*",
+    ]
+    return "\n".join(parts).strip() + "\n"
+
+
+def _bot_post(*, trace: Trace, diagnosis: Diagnosis, force: bool) -> None:
+    from hub.accounts.services import bot_user_get
+    from hub.forum.models import Answer
+    from hub.forum.services import answer_create, answer_edit
+
+    if diagnosis.answer_id is not None and not force:
+        return
+    bot = bot_user_get()
+    body = bot_post_body(trace=trace, diagnosis=diagnosis)
+    # One post per trace: a new engine version (or a forced re-run) edits the earlier post.
+    earlier = (
+        Diagnosis.objects.filter(trace=trace, answer__isnull=False)
+        .exclude(answer__question_id__isnull=True)
+        .order_by("-updated_at")
+        .values_list("answer_id", flat=True)
+        .first()
+    )
+    answer = Answer.objects.filter(pk=earlier, question_id=trace.question_id).first()
+    if answer is not None:
+        answer = answer_edit(answer=answer, editor=bot, body=body)
+    else:
+        answer = answer_create(author=bot, question=trace.question, body=body, automated=True)
+    diagnosis.answer = answer
+    diagnosis.save(update_fields=["answer", "updated_at"])
+
+
+def _diagnosed_notify(*, trace: Trace, diagnosis: Diagnosis) -> None:
+    from hub.notifications.services import notify
+
+    if trace.question_id is not None:
+        text = f'Gradient Doctor diagnosed your trace on "{trace.question.title}": '
+    else:
+        text = "Gradient Doctor diagnosed your trace: "
+    notify(
+        recipient=trace.owner,
+        verb="diagnosed",
+        text=text + diagnosis.summary,
+        url=trace.get_absolute_url(),
+        question=trace.question,
+    )
+    try:
+        webhooks = importlib.import_module("hub.api.webhooks")
+    except ImportError:
+        return
+    dispatch = getattr(webhooks, "webhook_dispatch", None)
+    if dispatch is None:
+        return
+    payload = {
+        "trace_id": trace.pk,
+        "question_id": trace.question_id,
+        "state": trace.state,
+        "engine_version": diagnosis.engine_version,
+        "summary": diagnosis.summary,
+        "codes": [f["code"] for f in diagnosis.findings],
+        "url": settings.SITE_URL.rstrip("/") + trace.get_absolute_url(),
+    }
+    owner = trace.owner
+    transaction.on_commit(lambda: dispatch(user=owner, event="diagnosis.ready", payload=payload))
+
+
+# --- the sweep -------------------------------------------------------------------------------
+
+
+def traces_sweep_stuck(*, now=None) -> dict[str, int]:
+    """Re-enqueue traces stuck in queued/replaying; fail those out of attempts."""
+    now = now or timezone.now()
+    requeued = failed = 0
+    stuck_ids = list(
+        Trace.objects.filter(
+            state__in=[Trace.State.QUEUED, Trace.State.REPLAYING, Trace.State.UPLOADED],
+            state_changed_at__lt=now - STUCK_AFTER,
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for trace_id in stuck_ids:
+        with transaction.atomic():
+            trace = (
+                Trace.objects.select_for_update(skip_locked=True)
+                .filter(pk=trace_id, state_changed_at__lt=now - STUCK_AFTER)
+                .exclude(state__in=Trace.TERMINAL_STATES)
+                .first()
+            )
+            if trace is None:  # a worker holds it or finished it meanwhile
+                continue
+            if trace.attempts >= MAX_ATTEMPTS:
+                _state_set(
+                    trace,
+                    Trace.State.FAILED,
+                    reason=f"The diagnosis did not finish after {trace.attempts} attempts; we "
+                    "gave up. Upload the trace again to retry.",
+                )
+                failed += 1
+                continue
+            _state_set(trace, Trace.State.QUEUED)  # restarts the stuck clock
+            _enqueue(trace.pk)
+            requeued += 1
+    if requeued or failed:
+        logger.info("sweep: %s traces re-enqueued, %s failed", requeued, failed)
+    return {"requeued": requeued, "failed": failed}

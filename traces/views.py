@@ -1,0 +1,178 @@
+"""Web views for traces: thin wrappers that validate input, call one service, render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from hub.core.ratelimit import RateLimited, rate_limit
+from traces.forms import TraceUploadForm
+from traces.models import Trace
+from traces.selectors import (
+    diagnosis_latest,
+    trace_can_download,
+    trace_get_for_user,
+)
+from traces.services import trace_upload
+
+# Uploads per user and hour through the web pages (a person, not a script: the API has its own
+# throttles). 30 is far above what anyone asking questions needs.
+UPLOADS_PER_HOUR = 30
+# The plots are matplotlib SVGs: no scripts, no external loads; inline styles only.
+PLOT_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _error_message(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _card_html(request, trace: Trace) -> str:
+    return render_to_string(
+        "traces/_trace_card.html", _card_context(request, trace), request=request
+    )
+
+
+def _card_context(request, trace: Trace) -> dict:
+    return {
+        "trace": trace,
+        "diagnosis": diagnosis_latest(trace=trace) if trace.is_terminal else None,
+        "is_owner": request.user.is_authenticated and request.user.pk == trace.owner_id,
+        "can_download": trace_can_download(trace=trace, user=request.user),
+    }
+
+
+def _upload(request, *, question=None, private: bool):
+    """Shared POST handling: JSON for the drag-and-drop script, a page otherwise."""
+    form = TraceUploadForm(request.POST, request.FILES)
+    status = 400
+    try:
+        rate_limit(
+            scope="trace-upload", key=str(request.user.pk), limit=UPLOADS_PER_HOUR,
+            period_seconds=3600,
+        )  # fmt: skip
+        if form.is_valid():
+            trace = trace_upload(
+                owner=request.user,
+                uploaded_file=form.cleaned_data["file"],
+                question=question,
+                private=private,
+            )
+            if _wants_json(request):
+                return JsonResponse(
+                    {
+                        "id": trace.pk,
+                        "state": trace.state,
+                        "url": trace.get_absolute_url(),
+                        "html": _card_html(request, trace),
+                    }
+                )
+            return redirect(question.get_absolute_url() if question else trace)
+        message = " ".join(e for errors in form.errors.values() for e in errors)
+    except ValidationError as exc:
+        message = _error_message(exc)
+    except PermissionDenied as exc:
+        message, status = str(exc) or "You cannot do that.", 403
+    except RateLimited as exc:
+        message, status = str(exc), 429
+    if _wants_json(request):
+        return JsonResponse({"error": message}, status=status)
+    form.add_error(None, message) if message not in str(form.errors) else None
+    context = {"form": form, "question": question, "error": message}
+    return render(request, "traces/new.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def trace_new(request):
+    """Diagnose a trace privately: the result page is for the uploader alone."""
+    if request.method == "POST":
+        return _upload(request, private=True)
+    recent = Trace.objects.filter(owner=request.user).order_by("-created_at")[:10]
+    return render(request, "traces/new.html", {"form": TraceUploadForm(), "recent": recent})
+
+
+@login_required
+@require_POST
+def question_trace_upload(request, question_id: int):
+    """The asker attaches a trace (or a new one after a failure) to their question."""
+    from hub.forum.models import Question
+
+    question = get_object_or_404(Question, pk=question_id)
+    return _upload(request, question=question, private=False)
+
+
+@require_GET
+def trace_detail(request, trace_id: int):
+    trace = trace_get_for_user(user=request.user, trace_id=trace_id)
+    context = _card_context(request, trace)
+    diagnosis = context["diagnosis"]
+    report_html = ""
+    if diagnosis is not None:
+        from hub.forum.markdown import render_markdown
+        from traces.services import bot_post_body
+
+        report_html = render_markdown(bot_post_body(trace=trace, diagnosis=diagnosis))
+    context |= {"report_html": report_html, "ask_url": _ask_url(trace, context["is_owner"])}
+    return render(request, "traces/detail.html", context)
+
+
+def _ask_url(trace: Trace, is_owner: bool) -> str:
+    """ "Ask the community" for a diagnosed private trace: the forum's ask page, pre-filled."""
+    if not is_owner or trace.question_id is not None or trace.state != Trace.State.DIAGNOSED:
+        return ""
+    return f"/questions/ask/?trace={trace.pk}"
+
+
+@never_cache
+@require_GET
+def trace_status(request, trace_id: int):
+    """Polled every ~1.5 s by static/js/traces.js until the state is terminal."""
+    trace = trace_get_for_user(user=request.user, trace_id=trace_id)
+    data = {
+        "id": trace.pk,
+        "state": trace.state,
+        "state_label": trace.get_state_display(),
+        "terminal": trace.is_terminal,
+        "failure_reason": trace.failure_reason,
+    }
+    if trace.is_terminal:
+        data["html"] = _card_html(request, trace)
+    return JsonResponse(data)
+
+
+@require_GET
+def trace_download(request, trace_id: int):
+    trace = trace_get_for_user(user=request.user, trace_id=trace_id)
+    if not trace_can_download(trace=trace, user=request.user):
+        raise Http404("No such trace.")
+    try:
+        handle = trace.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("The file is gone.") from exc
+    name = trace.original_name or f"trace-{trace.pk}.trace"
+    return FileResponse(
+        handle, as_attachment=True, filename=name, content_type="application/octet-stream"
+    )
+
+
+@require_GET
+def trace_plot(request, trace_id: int, name: str):
+    trace = trace_get_for_user(user=request.user, trace_id=trace_id)
+    diagnosis = diagnosis_latest(trace=trace)
+    svg = (diagnosis.plots or {}).get(name) if diagnosis else None
+    if not svg:
+        raise Http404("No such plot.")
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Security-Policy"] = PLOT_CSP
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=300"
+    return response
