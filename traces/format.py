@@ -771,7 +771,13 @@ def _check_values(steps: Steps, events: Events, n_optimizers: int, numels: list[
             raise TraceFormatError(
                 "steps.optimizer does not match the row's STEP/MANUAL_UPDATE event"
             )
-        backward = np.bincount(row[kind == EventKind.BACKWARD], minlength=s)
+        # backward_count counts the passes since the row's last SKIPPED_STEP (AMP), if any.
+        last_skip = np.full(s, -1, dtype=np.int64)
+        positions = np.arange(kind.size)
+        skips = kind == EventKind.SKIPPED_STEP
+        np.maximum.at(last_skip, row[skips], positions[skips])
+        counted = (kind == EventKind.BACKWARD) & (positions > last_skip[row])
+        backward = np.bincount(row[counted], minlength=s)
         if np.any(backward > steps.backward_count):
             raise TraceFormatError("a row has more BACKWARD events than steps.backward_count")
 

@@ -165,6 +165,7 @@ class Recorder:
         self.backward_depth = 0
         self.backward_calls = 0
         self.clear_seen = False  # a zero_grad wrapper ran since the last look at .grad
+        self.zeroed: set[int] = set()  # params whose .grad a zero_grad call filled with zeros
         self.scaled: tuple[weakref.ref, torch.Tensor] | None = None
         self.step_state: dict | None = None
         self.manual: dict | None = None  # weights/grad stats after the last backward, no optimizer
@@ -409,6 +410,7 @@ class Recorder:
         window.backward += 1
         window.fresh = None  # this backward added to .grad: measure again when it matters
         window.add(EventKind.BACKWARD)
+        self.zeroed.clear()
         loss = tensors[0] if isinstance(tensors, list | tuple) and len(tensors) == 1 else tensors
         if isinstance(loss, torch.Tensor) and loss.numel() == 1:
             if self.scaled is not None and self.scaled[0]() is loss:
@@ -435,7 +437,7 @@ class Recorder:
                 cleared_any |= info.grad_state is not None
             elif state != info.grad_state:
                 changed.append(i)
-            else:
+            elif i not in self.zeroed:
                 kept.append(i)
         zeroed: set[int] = set()
         if changed:
@@ -467,6 +469,10 @@ class Recorder:
             with recorder._lock:
                 recorder._manual_boundary()
                 recorder._measure_fresh()
+                before = [
+                    _grad_state(p) if (p := info.ref()) is not None else None
+                    for info in recorder.params
+                ]
             result = original(obj, *args, **kwargs)
             with recorder._lock:
                 opt = recorder._optimizer_id(obj) if isinstance(obj, torch.optim.Optimizer) else -1
@@ -475,10 +481,12 @@ class Recorder:
                 if window.backward == 0:
                     window.cleared = True
                 recorder.clear_seen = True
-                for info in recorder.params:
+                for i, info in enumerate(recorder.params):
                     param = info.ref()
                     if param is not None:
                         info.grad_state = _grad_state(param)
+                        if info.grad_state is not None and info.grad_state != before[i]:
+                            recorder.zeroed.add(i)  # zero_grad(set_to_none=False)
             return result
 
         return zero_grad
@@ -527,6 +535,7 @@ class Recorder:
         # The window goes on into the next row; its backward passes are counted afresh.
         window = self.window
         window.add(EventKind.SKIPPED_STEP, opt)
+        window.forward_seen = False
         window.backward = 0
         window.cleared = False
         window.fresh = None
@@ -538,6 +547,10 @@ class Recorder:
         window = self.window
         if not window.recording or window.backward == 0 or window.fresh is not None:
             return
+        window.fresh = self._fresh_norms()
+
+    def _fresh_norms(self) -> dict[int, torch.Tensor]:
+        window = self.window
         indices, tensors = [], []
         for i, info in enumerate(self.params):
             param = info.ref()
@@ -550,7 +563,7 @@ class Recorder:
             indices.append(i)
             tensors.append(grad)
         norms = torch._foreach_norm(tensors, 2, dtype=torch.float32) if tensors else []
-        window.fresh = dict(zip(indices, norms, strict=True))
+        return dict(zip(indices, norms, strict=True))
 
     # ---------------------------------------------------------------- optimizer steps
 
@@ -676,8 +689,10 @@ class Recorder:
             if params[i] is not None:
                 weight_bad[i] = int((~torch.isfinite(params[i].detach())).sum())
 
+        # A parameter of another optimizer is that optimizer's business: a GAN's discriminator
+        # collects the generator loss's gradient between its own steps and clears it in time.
         stale = np.zeros(P, dtype=bool)
-        stale[list(window.stale)] = True
+        stale[[i for i in window.stale if self.params[i].optimizer in (None, opt)]] = True
         lr = np.array([_group_lr(self, g) for g in range(G)], dtype=np.float64)
         row = {
             "step": step_number,
@@ -732,10 +747,10 @@ class Recorder:
         if not params:
             self.manual = None
             return
-        self._measure_fresh()
         with_grad = [(i, p) for i, p in params if p.grad is not None]
         dead = [(i, p) for i, p in with_grad if p.grad.dim() == 2]
         self.manual = {
+            "fresh": self._fresh_norms() if self.window.recording else {},
             "dead_idx": [i for i, _ in dead],
             "dead": [
                 (torch.count_nonzero(p.grad.detach(), dim=0) == 0).float().mean() for _, p in dead
@@ -791,6 +806,7 @@ class Recorder:
             "dead_idx": manual["dead_idx"],
             "dead": manual["dead"],
         }
+        window.fresh = manual["fresh"]
         self._emit_row(step_number, -1, state, members, diffs, [])
         self._maybe_flush()
 
