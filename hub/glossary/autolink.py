@@ -1,0 +1,194 @@
+"""Link the first mention of each glossary term in rendered HTML.
+
+`autolink_html(html)` runs on every post write (hub.forum.markdown.render_markdown), so it is
+built for speed: one compiled regex over every name and alias (longest first, so "vanishing
+gradient" wins over "gradient"), cached per process and rebuilt only when the Term table
+changes. The HTML is walked with the standard library's tokenizer, never with a regex: text
+inside <code>, <pre>, <a>, <script>, <style> and math elements (class "math") is left alone.
+"""
+
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from html import escape
+from html.parser import HTMLParser
+
+# Text inside these elements is never linked: code, existing links, non-content.
+SKIP_TAGS = frozenset({"a", "code", "pre", "kbd", "samp", "script", "style", "svg", "math"})
+# Elements with one of these classes hold KaTeX source or output (see hub/forum/markdown.py).
+SKIP_CLASSES = frozenset({"math", "katex", "katex-display"})
+# https://html.spec.whatwg.org/#void-elements: they never get an end tag.
+VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr"}
+)  # fmt: skip
+LINK_CLASS = "glossary-link"
+
+
+@dataclass(frozen=True)
+class TermTable:
+    fingerprint: tuple
+    pattern: re.Pattern | None
+    # normalised spelling ("vanishing gradient") -> (slug, tooltip)
+    spellings: dict[str, tuple[str, str]]
+
+
+_lock = threading.Lock()
+_table: TermTable | None = None
+# Slugs not to link while rendering a term's own text (see `autolink_exclusions`).
+_excluded: ContextVar[frozenset[str]] = ContextVar(
+    "glossary_autolink_excluded", default=frozenset()
+)
+
+
+@contextmanager
+def autolink_exclusions(slugs) -> Iterator[None]:
+    """Inside this block, autolink_html never links `slugs` (a term page does not link itself).
+
+    Lets code that renders through hub.forum.markdown.render_markdown — which calls
+    autolink_html(html) without options — keep a term from linking to its own page.
+    """
+    token = _excluded.set(frozenset(slugs))
+    try:
+        yield
+    finally:
+        _excluded.reset(token)
+
+
+def normalise(spelling: str) -> str:
+    return " ".join(spelling.lower().split())
+
+
+def _spelling_regex(spelling: str) -> str:
+    # Any run of whitespace in the text matches a space in the spelling (line-wrapped prose).
+    return r"\s+".join(re.escape(part) for part in spelling.split())
+
+
+def _fingerprint() -> tuple:
+    from django.db.models import Count, Max
+
+    from .models import Term
+
+    stats = Term.objects.aggregate(count=Count("id"), last=Max("updated_at"))
+    return (stats["count"], stats["last"])
+
+
+def _build_table(fingerprint: tuple) -> TermTable:
+    from .selectors import term_link_rows
+
+    spellings: dict[str, tuple[str, str]] = {}
+    for slug, name, aliases, summary in term_link_rows():
+        for spelling in [name, *aliases]:
+            key = normalise(spelling)
+            if key and key not in spellings:
+                spellings[key] = (slug, summary)
+    if not spellings:
+        return TermTable(fingerprint=fingerprint, pattern=None, spellings={})
+    ordered = sorted(spellings, key=lambda s: (-len(s), s))
+    alternation = "|".join(_spelling_regex(s) for s in ordered)
+    # Whole words only: no letter, digit, underscore, hyphen or dot glued to either side
+    # ("ReLU" must not match inside "LeakyReLU" or "nn.ReLU"; a sentence-ending dot is fine).
+    pattern = re.compile(rf"(?<![\w.\-])(?:{alternation})(?![\w\-]|\.\w)", re.IGNORECASE)
+    return TermTable(fingerprint=fingerprint, pattern=pattern, spellings=spellings)
+
+
+def term_table() -> TermTable:
+    """The cached table; one cheap aggregate query decides whether it is still current."""
+    global _table
+    fingerprint = _fingerprint()
+    table = _table
+    if table is None or table.fingerprint != fingerprint:
+        with _lock:
+            table = _build_table(fingerprint)
+            _table = table
+    return table
+
+
+class _Linker(HTMLParser):
+    def __init__(self, table: TermTable, exclude: set[str]):
+        super().__init__(convert_charrefs=False)
+        self.table = table
+        self.linked: set[str] = set(exclude)
+        self.out: list[str] = []
+        self.skip_stack: list[str] = []
+
+    # --- structure -----------------------------------------------------------------------
+    def handle_starttag(self, tag, attrs):
+        self.out.append(self.get_starttag_text())
+        if tag in VOID_TAGS:
+            return
+        if self.skip_stack or tag in SKIP_TAGS or self._has_skip_class(attrs):
+            self.skip_stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.out.append(self.get_starttag_text())
+
+    def handle_endtag(self, tag):
+        self.out.append(f"</{tag}>")
+        if tag in self.skip_stack:
+            # Pop up to the matching open tag (tolerates unclosed children).
+            while self.skip_stack and self.skip_stack.pop() != tag:
+                pass
+
+    def handle_entityref(self, name):
+        self.out.append(f"&{name};")
+
+    def handle_charref(self, name):
+        self.out.append(f"&#{name};")
+
+    def handle_comment(self, data):
+        self.out.append(f"<!--{data}-->")
+
+    def handle_decl(self, decl):
+        self.out.append(f"<!{decl}>")
+
+    def handle_pi(self, data):
+        self.out.append(f"<?{data}>")
+
+    def unknown_decl(self, data):
+        self.out.append(f"<![{data}]>")
+
+    @staticmethod
+    def _has_skip_class(attrs) -> bool:
+        for name, value in attrs:
+            if name == "class" and value and SKIP_CLASSES.intersection(value.split()):
+                return True
+        return False
+
+    # --- text ----------------------------------------------------------------------------
+    def handle_data(self, data):
+        if self.skip_stack or len(self.linked) >= len(self.table.spellings):
+            self.out.append(data)
+            return
+        position = 0
+        for match in self.table.pattern.finditer(data):
+            slug, summary = self.table.spellings[normalise(match.group(0))]
+            if slug in self.linked:
+                continue
+            self.linked.add(slug)
+            self.out.append(data[position : match.start()])
+            self.out.append(
+                f'<a class="{LINK_CLASS}" href="/glossary/{slug}/" title="{escape(summary)}">'
+                f"{match.group(0)}</a>"
+            )
+            position = match.end()
+        self.out.append(data[position:])
+
+
+def autolink_html(html: str, *, exclude: tuple[str, ...] | set[str] = ()) -> str:
+    """Return `html` with the first mention of each glossary term linked to its page.
+
+    `exclude` lists slugs never to link (a term's own page does not link to itself).
+    """
+    if not html:
+        return html
+    table = term_table()
+    if table.pattern is None or not table.pattern.search(html):
+        return html
+    linker = _Linker(table, set(exclude) | _excluded.get())
+    linker.feed(html)
+    linker.close()
+    return "".join(linker.out)

@@ -1,0 +1,92 @@
+"""Run glossary snippets and compare what they print with the `output` their file states.
+
+    python -m hub.glossary.snippet_runner                # check every content/glossary/*.yaml
+    python -m hub.glossary.snippet_runner --write relu   # (re)record relu.yaml's output
+
+One process runs every snippet in turn, each in a fresh namespace (torch is imported once).
+Only our own content files are run: never user input. No Django needed.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import yaml
+
+CONTENT_DIR = Path(__file__).resolve().parents[2] / "content" / "glossary"
+
+
+def normalise_output(text: str) -> str:
+    return "\n".join(line.rstrip() for line in (text or "").strip().splitlines())
+
+
+def run_snippet(code: str) -> tuple[str, str | None]:
+    """(stdout, error traceback or None) of one snippet, in its own namespace."""
+    buffer = io.StringIO()
+    namespace = {"__name__": "__snippet__"}
+    try:
+        with contextlib.redirect_stdout(buffer):
+            exec(compile(code, "torch.py", "exec"), namespace)  # noqa: S102 - our content only
+    except Exception:
+        return buffer.getvalue(), traceback.format_exc(limit=3)
+    return buffer.getvalue(), None
+
+
+def check_files(paths: list[Path]) -> list[dict]:
+    results = []
+    for path in paths:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stdout, error = run_snippet(data.get("snippet", ""))
+        results.append(
+            {
+                "slug": path.stem,
+                "ok": error is None
+                and normalise_output(stdout) == normalise_output(data.get("output", "")),
+                "stdout": stdout,
+                "expected": data.get("output", ""),
+                "error": error,
+            }
+        )
+    return results
+
+
+def _write_output(path: Path, stdout: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    head = text.split("\noutput: |\n")[0].rstrip("\n")
+    block = "".join(f"  {line}\n" if line else "\n" for line in stdout.rstrip("\n").split("\n"))
+    path.write_text(f"{head}\noutput: |\n{block}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("slugs", nargs="*", help="terms to run (default: all)")
+    parser.add_argument("--write", action="store_true", help="record the printed output")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--dir", type=Path, default=CONTENT_DIR)
+    args = parser.parse_args(argv)
+    paths = (
+        [args.dir / f"{slug}.yaml" for slug in args.slugs]
+        if args.slugs
+        else sorted(args.dir.glob("*.yaml"))
+    )
+    results = check_files(paths)
+    if args.json:
+        json.dump(results, sys.stdout)
+        return 0
+    failed = 0
+    for path, result in zip(paths, results, strict=True):
+        if args.write and result["error"] is None:
+            _write_output(path, result["stdout"])
+        status = "ok" if result["ok"] else ("ERROR" if result["error"] else "DIFFERS")
+        failed += status != "ok"
+        print(f"--- {result['slug']}: {status}")
+        print(result["error"] or result["stdout"], end="")
+    return 1 if failed and not args.write else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
