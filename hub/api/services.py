@@ -1,0 +1,172 @@
+"""Writes for the API's own data: personal access tokens and webhook endpoints."""
+
+import hashlib
+import ipaddress
+import secrets
+import socket
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from .models import SCOPES, TOKEN_PREFIX, WEBHOOK_EVENTS, AccessToken, WebhookEndpoint
+
+TOKEN_SECRET_BYTES = 30  # 240 bits of randomness, 40 url-safe characters
+TOKEN_DISPLAY_CHARS = 8
+TOKEN_NAME_MAX = 100
+TOKEN_MAX_EXPIRY_DAYS = 366
+MAX_TOKENS_PER_USER = 50
+MAX_WEBHOOKS_PER_USER = 10
+WEBHOOK_SECRET_BYTES = 24
+# last_used_at is written at most this often per token: a busy script must not turn every
+# request into an UPDATE.
+LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def scopes_parse(*, scopes) -> list[str]:
+    """A clean, ordered scope list from a list or a comma-separated string."""
+    if isinstance(scopes, str):
+        scopes = [part.strip() for part in scopes.split(",")]
+    chosen = [scope for scope in scopes if scope]
+    unknown = sorted(set(chosen) - set(SCOPES))
+    if unknown:
+        raise ValidationError(
+            f"Unknown scope {', '.join(unknown)}: choose from {', '.join(SCOPES)}."
+        )
+    if not chosen:
+        raise ValidationError(f"Choose at least one scope: {', '.join(SCOPES)}.")
+    return [scope for scope in SCOPES if scope in chosen]
+
+
+def token_create(
+    *, user, name: str, scopes, expires_days: int | None = None
+) -> tuple[AccessToken, str]:
+    """Create a token; returns it with the raw secret, which is never stored or shown again."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Give the token a name, e.g. the machine or job that will use it.")
+    if len(name) > TOKEN_NAME_MAX:
+        raise ValidationError(f"Token names are at most {TOKEN_NAME_MAX} characters.")
+    scope_list = scopes_parse(scopes=scopes)
+    expires_at = None
+    if expires_days is not None:
+        if not 1 <= expires_days <= TOKEN_MAX_EXPIRY_DAYS:
+            raise ValidationError(
+                f"Expiry must be between 1 and {TOKEN_MAX_EXPIRY_DAYS} days (or none)."
+            )
+        expires_at = timezone.now() + timedelta(days=expires_days)
+    live = AccessToken.objects.filter(user=user, revoked_at__isnull=True).count()
+    if live >= MAX_TOKENS_PER_USER:
+        raise ValidationError(
+            f"You have {live} active tokens, the maximum: revoke one you no longer use."
+        )
+    secret = secrets.token_urlsafe(TOKEN_SECRET_BYTES)
+    raw = f"{TOKEN_PREFIX}{secret}"
+    token = AccessToken.objects.create(
+        user=user,
+        name=name,
+        display_prefix=f"{TOKEN_PREFIX}{secret[:TOKEN_DISPLAY_CHARS]}",
+        key_hash=token_hash(raw),
+        scopes=scope_list,
+        expires_at=expires_at,
+    )
+    return token, raw
+
+
+def token_revoke(*, user, token: AccessToken) -> AccessToken:
+    if token.user_id != user.pk:
+        raise PermissionDenied("You can only revoke your own tokens.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def token_touch(*, token: AccessToken) -> None:
+    """Record use, at most once per LAST_USED_WRITE_INTERVAL."""
+    now = timezone.now()
+    if token.last_used_at and now - token.last_used_at < LAST_USED_WRITE_INTERVAL:
+        return
+    AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+
+
+def webhook_url_validate(*, url: str, resolve: bool = True) -> str:
+    """Only http(s); outside development no loopback, private, link-local or reserved hosts."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("Webhook URLs must start with http:// or https:// and name a host.")
+    if len(url) > 500:
+        raise ValidationError("Webhook URLs are at most 500 characters.")
+    if getattr(settings, "WEBHOOK_ALLOW_PRIVATE_HOSTS", True) or not resolve:
+        return url
+    host_addresses_check(host=parts.hostname, port=parts.port)
+    return url
+
+
+def host_addresses_check(*, host: str, port: int | None) -> None:
+    """Refuse a host that is, or resolves to, a non-public address (SSRF protection)."""
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise ValidationError(f"The webhook host {host!r} does not resolve.") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global or address.is_multicast:
+            raise ValidationError(
+                f"The webhook host {host!r} is a private or local address; "
+                "webhooks must reach a public server."
+            )
+
+
+def webhook_events_parse(*, events) -> list[str]:
+    chosen = [event for event in (events or []) if event]
+    unknown = sorted(set(chosen) - set(WEBHOOK_EVENTS))
+    if unknown:
+        raise ValidationError(
+            f"Unknown event {', '.join(unknown)}: choose from {', '.join(WEBHOOK_EVENTS)}."
+        )
+    if not chosen:
+        raise ValidationError("Choose at least one event.")
+    return [event for event in WEBHOOK_EVENTS if event in chosen]
+
+
+def webhook_endpoint_create(*, user, url: str, events) -> tuple[WebhookEndpoint, str]:
+    """Create an endpoint; returns it with its signing secret (shown to the user once)."""
+    url = webhook_url_validate(url=url)
+    event_list = webhook_events_parse(events=events)
+    if WebhookEndpoint.objects.filter(user=user).count() >= MAX_WEBHOOKS_PER_USER:
+        raise ValidationError(f"You can have at most {MAX_WEBHOOKS_PER_USER} webhook endpoints.")
+    secret = f"whsec_{secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)}"
+    endpoint = WebhookEndpoint.objects.create(user=user, url=url, secret=secret, events=event_list)
+    return endpoint, secret
+
+
+def webhook_endpoint_update(
+    *, user, endpoint: WebhookEndpoint, is_active: bool | None = None, events=None
+) -> WebhookEndpoint:
+    if endpoint.user_id != user.pk:
+        raise PermissionDenied("You can only change your own webhook endpoints.")
+    fields = []
+    if is_active is not None:
+        endpoint.is_active = is_active
+        fields.append("is_active")
+    if events is not None:
+        endpoint.events = webhook_events_parse(events=events)
+        fields.append("events")
+    if fields:
+        endpoint.save(update_fields=fields)
+    return endpoint
+
+
+def webhook_endpoint_delete(*, user, endpoint: WebhookEndpoint) -> None:
+    if endpoint.user_id != user.pk:
+        raise PermissionDenied("You can only delete your own webhook endpoints.")
+    endpoint.delete()

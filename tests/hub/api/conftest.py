@@ -1,0 +1,81 @@
+"""Fixtures for the API tests: people with reputation, tokens, an API client."""
+
+import itertools
+
+import pytest
+from rest_framework.test import APIClient
+
+from hub.accounts.models import Profile
+from hub.accounts.services import user_create
+from hub.api.services import token_create
+
+_numbers = itertools.count(1)
+# Above the forum's new-user caps (REP_NEW_USER) and the downvote threshold (REP_TO_DOWNVOTE).
+ESTABLISHED_REPUTATION = 500
+# Each test's callers share 127.0.0.1 and the Redis cache: throttles far above what any test
+# sends, except in the throttle tests, which set their own rates.
+GENEROUS_RATES = {
+    "anon": "10000/min",
+    "read": "10000/min",
+    "write": "10000/min",
+    "upload": "10000/min",
+}
+
+
+@pytest.fixture(autouse=True)
+def generous_throttles(settings):
+    settings.API_THROTTLE_RATES = GENEROUS_RATES
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str | None = None, reputation: int = ESTABLISHED_REPUTATION, **extra):
+        name = username or f"apiuser{next(_numbers)}x{id(object()) % 100000}"
+        user = user_create(username=name, email=f"{name}@example.com", password="correct horse 9")
+        for field, value in extra.items():
+            setattr(user, field, value)
+        if extra:
+            user.save()
+        Profile.objects.filter(user=user).update(reputation=reputation)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_token():
+    def make(user, scopes=("read", "write", "traces"), **kwargs) -> str:
+        _, raw = token_create(
+            user=user, name=kwargs.pop("name", "test"), scopes=list(scopes), **kwargs
+        )
+        return raw
+
+    return make
+
+
+@pytest.fixture
+def client_for(make_token):
+    """client_for(user, scopes=...) -> an APIClient sending that user's new token."""
+
+    def make(user=None, scopes=("read", "write", "traces")) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_token(user, scopes)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def make_question(make_user):
+    from hub.forum.services import question_create
+
+    def make(author=None, title="Why do my gradients vanish in a deep MLP?", body=None, tags=None):
+        return question_create(
+            author=author or make_user(),
+            title=title,
+            body=body or "My loss is flat after the first epoch and early layers do not learn.",
+            tags=tags if tags is not None else ["pytorch"],
+        )
+
+    return make
