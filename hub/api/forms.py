@@ -1,0 +1,39 @@
+"""Forms of the settings pages (tokens and webhooks)."""
+
+from django import forms
+
+from .models import SCOPES, WEBHOOK_EVENTS
+
+EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="What will use it, e.g. “CI on my laptop”.", label="Token name"
+    )
+    scopes = forms.MultipleChoiceField(
+        choices=list(SCOPES.items()),
+        widget=forms.CheckboxSelectMultiple,
+        initial=["read", "traces"],
+    )
+    expires_days = forms.ChoiceField(
+        choices=EXPIRY_CHOICES, required=False, initial="90", label="Expires"
+    )
+
+    def clean_expires_days(self) -> int | None:
+        value = self.cleaned_data.get("expires_days")
+        return int(value) if value else None
+
+
+class WebhookCreateForm(forms.Form):
+    url = forms.URLField(
+        max_length=500,
+        label="Payload URL",
+        assume_scheme="https",
+        help_text="We POST signed JSON here.",
+    )
+    events = forms.MultipleChoiceField(
+        choices=list(WEBHOOK_EVENTS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        initial=["diagnosis.ready"],
+    )

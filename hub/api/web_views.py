@@ -1,0 +1,139 @@
+"""Settings pages for people: personal access tokens and webhook endpoints (under /settings/).
+
+A new token or webhook secret is put in the session and shown once, on the page the create
+form redirects to; only its hash (tokens) is kept afterwards.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services, webhooks
+from .forms import TokenCreateForm, WebhookCreateForm
+from .models import EVENT_PING
+
+SESSION_NEW_TOKEN = "api_new_token"
+SESSION_NEW_SECRET = "api_new_webhook_secret"
+
+
+def _settings_page(request, *, token_form=None, webhook_form=None, status=200):
+    return render(
+        request,
+        "api/settings.html",
+        {
+            "token_form": token_form or TokenCreateForm(),
+            "webhook_form": webhook_form or WebhookCreateForm(),
+            "new_token": request.session.pop(SESSION_NEW_TOKEN, None),
+            "new_secret": request.session.pop(SESSION_NEW_SECRET, None),
+            "webhook_endpoints": selectors.webhook_endpoint_list_for_user(user=request.user),
+        },
+        status=status,
+    )
+
+
+@login_required
+def settings_page(request):
+    return _settings_page(request)
+
+
+@login_required
+@require_POST
+def token_create(request):
+    form = TokenCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            token, raw = services.token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                expires_days=form.cleaned_data["expires_days"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            request.session[SESSION_NEW_TOKEN] = {"name": token.name, "raw": raw}
+            return redirect("api_web:settings")
+    return _settings_page(request, token_form=form, status=400)
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_id: int):
+    token = selectors.token_list_for_user(user=request.user).filter(pk=token_id).first()
+    if token is None:
+        raise Http404
+    services.token_revoke(user=request.user, token=token)
+    messages.success(request, f"Token “{token.name}” revoked: it no longer works.")
+    return redirect("api_web:settings")
+
+
+@login_required
+@require_POST
+def webhook_create(request):
+    form = WebhookCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            endpoint, secret = services.webhook_endpoint_create(
+                user=request.user, url=form.cleaned_data["url"], events=form.cleaned_data["events"]
+            )
+        except ValidationError as exc:
+            form.add_error("url" if "host" in " ".join(exc.messages) else None, exc)
+        else:
+            request.session[SESSION_NEW_SECRET] = {"url": endpoint.url, "secret": secret}
+            return redirect("api_web:settings")
+    return _settings_page(request, webhook_form=form, status=400)
+
+
+def _endpoint(request, endpoint_id: int):
+    endpoint = selectors.webhook_endpoint_list_for_user(user=request.user).filter(pk=endpoint_id)
+    endpoint = endpoint.first()
+    if endpoint is None:
+        raise Http404
+    return endpoint
+
+
+@login_required
+@require_POST
+def webhook_toggle(request, endpoint_id: int):
+    endpoint = _endpoint(request, endpoint_id)
+    services.webhook_endpoint_update(
+        user=request.user, endpoint=endpoint, is_active=not endpoint.is_active
+    )
+    return redirect("api_web:settings")
+
+
+@login_required
+@require_POST
+def webhook_delete(request, endpoint_id: int):
+    try:
+        services.webhook_endpoint_delete(
+            user=request.user, endpoint=_endpoint(request, endpoint_id)
+        )
+    except PermissionDenied as exc:  # pragma: no cover - _endpoint already filters by owner
+        raise Http404 from exc
+    messages.success(request, "Webhook endpoint deleted.")
+    return redirect("api_web:settings")
+
+
+@login_required
+@require_POST
+def webhook_ping(request, endpoint_id: int):
+    endpoint = _endpoint(request, endpoint_id)
+    webhooks.webhook_delivery_enqueue(
+        endpoint=endpoint, event=EVENT_PING, payload={"endpoint_id": endpoint.pk}
+    )
+    messages.success(request, "Test delivery queued: see the log below in a few seconds.")
+    return redirect("api_web:webhook_detail", endpoint_id=endpoint.pk)
+
+
+@login_required
+def webhook_detail(request, endpoint_id: int):
+    endpoint = _endpoint(request, endpoint_id)
+    return render(
+        request,
+        "api/webhook_detail.html",
+        {"endpoint": endpoint, "deliveries": selectors.webhook_delivery_list(endpoint=endpoint)},
+    )
