@@ -127,8 +127,13 @@ def _tags_get_or_create(names: list[str]) -> list[Tag]:
     return [existing[name] for name in names]
 
 
+# Words that are routes under /questions/<id>/ (see urls.py): never a question's slug.
+RESERVED_SLUGS = {"answer", "edit", "revisions", "close", "reopen", "vote", "comment"}
+
+
 def _slug(title: str) -> str:
-    return slugify(title)[:SLUG_MAX_LENGTH].strip("-") or "question"
+    slug = slugify(title)[:SLUG_MAX_LENGTH].strip("-") or "question"
+    return f"{slug}-question" if slug in RESERVED_SLUGS else slug
 
 
 def _question_index(question_id: int) -> None:
@@ -314,13 +319,16 @@ def answer_create(*, author, question: Question, body: str, automated: bool = Fa
         min_length=1 if automated else ANSWER_MIN_LENGTH,
         max_length=BODY_MAX_LENGTH * (4 if automated else 1),
     )
-    if not automated:
-        if question.is_hidden and not user_is_moderator(user=author):
-            raise PermissionDenied("This question has been hidden by a moderator.")
-        if question.is_closed:
-            raise PermissionDenied("This question is closed: it no longer accepts answers.")
-        _limit(scope="answer", user=author, rule=RATE_ANSWER)
     with transaction.atomic():
+        # Fresh state under a lock: a question closed a moment ago takes no more answers.
+        current = Question.objects.select_for_update().only("is_closed", "is_hidden")
+        current = current.get(pk=question.pk)
+        if not automated:
+            if current.is_hidden and not user_is_moderator(user=author):
+                raise PermissionDenied("This question has been hidden by a moderator.")
+            if current.is_closed:
+                raise PermissionDenied("This question is closed: it no longer accepts answers.")
+            _limit(scope="answer", user=author, rule=RATE_ANSWER)
         answer = Answer.objects.create(
             question=question,
             author=author,

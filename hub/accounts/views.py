@@ -1,0 +1,112 @@
+"""Sign-up, rate-limited log-in, and the public profile page."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET
+
+from hub.core.ratelimit import RateLimited, rate_limit
+from hub.forum.selectors import user_profile_page
+from hub.forum.views import client_ip, rate_limited_response
+
+from .forms import SignupForm
+from .services import user_create
+
+User = get_user_model()
+
+# Sign-ups per IP and log-in attempts per IP and per username (ours; enough for a classroom
+# behind one NAT, too few for credential stuffing).
+RATE_SIGNUP_IP = (10, 3600)
+RATE_LOGIN_IP = (30, 300)
+RATE_LOGIN_USERNAME = (10, 300)
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or "/"
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return "/"
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("/")
+    status = 200
+    if request.method == "POST":
+        form = SignupForm(request.POST)
+        if form.is_valid():
+            try:
+                limit, period = RATE_SIGNUP_IP
+                rate_limit(
+                    scope="signup",
+                    key=f"ip:{client_ip(request)}",
+                    limit=limit,
+                    period_seconds=period,
+                )
+                user = user_create(
+                    username=form.cleaned_data["username"],
+                    email=form.cleaned_data["email"],
+                    password=form.cleaned_data["password1"],
+                )
+            except RateLimited as error:
+                return rate_limited_response(request, error)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, f"Welcome to GradHub, {user.username}!")
+                return redirect(_safe_next(request))
+        status = 400
+    else:
+        form = SignupForm()
+    return render(
+        request,
+        "accounts/signup.html",
+        {"form": form, "next": _safe_next(request)},
+        status=status,
+    )
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in with per-IP and per-username attempt limits (HTTP 429 when hit)."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        username = (request.POST.get("username") or "").strip().lower()[:150]
+        try:
+            limit, period = RATE_LOGIN_IP
+            rate_limit(
+                scope="login", key=f"ip:{client_ip(request)}", limit=limit, period_seconds=period
+            )
+            if username:
+                limit, period = RATE_LOGIN_USERNAME
+                rate_limit(
+                    scope="login", key=f"user:{username}", limit=limit, period_seconds=period
+                )
+        except RateLimited as error:
+            return rate_limited_response(request, error)
+        return super().post(request, *args, **kwargs)
+
+
+@require_GET
+def user_profile(request, username: str):
+    try:
+        from hub.forum.selectors import user_get_by_username
+
+        person = user_get_by_username(username=username)
+    except User.DoesNotExist:
+        raise Http404("No such user") from None
+    page = user_profile_page(user=person, viewer=request.user)
+    return render(
+        request,
+        "accounts/profile.html",
+        {"page": page, "person": person, "is_me": request.user.pk == person.pk},
+    )

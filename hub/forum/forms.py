@@ -1,0 +1,109 @@
+"""Forms validate the shape of input; the services validate the rest (and raise for a person)."""
+
+from django import forms
+
+from .models import TITLE_MAX_LENGTH, Question
+from .services import BODY_MAX_LENGTH, COMMENT_MAX_LENGTH, MAX_TAGS, tags_normalize
+
+_CONTROL = dict.fromkeys(range(32))
+for _keep in (9, 10, 13):  # tab, newline, carriage return stay
+    _CONTROL.pop(_keep)
+
+
+def _strip_control(value: str) -> str:
+    """Drop control characters (they are the snippet markers, and never meant)."""
+    return (value or "").translate(_CONTROL)
+
+
+class TagsField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            names = tags_normalize(value or "")
+        except forms.ValidationError:
+            raise
+        if len(names) > MAX_TAGS:
+            raise forms.ValidationError(f"Use at most {MAX_TAGS} tags.")
+        return names
+
+
+class QuestionForm(forms.Form):
+    title = forms.CharField(
+        max_length=TITLE_MAX_LENGTH,
+        help_text="Be specific: what did you do, what happened, what did you expect?",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "placeholder": "e.g. Loss becomes NaN after a few "
+                   "hundred steps with AMP"}
+        ),
+    )  # fmt: skip
+    body = forms.CharField(
+        max_length=BODY_MAX_LENGTH,
+        help_text="Markdown: ```python fenced code```, $inline$ and $$display$$ math, @mentions.",
+        widget=forms.Textarea(attrs={"rows": 14}),
+    )
+    tags = TagsField(
+        required=False,
+        help_text=f"Up to {MAX_TAGS}, separated by spaces, e.g. pytorch autograd optimizer.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "list": "tag-suggestions"}),
+    )
+
+    def clean_title(self):
+        return _strip_control(self.cleaned_data["title"])
+
+    def clean_body(self):
+        return _strip_control(self.cleaned_data["body"])
+
+
+class AskForm(QuestionForm):
+    trace = forms.FileField(
+        required=False,
+        label="Gradient trace (optional)",
+        help_text="A .trace file from `python -m traces.capture`: we diagnose it and post the "
+        "findings as an answer.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".trace"}),
+    )
+
+
+class AnswerForm(forms.Form):
+    body = forms.CharField(
+        label="Your answer",
+        max_length=BODY_MAX_LENGTH,
+        help_text="Markdown, code blocks and $math$ welcome.",
+        widget=forms.Textarea(attrs={"rows": 10}),
+    )
+
+    def clean_body(self):
+        return _strip_control(self.cleaned_data["body"])
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        max_length=COMMENT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "comment-input"}),
+    )
+
+    def clean_body(self):
+        return _strip_control(self.cleaned_data["body"])
+
+
+class CloseForm(forms.Form):
+    reason = forms.ChoiceField(choices=Question.CloseReason.choices)
+    duplicate_of = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Duplicate of (question number)",
+        help_text="Only for duplicates: the number in the other question's address.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason") == Question.CloseReason.DUPLICATE:
+            number = cleaned.get("duplicate_of")
+            if not number:
+                raise forms.ValidationError("Say which question this one duplicates.")
+            try:
+                cleaned["duplicate_question"] = Question.objects.get(pk=number)
+            except Question.DoesNotExist:
+                raise forms.ValidationError(f"There is no question {number}.") from None
+        return cleaned

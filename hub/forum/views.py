@@ -1,0 +1,579 @@
+"""Forum pages. Thin: parse input, call one service or selector, render or redirect."""
+
+import difflib
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from hub.accounts.selectors import user_is_moderator
+from hub.core.ratelimit import RateLimited, rate_limit
+
+from . import selectors, services
+from .forms import AnswerForm, AskForm, CloseForm, CommentForm, QuestionForm
+from .models import Answer, Comment, Question, Revision, Tag
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+# Per-IP limits on writes from the web (a second fence behind the per-user limits in the
+# services: many throwaway accounts behind one address). Ours.
+RATE_IP_POST = (60, 3600)
+RATE_IP_VOTE = (300, 3600)
+VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour counts once
+
+
+def client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def ip_limit(request, *, scope: str, rule: tuple[int, int]) -> None:
+    limit, period = rule
+    rate_limit(scope=scope, key=f"ip:{client_ip(request)}", limit=limit, period_seconds=period)
+
+
+def render_error(request, *, status: int, message: str, title: str | None = None, headers=None):
+    """The 403/404/429 page (or a short text for htmx and JSON callers)."""
+    titles = {400: "That did not work", 403: "Not allowed", 404: "Not found", 429: "Slow down"}
+    if request.headers.get("HX-Request") or "application/json" in request.headers.get("Accept", ""):
+        response = JsonResponse({"error": message}, status=status)
+    else:
+        response = render(
+            request,
+            "forum/error.html",
+            {"title": title or titles.get(status, "Error"), "message": message, "status": status},
+            status=status,
+        )
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def rate_limited_response(request, error: RateLimited):
+    return render_error(
+        request, status=429, message=str(error), headers={"Retry-After": str(error.retry_after)}
+    )
+
+
+def _login_then(request, next_url: str):
+    """Send an anonymous visitor to log in and back to `next_url` (htmx: a full redirect)."""
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = redirect_to_login(next_url).url
+        return response
+    return redirect_to_login(next_url)
+
+
+def _messages_of(error: ValidationError) -> list[str]:
+    return list(error.messages)
+
+
+def _back(request, fallback: str):
+    """Where a POST action returns: its `next` if it is a local path, else the fallback."""
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(fallback)
+
+
+# --- lists -----------------------------------------------------------------------------------
+
+
+def _page(request, queryset):
+    paginator = Paginator(queryset, PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+@require_GET
+def question_list(request):
+    sort = request.GET.get("sort", "newest")
+    if sort not in selectors.SORTS:
+        sort = "newest"
+    page = _page(request, selectors.question_list(sort=sort, viewer=request.user))
+    return render(
+        request,
+        "forum/question_list.html",
+        {"page": page, "sort": sort, "sorts": selectors.SORTS, "heading": "Questions"},
+    )
+
+
+@require_GET
+def tag_list(request):
+    query = request.GET.get("q", "").strip()[:50]
+    sort = "name" if request.GET.get("sort") == "name" else "popular"
+    page = _page(request, selectors.tag_list(query=query, sort=sort))
+    return render(request, "forum/tag_list.html", {"page": page, "query": query, "sort": sort})
+
+
+@require_GET
+def tag_detail(request, name: str):
+    try:
+        tag = selectors.tag_get(name=name)
+    except Tag.DoesNotExist:
+        raise Http404("No such tag") from None
+    sort = request.GET.get("sort", "newest")
+    if sort not in selectors.SORTS:
+        sort = "newest"
+    page = _page(request, selectors.question_list(sort=sort, tag=tag.name, viewer=request.user))
+    return render(
+        request,
+        "forum/tag_detail.html",
+        {"tag": tag, "page": page, "sort": sort, "sorts": selectors.SORTS},
+    )
+
+
+@require_GET
+def tag_autocomplete(request):
+    rows = selectors.tag_autocomplete(prefix=request.GET.get("q", "")[:50])
+    return JsonResponse({"results": rows})
+
+
+@require_GET
+def search(request):
+    query = request.GET.get("q", "").strip()[:200]
+    results = selectors.question_search(query=query, viewer=request.user) if query else []
+    return render(request, "forum/search.html", {"query": query, "results": results})
+
+
+@require_GET
+def question_similar(request):
+    results = selectors.question_similar(title=request.GET.get("title", "")[:200])
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": q.pk,
+                    "title": q.title,
+                    "url": q.get_absolute_url(),
+                    "score": q.score,
+                    "answer_count": q.answer_count,
+                    "answered": q.accepted_answer_id is not None,
+                }
+                for q in results
+            ]
+        }
+    )
+
+
+# --- asking ----------------------------------------------------------------------------------
+
+
+def _trace_upload_service():
+    try:
+        from traces.services import trace_upload
+    except ImportError:
+        return None
+    return trace_upload
+
+
+def question_ask(request):
+    if not request.user.is_authenticated:
+        return _login_then(request, request.get_full_path())
+    status = 200
+    if request.method == "POST":
+        form = AskForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            trace_file = request.FILES.get("trace")
+            trace_upload = _trace_upload_service()
+            try:
+                ip_limit(request, scope="post-ip", rule=RATE_IP_POST)
+                # One transaction: a refused trace leaves no half-asked question behind.
+                with transaction.atomic():
+                    question = services.question_create(
+                        author=request.user,
+                        title=data["title"],
+                        body=data["body"],
+                        tags=data["tags"],
+                    )
+                    if trace_file is not None:
+                        if trace_upload is None:
+                            raise ValidationError("Trace uploads are not available right now.")
+                        try:
+                            trace_upload(
+                                owner=request.user, uploaded_file=trace_file, question=question
+                            )
+                        except ValidationError as error:
+                            form.add_error("trace", error)
+                            raise
+            except RateLimited as error:
+                return rate_limited_response(request, error)
+            except ValidationError as error:
+                if "trace" not in form.errors:
+                    form.add_error(None, error)
+                status = 400
+            else:
+                messages.success(request, "Your question is live.")
+                return redirect(question.get_absolute_url())
+        else:
+            status = 400
+    else:
+        form = AskForm(initial={"title": request.GET.get("title", "")[:150]})
+    return render(
+        request,
+        "forum/question_ask.html",
+        {"form": form, "trace_uploads": _trace_upload_service() is not None},
+        status=status,
+    )
+
+
+# --- the question page -----------------------------------------------------------------------
+
+
+def _question_or_404(request, question_id: int) -> Question:
+    try:
+        return selectors.question_detail(question_id=question_id, viewer=request.user)
+    except Question.DoesNotExist:
+        raise Http404("No such question") from None
+
+
+def _count_view(request, question: Question) -> None:
+    who = request.user.pk if request.user.is_authenticated else client_ip(request)
+    if cache.add(f"qview:{question.pk}:{who}", 1, timeout=VIEW_DEDUP_SECONDS):
+        services.question_view_count(question=question)
+
+
+def _detail_context(request, question: Question, **extra) -> dict:
+    page = selectors.question_page(question=question, viewer=request.user)
+    can_moderate = user_is_moderator(user=request.user)
+    viewer_id = request.user.pk
+    for answer in page.answers:
+        answer.my_vote = page.votes.get(f"a{answer.pk}", 0)
+        answer.is_own = answer.author_id == viewer_id
+        answer.is_accepted = answer.pk == question.accepted_answer_id
+    return {
+        "question": question,
+        "answers": page.answers,
+        "question_comments": page.question_comments,
+        "votes": page.votes,
+        "question_vote": page.votes.get(f"q{question.pk}", 0),
+        "is_asker": request.user.is_authenticated and request.user.pk == question.author_id,
+        "can_moderate": can_moderate,
+        "answer_form": extra.pop("answer_form", None) or AnswerForm(),
+        "close_form": CloseForm() if can_moderate else None,
+        **extra,
+    }
+
+
+@require_GET
+def question_detail(request, question_id: int, slug: str = ""):
+    question = _question_or_404(request, question_id)
+    if slug != question.slug:
+        return redirect(question.get_absolute_url(), permanent=True)
+    _count_view(request, question)
+    return render(request, "forum/question_detail.html", _detail_context(request, question))
+
+
+@require_POST
+def answer_create(request, question_id: int):
+    question = _question_or_404(request, question_id)
+    if not request.user.is_authenticated:
+        return _login_then(request, question.get_absolute_url() + "#your-answer")
+    form = AnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            ip_limit(request, scope="post-ip", rule=RATE_IP_POST)
+            answer = services.answer_create(
+                author=request.user, question=question, body=form.cleaned_data["body"]
+            )
+        except RateLimited as error:
+            return rate_limited_response(request, error)
+        except PermissionDenied as error:
+            return render_error(request, status=403, message=str(error))
+        except ValidationError as error:
+            form.add_error("body", error)
+        else:
+            return redirect(answer.get_absolute_url())
+    context = _detail_context(request, question, answer_form=form)
+    return render(request, "forum/question_detail.html", context, status=400)
+
+
+def _target(kind: str, pk: int):
+    model = {"questions": Question, "answers": Answer}[kind]
+    target = get_object_or_404(model.objects.select_related("author"), pk=pk)
+    question = target if model is Question else target.question
+    return target, question
+
+
+@require_POST
+def comment_create(request, kind: str, pk: int):
+    target, question = _target(kind, pk)
+    if not request.user.is_authenticated:
+        return _login_then(request, question.get_absolute_url())
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A comment needs some text (at most 600 characters).")
+        return redirect(question.get_absolute_url())
+    try:
+        ip_limit(request, scope="post-ip", rule=RATE_IP_POST)
+        comment = services.comment_create(
+            author=request.user, target=target, body=form.cleaned_data["body"]
+        )
+    except RateLimited as error:
+        return rate_limited_response(request, error)
+    except PermissionDenied as error:
+        return render_error(request, status=403, message=str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(_messages_of(error)))
+        return redirect(question.get_absolute_url())
+    return redirect(comment.get_absolute_url())
+
+
+@require_POST
+def vote(request, kind: str, pk: int):
+    target, question = _target(kind, pk)
+    if not request.user.is_authenticated:
+        return _login_then(request, question.get_absolute_url())
+    try:
+        value = int(request.POST.get("value", ""))
+    except ValueError:
+        return render_error(request, status=400, message="A vote is 1, -1 or 0.")
+    # Pressing the arrow you already chose withdraws the vote.
+    current = request.POST.get("current")
+    if current is not None and current == str(value):
+        value = 0
+    try:
+        ip_limit(request, scope="vote-ip", rule=RATE_IP_VOTE)
+        score = services.vote_cast(user=request.user, target=target, value=value)
+    except RateLimited as error:
+        return rate_limited_response(request, error)
+    except PermissionDenied as error:
+        return render_error(request, status=403, message=str(error))
+    except ValidationError as error:
+        return render_error(request, status=400, message=" ".join(_messages_of(error)))
+    if request.headers.get("HX-Request"):
+        return render(
+            request,
+            "forum/_vote.html",
+            {
+                "kind": kind,
+                "post": target,
+                "score": score,
+                "my_vote": value,
+                "own": False,
+            },
+        )
+    anchor = "" if kind == "questions" else f"#answer-{target.pk}"
+    return redirect(question.get_absolute_url() + anchor)
+
+
+@require_POST
+def answer_accept(request, pk: int):
+    answer = get_object_or_404(Answer.objects.select_related("question", "author"), pk=pk)
+    if not request.user.is_authenticated:
+        return _login_then(request, answer.question.get_absolute_url())
+    try:
+        if answer.question.accepted_answer_id == answer.pk:
+            services.answer_unaccept(user=request.user, answer=answer)
+        else:
+            services.answer_accept(user=request.user, answer=answer)
+    except PermissionDenied as error:
+        return render_error(request, status=403, message=str(error))
+    return redirect(answer.get_absolute_url())
+
+
+# --- editing and history ---------------------------------------------------------------------
+
+
+def question_edit(request, question_id: int):
+    question = _question_or_404(request, question_id)
+    if not request.user.is_authenticated:
+        return _login_then(request, request.get_full_path())
+    if not (request.user.pk == question.author_id or user_is_moderator(user=request.user)):
+        return render_error(
+            request, status=403, message="Only the author or a moderator can edit this question."
+        )
+    status = 200
+    if request.method == "POST":
+        form = QuestionForm(request.POST)
+        if form.is_valid():
+            try:
+                question = services.question_edit(
+                    question=question, editor=request.user, **form.cleaned_data
+                )
+            except RateLimited as error:
+                return rate_limited_response(request, error)
+            except PermissionDenied as error:
+                return render_error(request, status=403, message=str(error))
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, "Saved. The previous version is in the history.")
+                return redirect(question.get_absolute_url())
+        status = 400
+    else:
+        form = QuestionForm(
+            initial={
+                "title": question.title,
+                "body": question.body,
+                "tags": " ".join(t.name for t in question.tags.all()),
+            }
+        )
+    return render(
+        request, "forum/question_edit.html", {"form": form, "question": question}, status=status
+    )
+
+
+def answer_edit(request, pk: int):
+    answer = get_object_or_404(Answer.objects.select_related("question"), pk=pk)
+    question = _question_or_404(request, answer.question_id)
+    if not request.user.is_authenticated:
+        return _login_then(request, request.get_full_path())
+    if not (request.user.pk == answer.author_id or user_is_moderator(user=request.user)):
+        return render_error(
+            request, status=403, message="Only the author or a moderator can edit this answer."
+        )
+    status = 200
+    if request.method == "POST":
+        form = AnswerForm(request.POST)
+        if form.is_valid():
+            try:
+                answer = services.answer_edit(
+                    answer=answer, editor=request.user, body=form.cleaned_data["body"]
+                )
+            except RateLimited as error:
+                return rate_limited_response(request, error)
+            except PermissionDenied as error:
+                return render_error(request, status=403, message=str(error))
+            except ValidationError as error:
+                form.add_error("body", error)
+            else:
+                messages.success(request, "Saved. The previous version is in the history.")
+                return redirect(answer.get_absolute_url())
+        status = 400
+    else:
+        form = AnswerForm(initial={"body": answer.body})
+    return render(
+        request,
+        "forum/answer_edit.html",
+        {"form": form, "answer": answer, "question": question},
+        status=status,
+    )
+
+
+def _diff_lines(old: str, new: str) -> list[tuple[str, str]]:
+    """(kind, line) pairs of a unified diff: kind is add, del, ctx or hunk."""
+    rows = []
+    diff = difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=2)
+    for line in list(diff)[2:]:  # skip the ---/+++ header
+        if line.startswith("@@"):
+            rows.append(("hunk", line))
+        elif line.startswith("+"):
+            rows.append(("add", line[1:]))
+        elif line.startswith("-"):
+            rows.append(("del", line[1:]))
+        else:
+            rows.append(("ctx", line[1:]))
+    return rows
+
+
+def _revisions_page(request, *, revisions, question, subject: str, post_url: str):
+    entries = []
+    previous = None
+    for revision in revisions:
+        entry = {"revision": revision, "title_changed": False, "tags_changed": False}
+        if previous is not None:
+            entry["diff"] = _diff_lines(previous.body, revision.body)
+            entry["title_changed"] = previous.title != revision.title
+            entry["tags_changed"] = previous.tags != revision.tags
+            entry["old_title"], entry["old_tags"] = previous.title, previous.tags
+        entries.append(entry)
+        previous = revision
+    entries.reverse()  # newest first
+    return render(
+        request,
+        "forum/revisions.html",
+        {"entries": entries, "question": question, "subject": subject, "post_url": post_url},
+    )
+
+
+@require_GET
+def question_revisions(request, question_id: int):
+    question = _question_or_404(request, question_id)
+    revisions = Revision.objects.filter(question=question).select_related("editor")
+    return _revisions_page(
+        request,
+        revisions=revisions,
+        question=question,
+        subject="question",
+        post_url=question.get_absolute_url(),
+    )
+
+
+@require_GET
+def answer_revisions(request, pk: int):
+    answer = get_object_or_404(Answer, pk=pk)
+    question = _question_or_404(request, answer.question_id)
+    if answer.is_hidden and not user_is_moderator(user=request.user):
+        raise Http404("No such answer")
+    revisions = Revision.objects.filter(answer=answer).select_related("editor")
+    return _revisions_page(
+        request,
+        revisions=revisions,
+        question=question,
+        subject="answer",
+        post_url=answer.get_absolute_url(),
+    )
+
+
+# --- moderation actions on the question page -------------------------------------------------
+
+
+@require_POST
+def question_close(request, question_id: int):
+    question = get_object_or_404(Question, pk=question_id)
+    if not request.user.is_authenticated:
+        return _login_then(request, question.get_absolute_url())
+    form = CloseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect(question.get_absolute_url())
+    try:
+        services.question_close(
+            moderator=request.user,
+            question=question,
+            reason=form.cleaned_data["reason"],
+            duplicate_of=form.cleaned_data.get("duplicate_question"),
+        )
+    except PermissionDenied as error:
+        return render_error(request, status=403, message=str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(_messages_of(error)))
+    return redirect(question.get_absolute_url())
+
+
+@require_POST
+def question_reopen(request, question_id: int):
+    question = get_object_or_404(Question, pk=question_id)
+    if not request.user.is_authenticated:
+        return _login_then(request, question.get_absolute_url())
+    try:
+        services.question_reopen(moderator=request.user, question=question)
+    except PermissionDenied as error:
+        return render_error(request, status=403, message=str(error))
+    return redirect(question.get_absolute_url())
+
+
+@require_POST
+def post_visibility(request, kind: str, pk: int, action: str):
+    model = {"questions": Question, "answers": Answer, "comments": Comment}[kind]
+    target = get_object_or_404(model, pk=pk)
+    if not request.user.is_authenticated:
+        return _login_then(request, "/questions/")
+    service = services.post_hide if action == "hide" else services.post_unhide
+    try:
+        service(moderator=request.user, target=target)
+    except PermissionDenied as error:
+        return render_error(request, status=403, message=str(error))
+    fallback = target.get_absolute_url() if model is not Question else reverse("forum:questions")
+    if model is Question and action == "unhide":
+        fallback = target.get_absolute_url()
+    return _back(request, fallback)

@@ -1,0 +1,99 @@
+// Forum niceties, all progressive: every form works without JavaScript.
+// - "similar questions" while typing a title on the ask page
+// - tag suggestions (a <datalist>) while typing tags
+// - errors from htmx vote buttons shown in a live region
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  }
+
+  function getJSON(url) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+      .catch(function () { return { results: [] }; });
+  }
+
+  function setupSimilar() {
+    var title = document.querySelector("[data-similar-source]");
+    var box = document.getElementById("similar-questions");
+    if (!title || !box) return;
+    var list = box.querySelector("ul");
+    var lastQuery = "";
+    var update = debounce(function () {
+      var q = title.value.trim();
+      if (q === lastQuery) return;
+      lastQuery = q;
+      if (q.length < 8) { box.hidden = true; return; }
+      getJSON("/questions/similar/?title=" + encodeURIComponent(q)).then(function (data) {
+        list.textContent = "";
+        (data.results || []).forEach(function (item) {
+          var li = document.createElement("li");
+          var a = document.createElement("a");
+          a.href = item.url;
+          a.target = "_blank";
+          a.rel = "noopener";
+          a.textContent = item.title;
+          var meta = document.createElement("span");
+          meta.className = "muted";
+          meta.textContent = " · " + item.score + " votes · " + item.answer_count +
+            (item.answer_count === 1 ? " answer" : " answers") + (item.answered ? " · solved" : "");
+          li.appendChild(a);
+          li.appendChild(meta);
+          list.appendChild(li);
+        });
+        box.hidden = list.children.length === 0;
+      });
+    }, 350);
+    title.addEventListener("input", update);
+    update();
+  }
+
+  function setupTagSuggestions() {
+    var input = document.querySelector("[data-tag-input]");
+    var datalist = document.getElementById("tag-suggestions");
+    if (!input || !datalist) return;
+    var update = debounce(function () {
+      var words = input.value.split(/\s+/);
+      var current = words[words.length - 1];
+      if (!current) { datalist.textContent = ""; return; }
+      var before = words.slice(0, -1).join(" ");
+      getJSON("/tags/autocomplete/?q=" + encodeURIComponent(current)).then(function (data) {
+        datalist.textContent = "";
+        (data.results || []).forEach(function (tag) {
+          var option = document.createElement("option");
+          option.value = (before ? before + " " : "") + tag.name + " ";
+          option.label = tag.name + " (" + tag.question_count + ")";
+          datalist.appendChild(option);
+        });
+      });
+    }, 200);
+    input.addEventListener("input", update);
+  }
+
+  function announce(text) {
+    var region = document.getElementById("forum-live");
+    if (!region) return;
+    region.textContent = text;
+    region.hidden = false;
+    clearTimeout(announce.timer);
+    announce.timer = setTimeout(function () { region.hidden = true; }, 6000);
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var text = "That did not work.";
+    try { text = JSON.parse(event.detail.xhr.responseText).error || text; } catch (e) { /* keep */ }
+    announce(text);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setupSimilar();
+    setupTagSuggestions();
+  });
+})();
