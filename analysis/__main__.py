@@ -1,0 +1,54 @@
+"""``python -m analysis diagnose TRACE [--json]``: print the diagnosis of a trace file.
+
+Exit 0 whenever the trace was read, whatever was found; 2 with a one-line message when it
+cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from analysis.engine import ENGINE_VERSION, diagnose
+from analysis.report import render_text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("diagnose", help="diagnose a trace file")
+    d.add_argument("trace", help="path to a .trace file")
+    d.add_argument("--json", action="store_true", help="print JSON instead of text")
+    args = parser.parse_args(argv)
+
+    import os
+
+    import traces
+
+    if not os.path.isfile(args.trace):
+        print(f"error: no such file: {args.trace}", file=sys.stderr)
+        return 2
+    try:
+        trace = traces.load(args.trace)
+    except FileNotFoundError:
+        print(f"error: no such file: {args.trace}", file=sys.stderr)
+        return 2
+    except traces.TraceFormatError as exc:
+        print(f"error: {args.trace} is not a valid trace: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot read {args.trace}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    diagnosis = diagnose(trace)
+    if args.json:
+        data = diagnosis.to_dict()
+        data["engine_version"] = ENGINE_VERSION
+        print(json.dumps(data, indent=2, allow_nan=False))
+    else:
+        sys.stdout.write(render_text(diagnosis))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+"""Shared, cached views of a Trace that several detectors need (pure numpy, no I/O).
+
+An *actor* is whoever changes the weights: an optimizer index, or -1 for manual updates
+(``p.data -= lr * p.grad``). Detectors reason per actor so that a GAN's generator and
+discriminator, or a manual-SGD loop, are judged on their own rows and their own parameters.
+
+Large traces: per-layer time series are computed on at most ``MAX_SERIES_ROWS`` evenly spaced
+rows. Medians, onsets and persistence windows are statistics of the run's shape; sampling keeps
+their cost and memory constant however long the run was (see bench/diagnose.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from traces.model import EventKind, Trace
+
+# Rows used for per-layer time series on long runs. 2048 evenly spaced rows resolve an onset to
+# 0.05 % of the run, far finer than the persistence windows below. (Our choice, for speed.)
+MAX_SERIES_ROWS = 2048
+
+# A problem "persists" from its onset when it holds on at least this share of the rows from the
+# onset to the end of the run (ours: tolerates the odd good batch without dating a transient).
+PERSIST_SHARE = 0.8
+# ... and for at least this many rows (and this share of the actor's rows): a single bad batch
+# is never a finding. (Ours.)
+PERSIST_MIN_ROWS = 3
+PERSIST_MIN_SHARE = 0.2
+
+# Module types whose parameters are lookup tables, not layers of a depth chain.
+EMBEDDING_TYPES = ("Embedding", "EmbeddingBag")
+NORM_TYPE_MARKERS = ("Norm",)  # BatchNorm1d/2d, LayerNorm, GroupNorm, RMSNorm, InstanceNorm
+
+
+@dataclass(frozen=True)
+class Layer:
+    module: str  # owning module path
+    params: np.ndarray  # int indices of its >=2-D trainable weights
+    order: float  # forward order
+
+
+class TraceView:
+    def __init__(self, trace: Trace):
+        self.trace = trace
+        self.steps = trace.steps
+        self.S = trace.num_rows
+        self.P = len(trace.params)
+        self.M = len(trace.modules)
+
+    # ---- static facts ------------------------------------------------------------------
+    @cached_property
+    def module_by_path(self) -> dict[str, int]:
+        return {m.path: i for i, m in enumerate(self.trace.modules)}
+
+    @cached_property
+    def module_order(self) -> np.ndarray:
+        """Forward order of each module; modules that never ran take their nearest ancestor's."""
+        out = np.full(self.M, np.inf)
+        for i, m in enumerate(self.trace.modules):
+            out[i] = self._order_of_path(m.path)
+        return out
+
+    def _order_of_path(self, path: str) -> float:
+        while True:
+            i = self.module_by_path.get(path)
+            if i is not None and self.trace.modules[i].order >= 0:
+                return float(self.trace.modules[i].order)
+            if not path:
+                return math.inf
+            path = path.rpartition(".")[0]
+
+    @cached_property
+    def param_order(self) -> np.ndarray:
+        return np.array([self._order_of_path(p.module) for p in self.trace.params], dtype=float)
+
+    @cached_property
+    def param_ran(self) -> np.ndarray:
+        """The owning module (or an ancestor) ran in a forward pass."""
+        return np.isfinite(self.param_order)
+
+    @cached_property
+    def numel(self) -> np.ndarray:
+        return np.array([math.prod(p.shape) for p in self.trace.params], dtype=np.int64)
+
+    @cached_property
+    def is_matrix(self) -> np.ndarray:
+        return np.array([len(p.shape) >= 2 for p in self.trace.params], dtype=bool)
+
+    @cached_property
+    def trainable(self) -> np.ndarray:
+        return np.array([p.trainable for p in self.trace.params], dtype=bool)
+
+    @cached_property
+    def param_actor(self) -> np.ndarray:
+        return np.array(
+            [-1 if p.optimizer is None else p.optimizer for p in self.trace.params], dtype=np.int64
+        )
+
+    @cached_property
+    def param_group(self) -> np.ndarray:
+        return np.array(
+            [-1 if p.group is None else p.group for p in self.trace.params], dtype=np.int64
+        )
+
+    def module_type(self, path: str) -> str:
+        i = self.module_by_path.get(path)
+        return self.trace.modules[i].type if i is not None else ""
+
+    @cached_property
+    def is_embedding(self) -> np.ndarray:
+        return np.array(
+            [self.module_type(p.module) in EMBEDDING_TYPES for p in self.trace.params], dtype=bool
+        )
+
+    @cached_property
+    def has_norm_layers(self) -> bool:
+        return any(any(k in m.type for k in NORM_TYPE_MARKERS) for m in self.trace.modules)
+
+    # ---- per-parameter summaries over the whole run (one pass over each array) -----------
+    @cached_property
+    def ever_graded(self) -> np.ndarray:
+        """A gradient with a finite, non-zero norm arrived in at least one window."""
+        fresh = self.steps.fresh_grad_norm
+        if self.S == 0:
+            return np.zeros(self.P, dtype=bool)
+        return np.any(fresh > 0, axis=0)
+
+    @cached_property
+    def ever_grad_present(self) -> np.ndarray:
+        """``.grad`` existed (was measured) in at least one window, possibly all zeros."""
+        if self.S == 0:
+            return np.zeros(self.P, dtype=bool)
+        fresh_seen = ~np.all(np.isnan(self.steps.fresh_grad_norm), axis=0)
+        grad_seen = ~np.all(np.isnan(self.steps.grad_norm), axis=0)
+        return fresh_seen | grad_seen
+
+    @cached_property
+    def weights_changed(self) -> np.ndarray:
+        """Something changed the weights at least once (an optimizer or a manual update)."""
+        if self.S == 0:
+            return np.zeros(self.P, dtype=bool)
+        updated = np.any(self.steps.update_norm > 0, axis=0)
+        w = self.steps.weight_norm
+        with np.errstate(invalid="ignore"):
+            lo = np.nanmin(np.where(np.isfinite(w), w, np.nan), axis=0) if w.size else w
+            hi = np.nanmax(np.where(np.isfinite(w), w, np.nan), axis=0) if w.size else w
+        # float32 norms: a relative change above 1e-6 is a real change, not rounding.
+        drift = np.nan_to_num(hi - lo, nan=0.0) > 1e-6 * np.nan_to_num(hi, nan=0.0)
+        return updated | drift
+
+    @cached_property
+    def lr_zero_group(self) -> np.ndarray:
+        """Param groups whose learning rate was 0 on every row (a deliberate freeze)."""
+        lr = self.steps.lr
+        if lr.size == 0:
+            return np.zeros(len(self.trace.groups), dtype=bool)
+        return np.all(np.nan_to_num(lr, nan=0.0) == 0, axis=0)
+
+    # ---- actors -------------------------------------------------------------------------
+    @cached_property
+    def actors(self) -> list[int]:
+        return sorted(int(a) for a in np.unique(self.steps.optimizer))
+
+    def rows_of(self, actor: int) -> np.ndarray:
+        return np.flatnonzero(self.steps.optimizer == actor)
+
+    def params_of(self, actor: int) -> np.ndarray:
+        """Trainable parameters this actor updates (manual: trainable, in no optimizer, changed)."""
+        mask = self.trainable & (self.param_actor == actor)
+        if actor >= 0:
+            groups = self.param_group
+            frozen_by_lr = np.zeros(self.P, dtype=bool)
+            has_group = groups >= 0
+            frozen_by_lr[has_group] = self.lr_zero_group[groups[has_group]]
+            mask &= ~frozen_by_lr
+        else:
+            mask &= self.weights_changed
+        return np.flatnonzero(mask)
+
+    def actor_name(self, actor: int) -> str:
+        if actor < 0:
+            return "manual updates"
+        opt = self.trace.optimizers[actor]
+        return f"optimizer {actor} ({opt.type})" if len(self.trace.optimizers) > 1 else opt.type
+
+    def hidden_layers(self, actor: int) -> list[Layer]:
+        """The actor's layers with >=2-D weights, in forward order, without the output head.
+
+        A layer is a module; its weight matrices are pooled (an LSTM's ih/hh). Embeddings are
+        left out (their gradient follows token frequency, not depth), and so is the last layer:
+        including the output head drags healthy nets' first/last ratio down to 0.03-0.33
+        (prototype measurement, issue 4).
+        """
+        idx = self.params_of(actor)
+        idx = idx[self.is_matrix[idx] & ~self.is_embedding[idx] & self.param_ran[idx]]
+        idx = idx[self.ever_graded[idx]]
+        if idx.size == 0:
+            return []
+        by_module: dict[str, list[int]] = {}
+        for i in idx:
+            by_module.setdefault(self.trace.params[i].module, []).append(int(i))
+        layers = [
+            Layer(module=m, params=np.array(ps), order=float(self.param_order[ps[0]]))
+            for m, ps in by_module.items()
+        ]
+        layers.sort(key=lambda layer: (layer.order, int(layer.params[0])))
+        return layers[:-1]
+
+    # ---- rows ---------------------------------------------------------------------------
+    @staticmethod
+    def sample(rows: np.ndarray, limit: int = MAX_SERIES_ROWS) -> np.ndarray:
+        if rows.size <= limit:
+            return rows
+        pick = np.linspace(0, rows.size - 1, limit).round().astype(np.int64)
+        return rows[np.unique(pick)]
+
+    def step_of(self, row: int) -> int:
+        return int(self.steps.step[row])
+
+    @cached_property
+    def skipped_in_window(self) -> np.ndarray:
+        """bool[S]: a GradScaler skipped a step inside this row's window."""
+        ev = self.trace.events
+        out = np.zeros(self.S, dtype=bool)
+        rows = ev.row[ev.kind == EventKind.SKIPPED_STEP]
+        out[rows] = True
+        return out
+
+    def loss_trend(self, rows: np.ndarray) -> LossTrend | None:
+        loss = self.steps.loss[rows]
+        finite = np.isfinite(loss)
+        if finite.sum() < 4:
+            return None
+        good = loss[finite]
+        q = max(2, good.size // 4)
+        first = float(np.median(good[:q]))
+        last = float(np.median(good[-q:]))
+        scale = max(abs(first), 1e-12)
+        seen = ~np.isnan(loss)
+        return LossTrend(
+            first=first,
+            last=last,
+            min=float(good.min()),
+            rel_drop=(first - last) / scale,
+            nonfinite=int((seen & ~finite).sum()),
+        )
+
+
+@dataclass(frozen=True)
+class LossTrend:
+    first: float  # median of the first quarter of the finite losses
+    last: float  # median of the last quarter
+    min: float
+    rel_drop: float  # (first - last) / |first|: 0.3 = the loss fell by 30 %
+    nonfinite: int  # rows whose loss was seen and was NaN/Inf
+
+
+def persistent_onset(bad: np.ndarray, total_rows: int | None = None) -> int | None:
+    """Index of the first element from which ``bad`` holds on PERSIST_SHARE of what follows.
+
+    ``bad`` is a time-ordered bool series. Returns None when no such onset leaves at least
+    PERSIST_MIN_ROWS rows and PERSIST_MIN_SHARE of the series after it.
+    """
+    n = bad.size
+    if n == 0:
+        return None
+    suffix_bad = np.cumsum(bad[::-1])[::-1]
+    suffix_len = np.arange(n, 0, -1)
+    min_rows = max(PERSIST_MIN_ROWS, math.ceil(PERSIST_MIN_SHARE * (total_rows or n)))
+    ok = bad & (suffix_bad >= PERSIST_SHARE * suffix_len) & (suffix_len >= min_rows)
+    hits = np.flatnonzero(ok)
+    return int(hits[0]) if hits.size else None
+
+
+def margin_confidence(value: float, threshold: float, *, decades_full: float = 2.0) -> float:
+    """0.6 just past the threshold, rising to 0.97 at ``decades_full`` decades beyond it."""
+    if not (value > 0 and threshold > 0) or not math.isfinite(value):
+        return 0.9
+    decades = abs(math.log10(value / threshold))
+    return round(0.6 + 0.37 * min(1.0, decades / decades_full), 3)
+
+
+def fmt(x: float | None) -> str:
+    """A number as people read it: 3 significant digits, scientific when far from 1."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    x = float(x)
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e4:
+        return f"{x:.3g}"
+    return f"{x:.2e}"
+
+
+def pooled_norm(array: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """float64[len(rows)]: the L2 norm of the concatenated columns (norm of norms) per row.
+
+    NaN entries (not measured) are left out; a row with nothing measured is NaN.
+    """
+    if cols.size == 0:
+        return np.full(rows.size, np.nan)
+    block = array[np.ix_(rows, cols)].astype(np.float64)
+    seen = ~np.isnan(block)
+    total = np.sqrt(np.nansum(block * block, axis=1))
+    total[~seen.any(axis=1)] = np.nan
+    return total

@@ -1,0 +1,144 @@
+"""dead_relu: a large share of ReLU units never activate.
+
+Statistic, per ReLU layer: the share of its units that are zero for every sample of the batch
+(``act_dead_frac``). Without ReLU modules (``F.relu`` in forward), the same share is read off
+the next layer's weight gradient: a unit dead for the whole batch leaves an all-zero input
+column in that gradient (``grad_dead_in_frac``; the prototype measured the two equal). The
+layer must stay dead from an onset step to the end of the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.detectors._view import TraceView, fmt, persistent_onset
+from analysis.findings import Evidence, Finding, Fix, Severity
+
+CODE = "dead_relu"
+
+# Share of a layer's units dead for a whole batch. AUTOTRAINER flags >= 70 % zeros; the
+# prototype measured healthy layers at 2-19 % (40 % deep in a 20-layer default-init stack) and
+# bias -1/-3 or a large-LR spike at 53-82 %: half separates the two.
+DEAD_SHARE = 0.5
+# A layer nearly all dead is an error: it passes (almost) nothing forward or backward. (Ours.)
+ERROR_SHARE = 0.9
+RELU_ACTIVATIONS = ("relu", "relu6")
+LINEAR_TYPES = ("Linear", "LazyLinear", "Bilinear")
+
+
+def detect(view: TraceView) -> list[Finding]:
+    rows = view.sample(np.arange(view.S))
+    if rows.size == 0:
+        return []
+    layers = _module_layers(view, rows) or _gradient_layers(view, rows)
+    dead = [layer for layer in layers if layer is not None]
+    if not dead:
+        return []
+    dead.sort(key=lambda d: -d["median_dead_share"])
+    worst = dead[0]
+    onset = min(d["onset_step"] for d in dead)
+    severity = Severity.ERROR if worst["median_dead_share"] >= ERROR_SHARE else Severity.WARNING
+    where = ", ".join(f"{d['module'] or '(top)'} {round(100 * d['median_dead_share'])}%" for d in dead[:5])
+    summary = (
+        f"From step {onset} on, {len(dead)} ReLU layer(s) have most of their units dead for the "
+        f"whole batch ({where}). A dead unit outputs 0 and passes no gradient, so it never "
+        f"recovers."
+    )
+    return [
+        Finding(
+            code=CODE,
+            severity=severity,
+            title="Dead ReLUs: many units never activate",
+            summary=summary,
+            evidence=Evidence(
+                statistic=dead[0]["statistic"],
+                value=worst["median_dead_share"],
+                threshold=DEAD_SHARE,
+                comparison=">=",
+                modules=tuple(d["module"] for d in dead),
+                steps=(onset,),
+                onset_step=onset,
+                counterfactual="healthy ReLU layers have about 2-20 % of units dead per batch",
+                details={"layers": dead},
+            ),
+            fix=Fix(
+                text=(
+                    "Lower the learning rate (a large step can push units permanently negative), "
+                    "initialise biases at 0 (not negative) with He init, or use LeakyReLU/GELU; "
+                    "normalisation before the ReLU also keeps units alive."
+                ),
+                code=(
+                    "nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')\n"
+                    "nn.init.zeros_(layer.bias)\n"
+                    "act = nn.LeakyReLU(0.01)   # or nn.GELU()"
+                ),
+            ),
+            glossary=("dead-relu", "relu", "learning-rate", "weight-initialization"),
+            confidence=round(min(0.98, 0.6 + (worst["median_dead_share"] - DEAD_SHARE) * 1.5), 3),
+        )
+    ]
+
+
+def _judge(view: TraceView, rows: np.ndarray, series: np.ndarray, module: str, statistic: str):
+    valid = np.isfinite(series)
+    if valid.sum() < 2:
+        return None
+    r, x = rows[valid], series[valid]
+    onset = persistent_onset(x >= DEAD_SHARE, view.S)
+    if onset is None:
+        return None
+    return {
+        "module": module,
+        "median_dead_share": float(np.median(x[onset:])),
+        "onset_step": view.step_of(int(r[onset])),
+        "statistic": statistic,
+        "final_dead_share": float(x[-1]),
+    }
+
+
+def _module_layers(view: TraceView, rows: np.ndarray) -> list:
+    out = []
+    found_any = False
+    for i, m in enumerate(view.trace.modules):
+        if m.activation not in RELU_ACTIVATIONS or m.order < 0:
+            continue
+        series = view.steps.act_dead_frac[rows, i].astype(np.float64)
+        if np.isfinite(series).any():
+            found_any = True
+        out.append(
+            _judge(view, rows, series, m.path, "median share of units dead for the whole batch")
+        )
+    return out if found_any else []
+
+
+def _gradient_layers(view: TraceView, rows: np.ndarray) -> list:
+    """F.relu models: dead inputs of Linear layers that are not the first of their actor."""
+    out = []
+    for actor in view.actors:
+        params = view.params_of(actor)
+        if params.size == 0:
+            continue
+        first_order = np.nanmin(view.param_order[params]) if params.size else np.inf
+        for p in params:
+            info = view.trace.params[p]
+            if (
+                view.module_type(info.module) not in LINEAR_TYPES
+                or len(info.shape) != 2
+                or view.param_order[p] <= first_order
+            ):
+                continue
+            series = view.steps.grad_dead_in_frac[rows, p].astype(np.float64)
+            out.append(
+                _judge(
+                    view,
+                    rows,
+                    series,
+                    f"inputs of {info.module}",
+                    f"median share of {info.module}'s inputs that were 0 for the whole batch "
+                    f"(read from {info.name}'s gradient)",
+                )
+            )
+    return out
+
+
+__all__ = ["detect", "fmt"]

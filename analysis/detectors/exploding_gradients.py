@@ -1,0 +1,189 @@
+"""exploding_gradients: gradient norms grow by orders of magnitude over the run or toward the input.
+
+Two rules, per actor, on the gradient each window's backward passes produced (before any
+clipping):
+- temporal: the total gradient norm grows GROWTH_THRESHOLD times above its early baseline on at
+  least MIN_EXPLODED_ROWS rows, or once and then turns non-finite;
+- spatial: the first hidden layer's gradient stays SPATIAL_THRESHOLD times above the last hidden
+  layer's (persistently, as for vanishing gradients).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from analysis.detectors._view import (
+    TraceView,
+    fmt,
+    margin_confidence,
+    persistent_onset,
+    pooled_norm,
+)
+from analysis.findings import Evidence, Finding, Fix, Severity
+
+CODE = "exploding_gradients"
+
+# Growth of the total gradient norm over its early baseline. The prototype saw 5e8 on the
+# exploding run against 0.06-7 in every other run (a spread of ~2 decades): 3 decades of growth
+# is past anything a healthy run did.
+GROWTH_THRESHOLD = 1e3
+# The baseline is the median over the first BASELINE_SHARE of the actor's rows (at least
+# BASELINE_MIN_ROWS): early enough to predate a blow-up, long enough to ignore one odd batch.
+BASELINE_SHARE = 0.1
+BASELINE_MIN_ROWS = 3
+# A single spike that recovers (what clipping is for) is not a finding.
+MIN_EXPLODED_ROWS = 2
+# First/last hidden-layer ratio above which gradients grow toward the input. AUTOTRAINER uses
+# 70; the prototype measured 0.7-14 on healthy nets, so 100 leaves a 7x margin.
+SPATIAL_THRESHOLD = 1e2
+
+
+def detect(view: TraceView) -> list[Finding]:
+    findings = []
+    for actor in view.actors:
+        finding = _temporal(view, actor) or _spatial(view, actor)
+        if finding is not None:
+            findings.append(finding)
+    return findings
+
+
+def _temporal(view: TraceView, actor: int) -> Finding | None:
+    params = view.params_of(actor)
+    params = params[view.ever_graded[params]]
+    all_rows = view.rows_of(actor)
+    if params.size == 0 or all_rows.size < BASELINE_MIN_ROWS + MIN_EXPLODED_ROWS:
+        return None
+    rows = view.sample(all_rows)
+    total = pooled_norm(view.steps.fresh_grad_norm, rows, params)
+    n_base = max(BASELINE_MIN_ROWS, math.ceil(BASELINE_SHARE * rows.size))
+    base_vals = total[:n_base]
+    base_vals = base_vals[np.isfinite(base_vals) & (base_vals > 0)]
+    if base_vals.size == 0:
+        return None
+    baseline = float(np.median(base_vals))
+    with np.errstate(all="ignore"):
+        growth = total / baseline
+    big = np.isfinite(growth) & (growth >= GROWTH_THRESHOLD)
+    big[:n_base] = False
+    if not big.any():
+        return None
+    first_big = int(np.argmax(big))
+    went_nonfinite = bool(np.any(~np.isfinite(total[first_big:]) & ~np.isnan(total[first_big:])))
+    went_nan = bool(np.any(np.isnan(total[first_big + 1 :])))
+    if big.sum() < MIN_EXPLODED_ROWS and not (went_nonfinite or went_nan):
+        return None
+    peak_i = int(np.nanargmax(np.where(np.isfinite(total), total, -1.0)))
+    peak = float(total[peak_i])
+    onset_step = view.step_of(int(rows[first_big]))
+    clipped = _clipping_note(view, rows[big], params)
+    summary = (
+        f"The total gradient norm grew from about {fmt(baseline)} in the first steps to "
+        f"{fmt(peak)} at step {view.step_of(int(rows[peak_i]))} ({fmt(peak / baseline)}x), "
+        f"first crossing {fmt(GROWTH_THRESHOLD)}x at step {onset_step}"
+        + (", then turned non-finite" if went_nonfinite or went_nan else "")
+        + "."
+        + (f" {clipped}" if clipped else "")
+    )
+    return _finding(
+        view,
+        actor,
+        summary,
+        Evidence(
+            statistic="total gradient norm / its median over the first steps",
+            value=peak / baseline,
+            threshold=GROWTH_THRESHOLD,
+            comparison=">=",
+            steps=tuple(view.step_of(int(r)) for r in rows[big][:20]),
+            onset_step=onset_step,
+            counterfactual=f"before the blow-up the gradient norm was about {fmt(baseline)}",
+            details={
+                "actor": view.actor_name(actor),
+                "baseline_norm": baseline,
+                "peak_norm": peak,
+                "peak_step": view.step_of(int(rows[peak_i])),
+                "rows_above_threshold": int(big.sum()),
+                "became_non_finite": went_nonfinite or went_nan,
+            },
+        ),
+        margin_confidence(peak / baseline, GROWTH_THRESHOLD, decades_full=3.0),
+    )
+
+
+def _spatial(view: TraceView, actor: int) -> Finding | None:
+    layers = view.hidden_layers(actor)
+    if len(layers) < 2:
+        return None
+    rows = view.sample(view.rows_of(actor))
+    fresh = view.steps.fresh_grad_norm
+    first = pooled_norm(fresh, rows, layers[0].params)
+    last = pooled_norm(fresh, rows, layers[-1].params)
+    valid = np.isfinite(first) & np.isfinite(last) & (last > 0)
+    if valid.sum() < 2:
+        return None
+    rows, ratio = rows[valid], first[valid] / last[valid]
+    onset = persistent_onset(ratio > SPATIAL_THRESHOLD, view.rows_of(actor).size)
+    if onset is None:
+        return None
+    med = float(np.median(ratio[onset:]))
+    onset_step = view.step_of(int(rows[onset]))
+    summary = (
+        f"From step {onset_step} on, the first hidden layer ({layers[0].module}) gets a gradient "
+        f"{fmt(med)} times larger than the last hidden layer ({layers[-1].module}): gradients "
+        f"grow at every layer on their way back to the input."
+    )
+    return _finding(
+        view,
+        actor,
+        summary,
+        Evidence(
+            statistic="median first/last hidden-layer gradient-norm ratio from the onset on",
+            value=med,
+            threshold=SPATIAL_THRESHOLD,
+            comparison=">",
+            modules=tuple(layer.module for layer in layers),
+            steps=(onset_step,),
+            onset_step=onset_step,
+            counterfactual="healthy networks keep this ratio between about 0.1 and 14",
+            details={"actor": view.actor_name(actor)},
+        ),
+        margin_confidence(med, SPATIAL_THRESHOLD, decades_full=2.0),
+    )
+
+
+def _clipping_note(view: TraceView, rows: np.ndarray, params: np.ndarray) -> str:
+    used = pooled_norm(view.steps.grad_norm, rows, params)
+    fresh = pooled_norm(view.steps.fresh_grad_norm, rows, params)
+    with np.errstate(all="ignore"):
+        shrink = np.nanmedian(used / fresh) if rows.size else np.nan
+    if np.isfinite(shrink) and shrink < 0.1:
+        return (
+            f"Gradient clipping (or rescaling) cut the gradient the optimizer used to about "
+            f"{fmt(float(np.nanmedian(used)))}, which contains the damage but not the cause."
+        )
+    return ""
+
+
+def _finding(view, actor, summary, evidence, confidence) -> Finding:
+    return Finding(
+        code=CODE,
+        severity=Severity.ERROR,
+        title="Exploding gradients",
+        summary=summary,
+        evidence=evidence,
+        fix=Fix(
+            text=(
+                "Lower the learning rate, clip the gradient norm before the optimizer step, and "
+                "check the initialisation scale (He/Xavier, not std=1) and normalisation layers."
+            ),
+            code=(
+                "loss.backward()\n"
+                "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n"
+                "optimizer.step()\n"
+                "optimizer.zero_grad()"
+            ),
+        ),
+        glossary=("exploding-gradient", "gradient-clipping", "learning-rate", "weight-initialization"),
+        confidence=confidence,
+    )

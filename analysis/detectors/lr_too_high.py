@@ -1,0 +1,107 @@
+"""lr_too_high: each step moves the weights by a large fraction of their size and the loss does
+not improve (or diverges).
+
+Statistic, per actor: the median over its layers of ||update|| / ||weights|| per step; its
+median over the early window or over the run (the larger) against HIGH_RATIO, confirmed by the
+loss: not improving, rising, or non-finite. Without a loss, a stricter ratio alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+from analysis.detectors._updates import update_stats
+from analysis.detectors._view import TraceView, fmt, margin_confidence
+from analysis.findings import Evidence, Finding, Fix, Severity
+
+CODE = "lr_too_high"
+
+# Update/weight ratio per step. Karpathy's heuristic puts healthy training near 1e-3;
+# DeepDiagnosis flags lr*||dW||/||W|| above 1e-1; the prototype saw 1e-3..1e-1 learn and >= 0.15
+# in early steps come with blow-ups. We take DeepDiagnosis's bound, confirmed by the loss.
+HIGH_RATIO = 0.1
+# Without any loss to confirm, only a ratio this high is reported (a third of the weights'
+# size per step; ours, 3x HIGH_RATIO).
+HIGH_RATIO_NO_LOSS = 0.3
+# The loss "improved" when it fell by at least this share between the first and last quarters
+# of the run. (Ours: healthy scenario runs fall by 20-99 %; see tests/scenarios/report.py.)
+LOSS_IMPROVED = 0.05
+# A loss that rose by this share, or went non-finite, diverged: an error, not a warning. (Ours.)
+LOSS_DIVERGED = 0.5
+
+
+def detect(view: TraceView) -> list[Finding]:
+    findings = []
+    for actor in view.actors:
+        st = update_stats(view, actor)
+        if st is None:
+            continue
+        stat = max(v for v in (st.early, st.typical) if not math.isnan(v))
+        loss = st.loss
+        diverged = st.weights_nonfinite or (
+            loss is not None and (loss.nonfinite > 0 or loss.rel_drop <= -LOSS_DIVERGED)
+        )
+        if loss is None and not st.weights_nonfinite:
+            if stat < HIGH_RATIO_NO_LOSS:
+                continue
+            confirmation = "no loss was recorded to confirm it"
+        else:
+            if stat < HIGH_RATIO:
+                continue
+            if not diverged and loss is not None and loss.rel_drop >= LOSS_IMPROVED:
+                continue
+            if diverged:
+                confirmation = "the run diverged (loss or weights non-finite, or loss rising)"
+            else:
+                confirmation = (
+                    f"the loss did not improve ({fmt(loss.first)} in the first quarter, "
+                    f"{fmt(loss.last)} in the last)"
+                )
+        who = view.actor_name(actor)
+        findings.append(
+            Finding(
+                code=CODE,
+                severity=Severity.ERROR if diverged else Severity.WARNING,
+                title="Learning rate too high",
+                summary=(
+                    f"Each step of {who} changes the weights by about {fmt(stat)} of their size "
+                    f"(healthy training is near 1e-3, at most 1e-2), and {confirmation}."
+                ),
+                evidence=Evidence(
+                    statistic="median ||update|| / ||weights|| per step (early window or run)",
+                    value=stat,
+                    threshold=HIGH_RATIO,
+                    comparison=">=",
+                    steps=tuple(view.step_of(int(r)) for r in st.rows[:3]),
+                    onset_step=view.step_of(int(st.rows[0])),
+                    counterfactual=(
+                        f"a learning rate about {fmt(stat / 1e-3)}x smaller would bring the ratio "
+                        "to ~1e-3"
+                    ),
+                    details={
+                        "actor": who,
+                        "early_ratio": st.early,
+                        "run_ratio": st.typical,
+                        "loss_first_quarter": loss.first if loss else None,
+                        "loss_last_quarter": loss.last if loss else None,
+                        "diverged": diverged,
+                    },
+                ),
+                fix=Fix(
+                    text=(
+                        f"Divide the learning rate by about {fmt(max(3.0, stat / 3e-3))} (try "
+                        "a range), add warm-up, and clip gradients while you search."
+                    ),
+                    code=(
+                        "optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)\n"
+                        "scheduler = torch.optim.lr_scheduler.LinearLR(\n"
+                        "    optimizer, start_factor=0.1, total_iters=100)  # warm-up"
+                    ),
+                ),
+                glossary=("learning-rate", "optimizer", "exploding-gradient"),
+                confidence=margin_confidence(stat, HIGH_RATIO, decades_full=1.0)
+                if loss is not None
+                else 0.6,
+            )
+        )
+    return findings

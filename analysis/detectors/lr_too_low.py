@@ -1,0 +1,83 @@
+"""lr_too_low: each step moves the weights by a tiny fraction of their size and the loss is flat.
+
+Statistic, per actor: the run's median of the per-step median (over layers) of
+||update|| / ||weights||, against LOW_RATIO, confirmed by a flat loss. Without a loss, a
+stricter ratio alone.
+"""
+
+from __future__ import annotations
+
+from analysis.detectors._updates import update_stats
+from analysis.detectors._view import TraceView, fmt, margin_confidence
+from analysis.findings import Evidence, Finding, Fix, Severity
+
+CODE = "lr_too_low"
+
+# The prototype saw the loss stay flat below 1e-4 and learning from 1e-3 up; Karpathy's
+# heuristic puts healthy updates near 1e-3. 1e-4 is a decade below that.
+LOW_RATIO = 1e-4
+# Without a loss to confirm: DeepDiagnosis's lower bound on lr*||dW||/||W||.
+LOW_RATIO_NO_LOSS = 1e-5
+# Flat: the loss fell by less than this share between the first and last quarters of the run.
+# (Ours: healthy scenario runs fall by 20-99 %.)
+LOSS_FLAT = 0.05
+
+
+def detect(view: TraceView) -> list[Finding]:
+    findings = []
+    for actor in view.actors:
+        st = update_stats(view, actor)
+        if st is None:
+            continue
+        loss = st.loss
+        if loss is None:
+            if not st.typical < LOW_RATIO_NO_LOSS:
+                continue
+            confirmation = "no loss was recorded to confirm it"
+            threshold = LOW_RATIO_NO_LOSS
+        else:
+            if not st.typical < LOW_RATIO or loss.rel_drop >= LOSS_FLAT:
+                continue
+            confirmation = (
+                f"the loss barely moved ({fmt(loss.first)} in the first quarter, "
+                f"{fmt(loss.last)} in the last)"
+            )
+            threshold = LOW_RATIO
+        who = view.actor_name(actor)
+        factor = 1e-3 / st.typical if st.typical > 0 else float("inf")
+        findings.append(
+            Finding(
+                code=CODE,
+                severity=Severity.WARNING,
+                title="Learning rate too low",
+                summary=(
+                    f"Each step of {who} changes the weights by only {fmt(st.typical)} of their "
+                    f"size (healthy training is near 1e-3), and {confirmation}."
+                ),
+                evidence=Evidence(
+                    statistic="median ||update|| / ||weights|| per step over the run",
+                    value=st.typical,
+                    threshold=threshold,
+                    comparison="<",
+                    steps=tuple(view.step_of(int(r)) for r in st.rows[:3]),
+                    counterfactual=(
+                        f"a learning rate about {fmt(factor)}x larger would bring the ratio to ~1e-3"
+                    ),
+                    details={
+                        "actor": who,
+                        "loss_first_quarter": loss.first if loss else None,
+                        "loss_last_quarter": loss.last if loss else None,
+                    },
+                ),
+                fix=Fix(
+                    text=(
+                        f"Raise the learning rate by about {fmt(min(factor, 1e4))}x (try a "
+                        "range: a learning-rate finder sweeps it in one short run)."
+                    ),
+                    code="optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)",
+                ),
+                glossary=("learning-rate", "optimizer"),
+                confidence=margin_confidence(st.typical, threshold, decades_full=2.0),
+            )
+        )
+    return findings

@@ -1,0 +1,170 @@
+"""non_finite: NaN or Inf in the loss, the gradients or the weights.
+
+Isolated steps that a GradScaler skipped (``SKIPPED_STEP`` events) are how mixed precision
+finds its loss scale: they are normal and not reported, unless the scaler skips most steps.
+Otherwise the first row and the first layer (in forward order) where a non-finite value shows
+are named.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.detectors._view import TraceView
+from analysis.findings import Evidence, Finding, Fix, Severity
+from traces.model import EventKind
+
+CODE = "non_finite"
+
+# A GradScaler that skips at least this share of all steps is not finding a scale: the
+# non-finite values come from the model, not from float16 overflow. PyTorch's GradScaler halves
+# the scale on every skip, so a healthy run skips a handful of steps early, then ~1 in
+# growth_interval (2000); half is far outside that. (PyTorch AMP docs; ours for the share.)
+SKIPPED_SHARE = 0.5
+
+
+def detect(view: TraceView) -> list[Finding]:
+    s = view.steps
+    ev = view.trace.events
+    skipped = int(np.count_nonzero(ev.kind == EventKind.SKIPPED_STEP))
+    taken = view.S
+    loss_bad = ~np.isfinite(s.loss) & ~np.isnan(s.loss)  # NaN loss = "not seen"; Inf = seen
+    loss_nan_seen = np.isnan(s.loss) & _loss_seen_mask(view)
+    loss_bad |= loss_nan_seen
+    grad_bad = np.any(s.grad_nonfinite > 0, axis=1) if view.P else np.zeros(view.S, dtype=bool)
+    weight_bad = (
+        np.any(s.weight_nonfinite > 0, axis=1) if view.P else np.zeros(view.S, dtype=bool)
+    )
+    # A row whose window had a skipped step, with finite weights after it, was handled.
+    excused = view.skipped_in_window & ~weight_bad
+    bad = (loss_bad | grad_bad | weight_bad) & ~excused
+    if bad.any():
+        return [_finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken)]
+    if skipped and skipped >= SKIPPED_SHARE * (skipped + taken):
+        return [_scaler_finding(view, skipped, taken)]
+    return []
+
+
+def _loss_seen_mask(view: TraceView) -> np.ndarray:
+    """Rows whose loss is NaN because it *was* NaN: later finite losses prove it is observed."""
+    loss = view.steps.loss
+    finite = np.isfinite(loss)
+    if not finite.any():
+        return np.zeros(view.S, dtype=bool)
+    # A NaN loss after the first finite one, in a run where grads or weights also went bad, is a
+    # real NaN; without that corroboration NaN means "not seen" (the format's convention).
+    first_finite = int(np.argmax(finite))
+    corroborated = np.any(view.steps.grad_nonfinite > 0, axis=1) | np.any(
+        view.steps.weight_nonfinite > 0, axis=1
+    )
+    mask = np.zeros(view.S, dtype=bool)
+    mask[first_finite:] = True
+    return mask & corroborated
+
+
+def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken) -> Finding:
+    s = view.steps
+    first = int(np.argmax(bad))
+    step = view.step_of(first)
+    where = []
+    params_bad = np.flatnonzero((s.grad_nonfinite[first] > 0) | (s.weight_nonfinite[first] > 0))
+    if params_bad.size:
+        order = np.argsort(view.param_order[params_bad], kind="stable")
+        params_bad = params_bad[order]
+    names = tuple(view.trace.params[i].name for i in params_bad)
+    first_module = view.trace.params[params_bad[0]].module if params_bad.size else None
+    if loss_bad[first]:
+        where.append("the loss")
+    if grad_bad[first]:
+        where.append(f"the gradients of {len(names)} parameter(s)")
+    if weight_bad[first]:
+        where.append("the weights")
+    weights_lost = bool(weight_bad.any())
+    first_weight = view.step_of(int(np.argmax(weight_bad))) if weights_lost else None
+    last_finite_loss = s.loss[:first][np.isfinite(s.loss[:first])]
+    summary = (
+        f"A non-finite value (NaN/Inf) first appears at step {step} in "
+        f"{', '.join(where) or 'the recorded values'}"
+        + (f", earliest in forward order in {first_module or '(top)'}" if first_module is not None else "")
+        + "."
+        + (f" The weights themselves became non-finite at step {first_weight}: every step after "
+           "that is lost." if weights_lost else "")
+        + (f" The last finite loss was {last_finite_loss[-1]:.4g}." if last_finite_loss.size else "")
+    )
+    return Finding(
+        code=CODE,
+        severity=Severity.ERROR,
+        title=f"NaN/Inf at step {step}",
+        summary=summary,
+        evidence=Evidence(
+            statistic="rows with a non-finite loss, gradient or weight",
+            value=float(bad.sum()),
+            threshold=0.0,
+            comparison=">",
+            modules=(first_module,) if first_module is not None else (),
+            params=names[:20],
+            steps=tuple(view.step_of(int(r)) for r in np.flatnonzero(bad)[:10]),
+            onset_step=step,
+            details={
+                "first_step": step,
+                "rows_affected": int(bad.sum()),
+                "rows_total": view.S,
+                "weights_non_finite_from_step": first_weight,
+                "skipped_steps": skipped,
+                "ended": str(view.trace.run.ended.value),
+            },
+        ),
+        fix=Fix(
+            text=(
+                "Find the first operation that produces NaN/Inf: log/div/sqrt of 0 or negative "
+                "numbers, exp overflow, a learning rate too high. Use numerically safe ops "
+                "(log_softmax, BCEWithLogitsLoss, clamp before log), clip gradients, and lower "
+                "the learning rate; torch.autograd.detect_anomaly() names the operation."
+            ),
+            code=(
+                "with torch.autograd.detect_anomaly():\n"
+                "    loss = loss_fn(model(x), y)   # prefer BCEWithLogitsLoss / log_softmax\n"
+                "    loss.backward()\n"
+                "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n"
+                "assert torch.isfinite(loss), f'non-finite loss at step {step}'"
+            ),
+        ),
+        glossary=("exploding-gradient", "learning-rate", "gradient-clipping", "mixed-precision"),
+        confidence=0.99,
+    )
+
+
+def _scaler_finding(view, skipped, taken) -> Finding:
+    return Finding(
+        code=CODE,
+        severity=Severity.WARNING,
+        title="The GradScaler skips most steps: gradients are non-finite",
+        summary=(
+            f"The GradScaler skipped {skipped} of {skipped + taken} optimizer steps because the "
+            "gradients held NaN/Inf. A few skips while it finds the loss scale are normal; this "
+            "many mean the NaN/Inf come from the model itself, not from float16 overflow."
+        ),
+        evidence=Evidence(
+            statistic="share of optimizer steps skipped by the GradScaler",
+            value=skipped / (skipped + taken),
+            threshold=SKIPPED_SHARE,
+            comparison=">=",
+            details={"skipped_steps": skipped, "taken_steps": taken},
+        ),
+        fix=Fix(
+            text=(
+                "Run a few steps without autocast to see whether the NaN/Inf remain; keep "
+                "numerically sensitive ops (softmax, log, losses) in float32."
+            ),
+            code=(
+                "with torch.autocast(device_type='cuda', dtype=torch.float16):\n"
+                "    logits = model(x)\n"
+                "loss = loss_fn(logits.float(), y)   # loss in float32\n"
+                "scaler.scale(loss).backward()\n"
+                "scaler.step(optimizer)\n"
+                "scaler.update()"
+            ),
+        ),
+        glossary=("mixed-precision", "exploding-gradient"),
+        confidence=0.85,
+    )

@@ -1,0 +1,218 @@
+"""vanishing_gradients: gradient norms shrink by orders of magnitude toward the input layers.
+
+Statistic, per actor (optimizer): the ratio of the first to the last *hidden* layer's gradient
+norm (the gradient each window's backward passes produced), per row. Scale-free (a loss scaled
+by 1000 or a GradScaler cancels out) and temporal: the ratio must stay below the threshold on
+PERSIST_SHARE of the rows from an onset step to the end of the run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from analysis.detectors._view import (
+    TraceView,
+    fmt,
+    margin_confidence,
+    persistent_onset,
+    pooled_norm,
+)
+from analysis.findings import Evidence, Finding, Fix, Severity
+
+CODE = "vanishing_gradients"
+
+# First/last hidden-layer gradient-norm ratio below which early layers have vanished.
+# AUTOTRAINER uses 1e-3 on one batch; the prototype measured <= 8.4e-6 on vanishing nets and
+# 0.1 (default-init tanh, grey zone) to 14 on healthy ones: 1e-3 sits between, 2 decades from both.
+RATIO_THRESHOLD = 1e-3
+# Below this the early layers get effectively nothing (prototype: 20-layer sigmoid ~ 1e-15).
+ERROR_RATIO = 1e-6
+# Layers whose median gradient is under 1 % of the last hidden layer's are listed as affected;
+# the decay "starts" at the deepest layer already down 10x. (Ours: decades read on a log plot.)
+AFFECTED_RELATIVE = 1e-2
+DECAY_START_RELATIVE = 1e-1
+# Fewer hidden layers than this and there is no depth to vanish across.
+MIN_HIDDEN_LAYERS = 2
+# Weight scale x sqrt(fan_in) at the first step. PyTorch's default Linear/Conv init gives
+# 1/sqrt(3) = 0.577, He (Kaiming normal, ReLU) 1.41, Xavier about 1 for square layers. Below
+# these the backward signal shrinks at every ReLU / tanh layer (He et al. 2015; Glorot 2010).
+RELU_GAIN_NEEDED = 1.0
+TANH_GAIN_NEEDED = 0.7
+# Deep enough that per-layer shrinkage compounds into decades (ours: 0.5^6 = 1.6e-2).
+DEEP_LAYERS = 6
+
+SATURATING = ("sigmoid", "tanh")
+RELU_LIKE = ("relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu")
+
+
+def detect(view: TraceView) -> list[Finding]:
+    findings = []
+    for actor in view.actors:
+        finding = _detect_actor(view, actor)
+        if finding is not None:
+            findings.append(finding)
+    return findings
+
+
+def _detect_actor(view: TraceView, actor: int) -> Finding | None:
+    layers = view.hidden_layers(actor)
+    if len(layers) < MIN_HIDDEN_LAYERS:
+        return None
+    rows = view.sample(view.rows_of(actor))
+    fresh = view.steps.fresh_grad_norm
+    norms = np.column_stack([pooled_norm(fresh, rows, layer.params) for layer in layers])
+    first, last = norms[:, 0], norms[:, -1]
+    valid = np.isfinite(first) & np.isfinite(last) & (last > 0)
+    if valid.sum() < 2:
+        return None
+    rows, norms = rows[valid], norms[valid]
+    ratio = norms[:, 0] / norms[:, -1]
+    onset = persistent_onset(ratio < RATIO_THRESHOLD, view.rows_of(actor).size)
+    if onset is None:
+        return None
+
+    after = slice(onset, None)
+    med_ratio = float(np.median(ratio[after]))
+    with np.errstate(all="ignore"):
+        layer_med = np.nanmedian(norms[after], axis=0)
+        rel = layer_med / layer_med[-1]
+    affected = [layers[j].module for j in range(len(layers)) if rel[j] < AFFECTED_RELATIVE]
+    start = None
+    for j in range(len(layers)):
+        if rel[j] < DECAY_START_RELATIVE:
+            start = layers[j].module
+        else:
+            break
+    per_layer = med_ratio ** (1.0 / (len(layers) - 1)) if med_ratio > 0 else 0.0
+    causes, cause_facts = _likely_causes(view, actor, layers)
+
+    onset_step = view.step_of(int(rows[onset]))
+    first_name = layers[0].module or "(top)"
+    last_name = layers[-1].module or "(top)"
+    severity = Severity.ERROR if med_ratio < ERROR_RATIO else Severity.WARNING
+    summary = (
+        f"From step {onset_step} on, the first hidden layer ({first_name}) gets a gradient "
+        f"{fmt(med_ratio)} times the size of the last hidden layer's ({last_name}): "
+        f"about {fmt(per_layer)}x per layer over {len(layers)} layers. "
+        f"{len(affected)} layer(s) barely learn. Likely cause: {causes[0]}."
+    )
+    return Finding(
+        code=CODE,
+        severity=severity,
+        title="Vanishing gradients: the early layers barely learn",
+        summary=summary,
+        evidence=Evidence(
+            statistic="median first/last hidden-layer gradient-norm ratio from the onset on",
+            value=med_ratio,
+            threshold=RATIO_THRESHOLD,
+            comparison="<",
+            modules=tuple(affected),
+            steps=(onset_step,),
+            onset_step=onset_step,
+            counterfactual=(
+                "healthy networks keep this ratio between about 0.1 and 14 (prototype "
+                "measurements on MLPs and CNNs)"
+            ),
+            details={
+                "actor": view.actor_name(actor),
+                "decay_starts_at": start,
+                "per_layer_factor": per_layer,
+                "layers": [
+                    {
+                        "module": layer.module,
+                        "median_grad_norm": float(layer_med[j]),
+                        "relative_to_last_hidden": float(rel[j]),
+                    }
+                    for j, layer in enumerate(layers)
+                ],
+                "likely_causes": causes,
+                **cause_facts,
+            },
+        ),
+        fix=_fix(cause_facts),
+        glossary=_glossary(cause_facts),
+        confidence=margin_confidence(med_ratio, RATIO_THRESHOLD, decades_full=3.0),
+    )
+
+
+def _likely_causes(view: TraceView, actor: int, layers) -> tuple[list[str], dict]:
+    lo, hi = layers[0].order, layers[-1].order
+    acts = [
+        m.activation
+        for m in view.trace.modules
+        if m.activation and 0 <= m.order and lo <= m.order <= hi + 1
+    ]
+    saturating = sorted({a for a in acts if a in SATURATING})
+    relu_like = sorted({a for a in acts if a in RELU_LIKE})
+    gains = []
+    for layer in layers:
+        for p in layer.params:
+            shape = view.trace.params[p].shape
+            fan_in = math.prod(shape[1:])
+            w = view.steps.weight_norm[0, p] if view.S else np.nan
+            if np.isfinite(w) and fan_in > 0:
+                gains.append(float(w) / math.sqrt(view.numel[p]) * math.sqrt(fan_in))
+    gain = float(np.median(gains)) if gains else None
+    needed = TANH_GAIN_NEEDED if saturating and not relu_like else RELU_GAIN_NEEDED
+    small_init = gain is not None and gain < needed
+    depth = len(layers) + 1
+    causes = []
+    if saturating:
+        causes.append(
+            f"saturating {'/'.join(saturating)} activations (their derivative is at most "
+            f"{'0.25' if 'sigmoid' in saturating else '1'} and multiplies at every layer)"
+        )
+    if small_init:
+        causes.append(
+            f"weights initialised too small for the activation (scale x sqrt(fan_in) = "
+            f"{fmt(gain)}; He init gives 1.41 for ReLU, Xavier about 1 for tanh)"
+        )
+    if depth >= DEEP_LAYERS and not view.has_norm_layers:
+        causes.append(f"depth: {depth} layers without normalisation layers or shortcuts")
+    if not causes:
+        causes.append(f"depth: {depth} layers whose per-layer gains multiply")
+    facts = {
+        "activations": saturating + relu_like,
+        "init_gain": gain,
+        "small_init": small_init,
+        "depth": depth,
+        "has_normalization": view.has_norm_layers,
+    }
+    return causes, facts
+
+
+def _fix(facts: dict) -> Fix:
+    lines = []
+    if "sigmoid" in facts["activations"] or "tanh" in facts["activations"]:
+        lines.append("Use ReLU/GELU in the hidden layers instead of sigmoid/tanh")
+    if facts["small_init"] or not lines:
+        lines.append("initialise with He (Kaiming) init for ReLU, Xavier for tanh")
+    if not facts["has_normalization"]:
+        lines.append("add normalisation (BatchNorm/LayerNorm) or residual connections")
+    text = "; ".join(lines) + "."
+    code = (
+        "class Block(nn.Module):\n"
+        "    def __init__(self, width):\n"
+        "        super().__init__()\n"
+        "        self.linear = nn.Linear(width, width)\n"
+        "        self.norm = nn.LayerNorm(width)\n"
+        "        nn.init.kaiming_normal_(self.linear.weight, nonlinearity='relu')\n"
+        "        nn.init.zeros_(self.linear.bias)\n"
+        "\n"
+        "    def forward(self, x):\n"
+        "        return x + torch.relu(self.linear(self.norm(x)))  # residual: gradients skip ahead\n"
+    )
+    return Fix(text=text, code=code)
+
+
+def _glossary(facts: dict) -> tuple[str, ...]:
+    slugs = ["vanishing-gradient"]
+    for a in ("sigmoid", "tanh"):
+        if a in facts["activations"]:
+            slugs.append(a)
+    if "sigmoid" in facts["activations"] or "tanh" in facts["activations"]:
+        slugs.append("saturation")
+    slugs += ["weight-initialization", "residual-connection", "batch-normalization"]
+    return tuple(slugs)

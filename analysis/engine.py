@@ -1,0 +1,76 @@
+"""The engine: run every registered detector over a trace and return one Diagnosis.
+
+    from analysis import diagnose
+    diagnosis = diagnose(trace)          # trace: traces.model.Trace
+    diagnosis.to_dict()                  # JSON-safe, see analysis/findings.py
+"""
+
+from __future__ import annotations
+
+from analysis.detectors import DETECTORS
+from analysis.detectors._view import TraceView
+from analysis.findings import SEVERITY_RANK, Diagnosis, Finding, Severity
+from traces.model import Trace
+
+# Bump when a detector, a threshold or the finding shape changes: the web app keeps one
+# diagnosis per trace and engine version.
+ENGINE_VERSION = "1.0.0"
+
+# A root cause hides the symptoms it produces, so the fix shown is the right one:
+# accumulating gradients inflate the updates (looks like a high LR, then explodes); a step that
+# uses an emptied gradient or a vanished one barely moves the weights (looks like a low LR).
+SUPPRESSES = {
+    "missing_zero_grad": ("lr_too_high", "exploding_gradients"),
+    "grads_cleared_before_step": ("lr_too_low", "no_gradient"),
+    "vanishing_gradients": ("lr_too_low",),
+}
+
+
+def diagnose(trace: Trace) -> Diagnosis:
+    view = TraceView(trace)
+    findings: list[Finding] = []
+    for detector in DETECTORS:
+        findings.extend(detector.detect(view))
+    present = {f.code for f in findings}
+    hidden = {code for cause in present for code in SUPPRESSES.get(cause, ())}
+    findings = [f for f in findings if f.code not in hidden]
+    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], -f.confidence))
+    return Diagnosis(
+        engine_version=ENGINE_VERSION,
+        findings=tuple(findings),
+        summary=_summary(findings),
+        facts=_facts(trace),
+    )
+
+
+def _summary(findings: list[Finding]) -> str:
+    problems = [f for f in findings if f.severity != Severity.INFO]
+    if not problems:
+        notes = f" ({len(findings)} note(s))" if findings else ""
+        return f"No problems found{notes}: gradients, updates and activations look healthy."
+    errors = sum(f.severity == Severity.ERROR for f in problems)
+    warnings = len(problems) - errors
+    counts = ", ".join(
+        part
+        for part in (
+            f"{errors} error(s)" if errors else "",
+            f"{warnings} warning(s)" if warnings else "",
+        )
+        if part
+    )
+    return f"{counts}. Most important: {problems[0].title}."
+
+
+def _facts(trace: Trace) -> dict:
+    run = trace.run
+    return {
+        "rows": trace.num_rows,
+        "total_steps": run.total_steps,
+        "every": run.every,
+        "ended": str(run.ended.value),
+        "params": len(trace.params),
+        "trainable_params": sum(p.trainable for p in trace.params),
+        "modules": len(trace.modules),
+        "optimizers": [o.type for o in trace.optimizers],
+        "torch_version": run.torch_version,
+    }
