@@ -8,13 +8,14 @@ reason a person can read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
 import logging
-import multiprocessing
 import os
 import resource
+import select
 import signal
 import time
 import traceback
@@ -115,7 +116,7 @@ def _too_big_message(limit: int) -> str:
 def _enqueue(trace_id: int) -> None:
     from analysis.tasks import diagnose_trace
 
-    transaction.on_commit(lambda: diagnose_trace.delay(trace_id))
+    transaction.on_commit(functools.partial(diagnose_trace.delay, trace_id))
 
 
 def _state_set(trace: Trace, state: str, *, reason: str = "") -> None:
@@ -261,10 +262,12 @@ def _render_plots(trace, diagnosis) -> dict[str, str]:
     }
 
 
-def _engine_child(path: str, max_bytes: int, memory_bytes: int, conn) -> None:
+def _engine_child(path: str, max_bytes: int, memory_bytes: int, fd: int) -> None:
     """In the forked child: cap memory, load + validate, diagnose, render; answer in JSON."""
     code = _EXIT_ENGINE
     try:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGQUIT):
+            signal.signal(sig, signal.SIG_DFL)  # not the worker's handlers
         limit = psutil.Process().memory_info().vms + memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         import analysis
@@ -274,7 +277,7 @@ def _engine_child(path: str, max_bytes: int, memory_bytes: int, conn) -> None:
         try:
             trace = load(path, max_bytes=max_bytes)
         except TraceFormatError as exc:
-            conn.send_bytes(json.dumps({"error": str(exc)}).encode())
+            _write_all(fd, json.dumps({"error": str(exc)}).encode())
             code = _EXIT_FORMAT
             return
         diagnosis = analysis.diagnose(trace)
@@ -283,7 +286,7 @@ def _engine_child(path: str, max_bytes: int, memory_bytes: int, conn) -> None:
             "markdown": analysis.report.render_markdown(diagnosis),
             "plots": _render_plots(trace, diagnosis),
         }
-        conn.send_bytes(json.dumps(payload, allow_nan=False).encode())
+        _write_all(fd, json.dumps(payload, allow_nan=False).encode())
         code = _EXIT_OK
     except MemoryError:
         code = _EXIT_MEMORY
@@ -292,12 +295,33 @@ def _engine_child(path: str, max_bytes: int, memory_bytes: int, conn) -> None:
         last = traceback.extract_tb(exc.__traceback__)[-1:]
         where = f" in {os.path.basename(last[0].filename)}:{last[0].lineno}" if last else ""
         try:
-            conn.send_bytes(json.dumps({"crash": f"{type(exc).__name__}{where}"}).encode())
+            _write_all(fd, json.dumps({"crash": f"{type(exc).__name__}{where}"}).encode())
         except BaseException:
             pass
     finally:
-        conn.close()
         os._exit(code)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_until_eof(fd: int, *, deadline: float) -> bytes | None:
+    """Everything the child writes, or None when the deadline passes first."""
+    chunks = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def engine_run(
@@ -310,37 +334,37 @@ def engine_run(
     """Diagnose the trace file at ``path`` in a forked child with an address-space cap.
 
     Raises TraceFormatError (the file is invalid) or EngineFailure (too big, too slow, or an
-    engine bug). The result comes back as JSON over a pipe: never pickle, the data stems from
-    an upload.
+    engine bug). A plain os.fork (Celery's pool children may not start multiprocessing
+    children); the result comes back as JSON over a pipe: never pickle, the data stems from an
+    upload.
     """
     from traces.format import TraceFormatError
 
-    ctx = multiprocessing.get_context("fork")
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(
-        target=_engine_child, args=(path, max_bytes, memory_bytes, sender), daemon=True
-    )
-    process.start()
-    sender.close()
-    data = None
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns from here
+        os.close(read_fd)
+        _engine_child(path, max_bytes, memory_bytes, write_fd)
+    os.close(write_fd)
+    status = None
     try:
-        if receiver.poll(timeout_seconds):
-            try:
-                data = json.loads(receiver.recv_bytes())
-            except EOFError:  # the child died without a word (killed)
-                data = None
-        else:
+        raw = _read_until_eof(read_fd, deadline=time.monotonic() + timeout_seconds)
+        if raw is None:
             raise EngineFailure(
                 f"The diagnosis took longer than {timeout_seconds:.0f} seconds and was stopped. "
                 "Record fewer steps (python -m traces.capture --every 10 ...) and upload again."
             )
-        process.join(10)
+        _, status = os.waitpid(pid, 0)
     finally:
-        receiver.close()
-        if process.is_alive():
-            process.kill()
-            process.join(5)
-    exitcode = process.exitcode
+        os.close(read_fd)
+        if status is None:  # timed out or interrupted (soft time limit): stop the child
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    exitcode = os.waitstatus_to_exitcode(status)
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        data = None
     if data is not None and "error" in data:
         raise TraceFormatError(data["error"])
     if data is not None and "crash" in data:
@@ -425,7 +449,11 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
         return None
 
     with transaction.atomic():
-        trace = Trace.objects.select_for_update().select_related("question").get(pk=trace_id)
+        trace = (
+            Trace.objects.select_for_update(of=("self",))
+            .select_related("question", "owner")
+            .get(pk=trace_id)
+        )
         diagnosis = trace.diagnoses.filter(engine_version=version).first()
         if diagnosis is not None and not force:
             _diagnosis_publish(trace=trace, diagnosis=diagnosis)  # another run got there first

@@ -1,0 +1,80 @@
+"""Helpers for the pipeline tests: real trace files from the synthetic builder, people, questions."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import time
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+import traces
+from traces.synthetic import synthetic_trace
+
+_counter = itertools.count()
+
+
+def trace_bytes(**kwargs) -> bytes:
+    """A valid trace file. Defaults: a small healthy MLP; kwargs go to synthetic_trace."""
+    kwargs.setdefault("num_steps", 30)
+    return traces.dumps(synthetic_trace(**kwargs))
+
+
+def vanishing_trace_bytes(**kwargs) -> bytes:
+    """A deep sigmoid MLP whose first layers get ~1e-7 of the last layer's gradient."""
+    kwargs.setdefault("num_steps", 60)
+    return trace_bytes(
+        layer_sizes=(16, 32, 32, 32, 32, 4),
+        activation="sigmoid",
+        grad_scale=(1e-9, 1e-7, 1e-5, 1e-3, 1e-1),
+        **kwargs,
+    )
+
+
+def missing_zero_grad_trace_bytes(**kwargs) -> bytes:
+    kwargs.setdefault("num_steps", 40)
+    return trace_bytes(clear="never", **kwargs)
+
+
+def pickle_bytes() -> bytes:
+    """A pickle that would run code if anyone unpickled it."""
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    return pickle.dumps(Evil())
+
+
+def upload(data: bytes, name: str = "run.trace") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+def user_make(prefix: str = "user"):
+    from hub.accounts.services import user_create
+
+    n = next(_counter)
+    stamp = time.monotonic_ns() % 10**8
+    name = f"{prefix}{n}x{stamp}"[:30]
+    return user_create(username=name, email=f"{name}@example.com", password="correct-horse-9")
+
+
+def question_make(*, author, title: str | None = None):
+    from hub.forum.services import question_create
+
+    return question_create(
+        author=author,
+        title=title or "Why does my network stop learning after a few steps?",
+        body="My training loss goes flat after a few steps. The trace is attached below.",
+        tags=["pytorch"],
+    )
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy; returns it (or the last value)."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value

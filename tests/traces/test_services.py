@@ -1,0 +1,359 @@
+"""traces.services: upload checks, the idempotent diagnosis, failures, the sweep, rediagnose.
+
+The engine runs for real (forked child of the test process); the worker process itself is
+exercised in test_pipeline_worker.py.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.utils import timezone
+
+import analysis
+from hub.forum.models import Answer, Revision
+from hub.notifications.models import Notification
+from tests.traces.pipeline_fixtures import (
+    missing_zero_grad_trace_bytes,
+    pickle_bytes,
+    question_make,
+    trace_bytes,
+    upload,
+    user_make,
+    vanishing_trace_bytes,
+)
+from traces import services
+from traces.models import Diagnosis, Finding, Trace
+from traces.selectors import questions_with_same_diagnosis, trace_ask_prefill
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def asker():
+    return user_make("asker")
+
+
+@pytest.fixture
+def question(asker):
+    return question_make(author=asker)
+
+
+# --- upload ----------------------------------------------------------------------------------
+
+
+def enqueued_ids(callbacks) -> list[int]:
+    """Trace ids that on_commit callbacks would send to analysis.diagnose_trace."""
+    return [
+        cb.args[0]
+        for cb in callbacks
+        if getattr(getattr(cb, "func", None), "__self__", None) is not None
+        and cb.func.__self__.name == "analysis.diagnose_trace"
+    ]
+
+
+def test_trace_upload_stores_the_file_with_its_sha256_and_queues_it(
+    asker, django_capture_on_commit_callbacks
+):
+    data = trace_bytes()
+    with django_capture_on_commit_callbacks() as callbacks:
+        trace = services.trace_upload(owner=asker, uploaded_file=upload(data), private=True)
+    import hashlib
+
+    assert trace.state == Trace.State.QUEUED
+    assert trace.sha256 == hashlib.sha256(data).hexdigest()
+    assert trace.size_bytes == len(data)
+    assert trace.original_name == "run.trace"
+    assert trace.file.name.startswith("traces/")
+    with trace.file.open("rb") as fh:
+        assert fh.read() == data
+    assert enqueued_ids(callbacks) == [trace.pk]  # enqueued after commit, not before
+
+
+def test_trace_upload_of_the_same_file_by_the_same_user_reuses_the_trace(asker):
+    data = trace_bytes(seed=3)
+    first = services.trace_upload(owner=asker, uploaded_file=upload(data), private=True)
+    second = services.trace_upload(
+        owner=asker, uploaded_file=upload(data, "copy.trace"), private=True
+    )
+    assert second.pk == first.pk
+    assert Trace.objects.filter(owner=asker).count() == 1
+
+
+def test_trace_upload_of_the_same_file_by_another_user_is_a_new_trace(asker):
+    data = trace_bytes(seed=4)
+    first = services.trace_upload(owner=asker, uploaded_file=upload(data), private=True)
+    other = services.trace_upload(owner=user_make(), uploaded_file=upload(data), private=True)
+    assert other.pk != first.pk
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "empty"),
+        (b"GRADHUB", "truncated"),
+        (b"PK\x03\x04" + b"\0" * 60, "magic"),
+        (pickle_bytes(), "magic"),
+        (b"GRADHUBT" + (7).to_bytes(4, "little") + b"\0" * 4, "version 7"),
+    ],
+    ids=["empty", "short", "zip", "pickle", "future-version"],
+)
+def test_trace_upload_refuses_a_bad_header_with_the_reason(asker, data, words):
+    with pytest.raises(ValidationError) as exc:
+        services.trace_upload(owner=asker, uploaded_file=upload(data), private=True)
+    assert words in " ".join(exc.value.messages)
+    assert not Trace.objects.exists()
+
+
+def test_trace_upload_over_the_size_limit_is_refused(asker, settings):
+    settings.TRACE_MAX_UPLOAD_BYTES = 1000
+    with pytest.raises(ValidationError, match="limit"):
+        services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    assert not Trace.objects.exists()
+
+
+def test_trace_upload_to_someone_elses_question_is_refused(question):
+    with pytest.raises(PermissionDenied):
+        services.trace_upload(
+            owner=user_make(), uploaded_file=upload(trace_bytes()), question=question
+        )
+    assert not Trace.objects.exists()
+
+
+# --- diagnosis -------------------------------------------------------------------------------
+
+
+def test_trace_diagnose_stores_the_diagnosis_posts_once_tags_and_notifies(asker, question):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
+    )
+    diagnosis = services.trace_diagnose(trace_id=trace.pk)
+
+    trace.refresh_from_db()
+    assert trace.state == Trace.State.DIAGNOSED
+    assert diagnosis.engine_version == analysis.ENGINE_VERSION
+    codes = [f["code"] for f in diagnosis.findings]
+    assert "vanishing_gradients" in codes
+    row = Finding.objects.get(diagnosis=diagnosis, code="vanishing_gradients")
+    assert row.severity == "error" and row.layers and row.first_layer == row.layers[0]
+    answer = Answer.objects.get(question=question)
+    assert answer.is_automated and answer.author.username == "gradient-doctor"
+    assert answer.pk == diagnosis.answer_id
+    assert "Gradient Doctor · automated diagnosis" in answer.body
+    assert "/glossary/vanishing-gradient/" in answer.body
+    assert "vanishing-gradients" in set(question.tags.values_list("name", flat=True))
+    assert Notification.objects.filter(recipient=asker, verb="diagnosed").count() == 1
+
+
+def test_trace_diagnose_run_twice_keeps_one_diagnosis_and_one_post(asker, question):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(missing_zero_grad_trace_bytes()), question=question
+    )
+    services.trace_diagnose(trace_id=trace.pk)
+    services.trace_diagnose(trace_id=trace.pk)
+    assert Diagnosis.objects.filter(trace=trace).count() == 1
+    assert Answer.objects.filter(question=question).count() == 1
+    assert Notification.objects.filter(recipient=asker, verb="diagnosed").count() == 1
+
+
+def test_a_healthy_trace_gets_a_post_and_no_problem_tags(asker, question):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(trace_bytes()), question=question
+    )
+    diagnosis = services.trace_diagnose(trace_id=trace.pk)
+    assert diagnosis.healthy
+    assert "No problems found" in Answer.objects.get(question=question).body
+    assert set(question.tags.values_list("name", flat=True)) == {"pytorch"}
+
+
+def test_a_private_trace_is_diagnosed_without_any_post(asker):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), private=True
+    )
+    services.trace_diagnose(trace_id=trace.pk)
+    trace.refresh_from_db()
+    assert trace.state == Trace.State.DIAGNOSED
+    assert not Answer.objects.exists()
+
+
+def test_a_truncated_trace_fails_with_the_readers_reason(asker):
+    data = vanishing_trace_bytes()
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(data[: len(data) - 100]), private=True
+    )
+    assert services.trace_diagnose(trace_id=trace.pk) is None
+    trace.refresh_from_db()
+    assert trace.state == Trace.State.FAILED
+    assert "cannot be read" in trace.failure_reason and "truncated" in trace.failure_reason
+    assert not Diagnosis.objects.exists()
+
+
+def test_garbage_after_a_valid_header_fails_cleanly(asker):
+    data = trace_bytes()[:16] + b"\xff" * 500
+    trace = services.trace_upload(owner=asker, uploaded_file=upload(data), private=True)
+    services.trace_diagnose(trace_id=trace.pk)
+    trace.refresh_from_db()
+    assert trace.state == Trace.State.FAILED and trace.failure_reason
+
+
+def test_an_engine_crash_fails_the_trace_with_a_readable_reason(asker, monkeypatch):
+    def broken(trace):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(analysis, "diagnose", broken)  # the forked child inherits the patch
+    trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    services.trace_diagnose(trace_id=trace.pk)
+    trace.refresh_from_db()
+    assert trace.state == Trace.State.FAILED
+    assert "engine failed" in trace.failure_reason and "ZeroDivisionError" in trace.failure_reason
+
+
+def test_engine_run_stops_a_diagnosis_that_needs_too_much_memory(tmp_path, monkeypatch):
+    def hungry(trace):
+        return bytearray(600 * 2**20)  # 600 MB, over the 200 MB cap below
+
+    monkeypatch.setattr(analysis, "diagnose", hungry)
+    path = tmp_path / "run.trace"
+    path.write_bytes(trace_bytes())
+    with pytest.raises(services.EngineFailure, match="memory"):
+        services.engine_run(path=str(path), max_bytes=10**6, memory_bytes=200 * 2**20)
+
+
+def test_engine_run_stops_a_diagnosis_that_takes_too_long(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setattr(analysis, "diagnose", lambda trace: time.sleep(30))
+    path = tmp_path / "run.trace"
+    path.write_bytes(trace_bytes())
+    started = time.monotonic()
+    with pytest.raises(services.EngineFailure, match="longer than 1 seconds"):
+        services.engine_run(path=str(path), max_bytes=10**6, timeout_seconds=1)
+    assert time.monotonic() - started < 10
+
+
+def test_a_trace_started_too_often_is_failed_instead_of_looping(asker):
+    trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    Trace.objects.filter(pk=trace.pk).update(attempts=services.MAX_ATTEMPTS)
+    services.trace_diagnose(trace_id=trace.pk)
+    trace.refresh_from_db()
+    assert trace.state == Trace.State.FAILED and "gave up" in trace.failure_reason
+
+
+def test_reuploading_a_failed_trace_queues_it_again(asker, django_capture_on_commit_callbacks):
+    data = trace_bytes(seed=9)
+    trace = services.trace_upload(owner=asker, uploaded_file=upload(data), private=True)
+    services.trace_fail(trace_id=trace.pk, reason="The worker was restarted.")
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = services.trace_upload(owner=asker, uploaded_file=upload(data), private=True)
+    assert again.pk == trace.pk and again.state == Trace.State.QUEUED
+    assert again.failure_reason == "" and enqueued_ids(callbacks) == [trace.pk]
+
+
+def test_attaching_a_diagnosed_private_trace_to_a_question_posts_the_stored_diagnosis(asker):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), private=True
+    )
+    services.trace_diagnose(trace_id=trace.pk)
+    prefill = trace_ask_prefill(user=asker, trace_id=str(trace.pk))
+    assert "Vanishing" in prefill["title"] and "vanishing_gradients" in prefill["body"]
+    question = question_make(author=asker, title=prefill["title"])
+    services.trace_attach(trace=trace, question=question, user=asker)
+    trace.refresh_from_db()
+    assert trace.state == Trace.State.QUEUED and not trace.is_private
+    services.trace_diagnose(trace_id=trace.pk)  # what the enqueued task does
+    assert Diagnosis.objects.filter(trace=trace).count() == 1  # reused, not recomputed
+    assert Answer.objects.filter(question=question, is_automated=True).count() == 1
+
+
+def test_ask_prefill_is_only_for_the_owners_diagnosed_trace(asker):
+    trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    assert trace_ask_prefill(user=asker, trace_id=trace.pk) is None  # not diagnosed yet
+    services.trace_diagnose(trace_id=trace.pk)
+    assert trace_ask_prefill(user=user_make(), trace_id=trace.pk) is None
+    assert trace_ask_prefill(user=asker, trace_id="nope") is None
+
+
+# --- sweep and rediagnose --------------------------------------------------------------------
+
+
+def test_sweep_requeues_stuck_traces_and_fails_those_out_of_attempts(
+    asker, django_capture_on_commit_callbacks
+):
+    old = timezone.now() - services.STUCK_AFTER - timedelta(minutes=1)
+    stuck = services.trace_upload(
+        owner=asker, uploaded_file=upload(trace_bytes(seed=1)), private=True
+    )
+    worn = services.trace_upload(
+        owner=asker, uploaded_file=upload(trace_bytes(seed=2)), private=True
+    )
+    fresh = services.trace_upload(
+        owner=asker, uploaded_file=upload(trace_bytes(seed=5)), private=True
+    )
+    Trace.objects.filter(pk=stuck.pk).update(state="replaying", state_changed_at=old, attempts=1)
+    Trace.objects.filter(pk=worn.pk).update(state_changed_at=old, attempts=services.MAX_ATTEMPTS)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = services.traces_sweep_stuck()
+
+    assert result == {"requeued": 1, "failed": 1}
+    assert enqueued_ids(callbacks) == [stuck.pk]
+    stuck.refresh_from_db(), worn.refresh_from_db(), fresh.refresh_from_db()
+    assert stuck.state == Trace.State.QUEUED and stuck.state_changed_at > old
+    assert worn.state == Trace.State.FAILED and "attempts" in worn.failure_reason
+    assert fresh.state == Trace.State.QUEUED
+
+
+def test_rediagnose_edits_the_bot_post_in_place_keeping_a_revision(asker, question, monkeypatch):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
+    )
+    services.trace_diagnose(trace_id=trace.pk)
+    answer = Answer.objects.get(question=question)
+    revisions = Revision.objects.filter(answer=answer).count()
+
+    monkeypatch.setattr(services, "_engine_version", lambda: "99.0.0")  # an engine upgrade
+    call_command("rediagnose", "--trace", str(trace.pk))
+
+    assert Answer.objects.filter(question=question).count() == 1
+    answer.refresh_from_db()
+    assert "engine 99.0.0" in answer.body
+    assert Revision.objects.filter(answer=answer).count() == revisions + 1
+    assert set(Diagnosis.objects.filter(trace=trace).values_list("engine_version", flat=True)) == {
+        analysis.ENGINE_VERSION,
+        "99.0.0",
+    }
+
+
+def test_rediagnose_of_an_unknown_trace_says_so():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="No trace"):
+        call_command("rediagnose", "--trace", "999999")
+
+
+def test_same_diagnosis_lists_solved_questions_first_and_not_this_one(asker, question):
+    def diagnosed_question(solved: bool):
+        author = user_make()
+        q = question_make(author=author, title="Early layers do not learn in my deep net")
+        t = services.trace_upload(
+            owner=author, uploaded_file=upload(vanishing_trace_bytes()), question=q
+        )
+        services.trace_diagnose(trace_id=t.pk)
+        if solved:
+            q.accepted_answer = q.answers.first()
+            q.save(update_fields=["accepted_answer"])
+        return q
+
+    unsolved, solved = diagnosed_question(False), diagnosed_question(True)
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
+    )
+    services.trace_diagnose(trace_id=trace.pk)
+    found = questions_with_same_diagnosis(
+        codes=["vanishing_gradients"], layers=["0"], exclude_question_id=question.pk
+    )
+    assert [q.pk for q in found] == [solved.pk, unsolved.pk]
+    body = Answer.objects.get(question=question).body
+    assert "Solved questions with the same diagnosis" in body
+    assert body.index(solved.get_absolute_url()) < body.index(unsolved.get_absolute_url())
