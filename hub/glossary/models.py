@@ -28,6 +28,9 @@ class Term(models.Model):
     # sha256 of the content file this row was last loaded from; the loader only rewrites the
     # row when the file changes, so an admin edit survives restarts.
     source_checksum = models.CharField(max_length=64, blank=True, editable=False)
+    # The glossary fingerprint `definition_html` was auto-linked against (re-rendered when
+    # another term's name, aliases or definition change).
+    rendered_with = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -70,21 +70,22 @@ def graph_compute(*, graph: dict, answers: dict[str, dict]) -> dict:
     if output not in ids:
         raise GraphSpecError(f"graph output {output!r} is not one of its nodes")
 
-    leaves = _leaves(nodes)
-    tensors = _forward(nodes, leaves)
+    tensors = _forward(nodes, _leaves(nodes))
     for tensor in tensors.values():
         if not tensor.is_leaf:
             tensor.retain_grad()
+    tensors[output].backward()
+    values = {name: tensors[name].item() for name in ids}
+    grads = {name: _float(tensors[name].grad) for name in ids}
+    # Local derivatives on a fresh graph (autograd.grad would add to the retained .grad above).
+    local_graph = _forward(nodes, _leaves(nodes))
     edges = []
     for node in nodes:
         for source in node.get("inputs", []):
             (local,) = torch.autograd.grad(
-                tensors[node["id"]], tensors[source], retain_graph=True, allow_unused=True
+                local_graph[node["id"]], local_graph[source], retain_graph=True, allow_unused=True
             )
             edges.append({"source": source, "target": node["id"], "local": _float(local)})
-    tensors[output].backward()
-    values = {name: tensors[name].item() for name in ids}
-    grads = {name: _float(tensors[name].grad) for name in ids}
     for edge in edges:
         # The share of ∂L/∂source that flows along this edge: ∂L/∂target · ∂target/∂source.
         edge["value"] = values[edge["source"]]

@@ -1,0 +1,176 @@
+"""The lesson, the article and the FAQ. Forms work without JavaScript; static/js/lesson.js
+posts the same forms with `Accept: application/json` and updates the page in place."""
+
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from hub.core.ratelimit import RateLimited, rate_limit
+
+from . import selectors, services
+from .highlight import code_highlight
+
+# Answers per visitor per minute: far above a person's pace, low enough to stop a script
+# from hammering the checker (each numeric check may read torch-computed values).
+ANSWER_RATE_LIMIT = 30
+ANSWER_RATE_PERIOD_SECONDS = 60
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _lesson_or_404():
+    lesson = selectors.lesson_get()
+    if lesson is None:
+        raise Http404("The lesson is not loaded yet: run `manage.py load_learning_content`.")
+    return lesson
+
+
+@require_GET
+def lesson_resume(request):
+    """/learn/backprop/: continue where the learner left off."""
+    lesson = _lesson_or_404()
+    progress = services.progress_for_request(request=request, lesson=lesson, create=False)
+    total = lesson.steps.count()
+    return redirect(
+        "learn:lesson_step", step=selectors.progress_open_step(progress=progress, total=total)
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def lesson_step(request, step: int):
+    lesson = _lesson_or_404()
+    steps = selectors.lesson_steps(lesson=lesson)
+    total = len(steps)
+    if not 1 <= step <= total:
+        raise Http404(f"The lesson has steps 1 to {total}.")
+    current = steps[step - 1]
+    progress = services.progress_for_request(
+        request=request, lesson=lesson, create=request.method == "POST"
+    )
+    open_step = selectors.progress_open_step(progress=progress, total=total)
+    if step > open_step:
+        message = f"Step {step} is locked: answer step {open_step} first."
+        if _wants_json(request):
+            return JsonResponse({"error": message}, status=403)
+        messages.info(request, message)
+        return redirect("learn:lesson_step", step=open_step)
+
+    result = None
+    answer = ""
+    status = 200
+    if request.method == "POST":
+        answer = request.POST.get("answer", "")
+        try:
+            rate_limit(
+                scope="lesson-answer",
+                key=str(request.user.pk or progress.anon_token),
+                limit=ANSWER_RATE_LIMIT,
+                period_seconds=ANSWER_RATE_PERIOD_SECONDS,
+            )
+        except RateLimited as limited:
+            if _wants_json(request):
+                response = JsonResponse({"error": str(limited)}, status=429)
+            else:
+                response = render(
+                    request, "learn/rate_limited.html", {"message": str(limited)}, status=429
+                )
+            response["Retry-After"] = str(limited.retry_after)
+            return response
+        expected = selectors.step_expected(lesson=lesson, step=current)
+        result = services.answer_check(step=current, raw=answer, expected=expected)
+        progress = services.progress_record_answer(progress=progress, step=current, result=result)
+        status = 400 if result.malformed else 200
+        if _wants_json(request):
+            return _answer_json(
+                request,
+                lesson=lesson,
+                steps=steps,
+                step=current,
+                progress=progress,
+                result=result,
+                status=status,
+            )
+        if result.correct:
+            messages.success(request, result.message)
+            return redirect("learn:lesson_step", step=step)
+
+    context = _step_context(request, lesson=lesson, steps=steps, step=current, progress=progress)
+    context.update(result=result, answer=answer)
+    return render(request, "learn/step.html", context, status=status)
+
+
+def _step_context(request, *, lesson, steps, step, progress) -> dict:
+    total = len(steps)
+    done = set(progress.completed_steps) if progress else set()
+    complete = selectors.progress_is_complete(progress=progress, total=total)
+    open_step = selectors.progress_open_step(progress=progress, total=total)
+    unlocked = selectors.progress_unlocked_nodes(progress=progress, steps=steps)
+    return {
+        "lesson": lesson,
+        "step": step,
+        "total": total,
+        "nav": [
+            {
+                "number": s.number,
+                "title": s.title,
+                "done": s.number in done,
+                "open": s.number <= open_step,
+                "current": s.number == step.number,
+            }
+            for s in steps
+        ],  # fmt: skip
+        "step_done": step.number in done,
+        "complete": complete,
+        "prompt_html": selectors.step_prompt_html(lesson=lesson, step=step),
+        "code_html": code_highlight(code=step.code),
+        "matrix": selectors.graph_matrix(lesson=lesson, unlocked=unlocked, complete=complete),
+        "next_url": (
+            reverse("learn:lesson_step", kwargs={"step": step.number + 1})
+            if step.number < total and step.number in done
+            else ""
+        ),
+        "answered_count": len(done),
+    }
+
+
+def _answer_json(request, *, lesson, steps, step, progress, result, status) -> JsonResponse:
+    total = len(steps)
+    complete = selectors.progress_is_complete(progress=progress, total=total)
+    payload = {
+        "correct": result.correct,
+        "malformed": result.malformed,
+        "message": result.message,
+        "unlocked": result.unlocked if result.correct else [],
+        "complete": complete,
+        "next_url": (
+            reverse("learn:lesson_step", kwargs={"step": step.number + 1})
+            if result.correct and step.number < total
+            else ""
+        ),
+        "feedback_html": step.feedback_html if result.correct else "",
+    }
+    if result.correct:
+        unlocked = selectors.progress_unlocked_nodes(progress=progress, steps=steps)
+        matrix = selectors.graph_matrix(lesson=lesson, unlocked=unlocked, complete=complete)
+        payload["graph_html"] = render_to_string(
+            "learn/_graph_matrix.html", {"matrix": matrix}, request=request
+        )
+    return JsonResponse(payload, status=status)
+
+
+@require_GET
+def article_detail(request, slug: str):
+    article = selectors.article_get(slug=slug)
+    if article is None:
+        raise Http404("No such article.")
+    return render(request, "learn/article.html", {"article": article})
+
+
+@require_GET
+def faq(request):
+    return render(request, "learn/faq.html", {"entries": selectors.faq_list()})
