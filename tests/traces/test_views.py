@@ -1,0 +1,208 @@
+"""Trace pages: upload, status JSON, visibility, download, plots, and the question include."""
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+
+from tests.traces.pipeline_fixtures import (
+    pickle_bytes,
+    question_make,
+    trace_bytes,
+    upload,
+    user_make,
+    vanishing_trace_bytes,
+)
+from traces import services
+from traces.models import Diagnosis, Trace
+
+pytestmark = pytest.mark.django_db
+
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+@pytest.fixture
+def owner():
+    return user_make("owner")
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+def _diagnosed_private_trace(owner, data=None) -> Trace:
+    trace = services.trace_upload(
+        owner=owner, uploaded_file=upload(data or vanishing_trace_bytes()), private=True
+    )
+    services.trace_diagnose(trace_id=trace.pk)
+    trace.refresh_from_db()
+    return trace
+
+
+def test_new_trace_page_needs_login(client):
+    response = client.get("/traces/new/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_new_trace_page_shows_the_drop_zone_without_inline_script(owner_client):
+    response = owner_client.get("/traces/new/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "data-trace-upload" in html and 'name="file"' in html
+    assert "/static/js/traces.js" in html
+    assert "<script>" not in html and "onclick" not in html
+
+
+def test_private_upload_redirects_to_the_trace_page(owner_client, owner):
+    response = owner_client.post("/traces/new/", {"file": upload(trace_bytes())})
+    trace = Trace.objects.get(owner=owner)
+    assert response.status_code == 302 and response["Location"] == f"/traces/{trace.pk}/"
+    assert trace.is_private and trace.state == Trace.State.QUEUED
+
+
+def test_upload_by_script_gets_json_with_the_live_card(owner_client, owner):
+    response = owner_client.post("/traces/new/", {"file": upload(trace_bytes())}, **JSON)
+    data = response.json()
+    trace = Trace.objects.get(owner=owner)
+    assert response.status_code == 200 and data["id"] == trace.pk
+    assert f'data-trace-status-url="/traces/{trace.pk}/status.json"' in data["html"]
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [(pickle_bytes(), "not a trace file"), (b"", "empty")],
+    ids=["pickle", "empty"],
+)
+def test_bad_upload_is_a_400_with_the_reason(owner_client, owner, data, words):
+    response = owner_client.post("/traces/new/", {"file": upload(data)}, **JSON)
+    assert response.status_code == 400
+    assert words in response.json()["error"]
+    page = owner_client.post("/traces/new/", {"file": upload(data)})
+    assert page.status_code == 400 and words in page.content.decode()
+    assert not Trace.objects.filter(owner=owner).exists()
+
+
+def test_oversized_upload_is_a_400(owner_client, settings):
+    settings.TRACE_MAX_UPLOAD_BYTES = 2000
+    response = owner_client.post("/traces/new/", {"file": upload(trace_bytes())}, **JSON)
+    assert response.status_code == 400 and "limit" in response.json()["error"]
+
+
+def test_only_the_asker_may_upload_to_a_question(client, owner):
+    question = question_make(author=owner)
+    client.force_login(user_make("stranger"))
+    url = f"/traces/questions/{question.pk}/upload/"
+    response = client.post(url, {"file": upload(trace_bytes())}, **JSON)
+    assert response.status_code == 403
+    assert not Trace.objects.exists()
+
+
+def test_status_json_reports_state_and_the_final_card(owner_client, owner):
+    trace = services.trace_upload(owner=owner, uploaded_file=upload(trace_bytes()), private=True)
+    pending = owner_client.get(f"/traces/{trace.pk}/status.json").json()
+    assert pending == {
+        "id": trace.pk,
+        "state": "queued",
+        "state_label": "Queued",
+        "terminal": False,
+        "failure_reason": "",
+    }
+    services.trace_diagnose(trace_id=trace.pk)
+    done = owner_client.get(f"/traces/{trace.pk}/status.json")
+    assert done["Cache-Control"].startswith("max-age=0")
+    assert done.json()["terminal"] and "No problems found" in done.json()["html"]
+
+
+def test_a_failed_trace_says_why_and_offers_a_reupload(owner_client, owner):
+    data = vanishing_trace_bytes()
+    trace = services.trace_upload(owner=owner, uploaded_file=upload(data[:-300]), private=True)
+    services.trace_diagnose(trace_id=trace.pk)
+    html = owner_client.get(f"/traces/{trace.pk}/").content.decode()
+    assert "The diagnosis failed." in html and "truncated" in html
+    assert 'action="/traces/new/"' in html and "data-trace-upload" in html
+
+
+def test_a_private_trace_is_hidden_from_everyone_but_its_owner(client, owner):
+    trace = _diagnosed_private_trace(owner)
+    for path in ("", "status.json", "download/", "plots/gradient_flow.svg"):
+        assert client.get(f"/traces/{trace.pk}/{path}").status_code == 404
+    client.force_login(user_make("stranger"))
+    assert client.get(f"/traces/{trace.pk}/").status_code == 404
+
+
+def test_the_private_result_page_shows_the_report_and_ask_the_community(owner_client, owner):
+    trace = _diagnosed_private_trace(owner)
+    html = owner_client.get(f"/traces/{trace.pk}/").content.decode()
+    assert "Gradient Doctor · automated diagnosis" in html
+    assert "Vanishing gradients" in html
+    assert f'href="/questions/ask/?trace={trace.pk}"' in html
+    assert "/glossary/vanishing-gradient/" in html
+
+
+def test_download_is_for_the_owner_and_returns_the_bytes(owner_client, owner, client):
+    data = trace_bytes(seed=21)
+    trace = services.trace_upload(
+        owner=owner, uploaded_file=upload(data, "my run.trace"), private=True
+    )
+    response = owner_client.get(f"/traces/{trace.pk}/download/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
+    assert 'filename="my run.trace"' in response["Content-Disposition"]
+
+
+def test_public_trace_page_is_visible_but_download_is_not(client, owner):
+    question = question_make(author=owner)
+    trace = services.trace_upload(
+        owner=owner, uploaded_file=upload(trace_bytes()), question=question
+    )
+    assert client.get(f"/traces/{trace.pk}/").status_code == 200
+    assert client.get(f"/traces/{trace.pk}/download/").status_code == 404
+
+
+def test_plots_are_served_as_svg_under_a_locked_down_policy(owner_client, owner):
+    trace = _diagnosed_private_trace(owner)
+    diagnosis = Diagnosis.objects.get(trace=trace)
+    diagnosis.plots = {"grad_norms": '<svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>'}
+    diagnosis.save()
+    response = owner_client.get(f"/traces/{trace.pk}/plots/grad_norms.svg")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("image/svg+xml")
+    assert response["Content-Security-Policy"] == "default-src 'none'; style-src 'unsafe-inline'"
+    assert response.content.startswith(b"<svg")
+    assert owner_client.get(f"/traces/{trace.pk}/plots/nope.svg").status_code == 404
+
+
+def test_question_include_lists_traces_and_the_upload_form_only_for_the_asker(owner):
+    question = question_make(author=owner)
+    trace = services.trace_upload(
+        owner=owner, uploaded_file=upload(trace_bytes()), question=question
+    )
+    request = RequestFactory().get("/")
+
+    request.user = owner
+    mine = render_to_string(
+        "traces/_question_traces.html", {"question": question, "user": owner}, request=request
+    )
+    assert f'id="trace-{trace.pk}"' in mine and "Queued" in mine
+    assert f'action="/traces/questions/{question.pk}/upload/"' in mine
+
+    stranger = user_make("stranger")
+    request.user = stranger
+    theirs = render_to_string(
+        "traces/_question_traces.html", {"question": question, "user": stranger}, request=request
+    )
+    assert f'id="trace-{trace.pk}"' in theirs
+    assert "data-trace-upload" not in theirs and "download" not in theirs
+
+
+def test_question_page_shows_the_diagnosis_after_it_lands(client, owner):
+    question = question_make(author=owner)
+    trace = services.trace_upload(
+        owner=owner, uploaded_file=upload(vanishing_trace_bytes()), question=question
+    )
+    services.trace_diagnose(trace_id=trace.pk)
+    html = client.get(question.get_absolute_url()).content.decode()
+    assert f'id="trace-{trace.pk}"' in html
+    assert "Diagnosed" in html and "Vanishing gradients" in html
+    assert "Gradient Doctor · automated diagnosis" in html  # the bot's answer in the thread
