@@ -5,6 +5,7 @@ everything else (permissions, limits, business rules) exactly as for the web pag
 """
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -471,7 +472,11 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
 
 
 class WebhookEndpointInputSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=500)
+    url = serializers.URLField(
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="http(s) only; in production not a private or loopback address.",
+    )
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=list(WEBHOOK_EVENTS)),
         min_length=1,
