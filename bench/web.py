@@ -1,0 +1,500 @@
+"""Page throughput of the forum against a bare Django view, served by gunicorn in the same run.
+
+    .venv/bin/python bench/web.py [--questions 10000 --posts 100000 --seconds 8 --keep-db]
+
+Creates the PostgreSQL database `gradhub_bench` (dropped at the end), seeds it (users, tags,
+questions, answers and comments; one "busy" question with many answers and comments), serves
+bench.settings (the real settings + a bare HttpResponse view) with gunicorn (2 sync workers)
+on a free 127.0.0.1 port, then drives each page with a small keep-alive HTTP client (threads,
+http.client) for a bounded time, alternating pages in rounds so drift hits them all alike.
+Prints requests/s, p50/p99 latency, the ratio to the bare view, and the SQL queries each page
+runs (counted in-process). Needs PostgreSQL and Redis on 127.0.0.1 (as the test suite does).
+"""
+
+import argparse
+import http.client
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DB_NAME = "gradhub_bench"
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+WORKERS = 2  # the issue's setup: gunicorn with 2 workers
+# Two requests in flight per worker keep both busy without measuring a deep accept queue.
+CONCURRENCY = 4
+ROUNDS = 2
+TARGET_RATIO = 0.5  # the issue's target for the list and question pages
+BUSY_ANSWERS = 60  # Stack Overflow's most-answered threads run to dozens of answers
+BUSY_COMMENTS_PER_ANSWER = 4
+BUSY_QUESTION_COMMENTS = 12
+BATCH = 5000
+
+TAGS = [
+    "pytorch", "autograd", "vanishing-gradients", "exploding-gradients", "optimizer", "adam",
+    "sgd", "learning-rate", "batchnorm", "layernorm", "relu", "sigmoid", "lstm", "rnn",
+    "transformer", "attention", "cnn", "resnet", "initialization", "amp", "cuda", "nan",
+    "loss", "cross-entropy", "dataloader", "gradient-clipping", "weight-decay", "dropout",
+    "fine-tuning", "embedding", "gan", "vae", "scheduler", "zero-grad", "backward", "hooks",
+    "distributed", "ddp", "torchscript", "quantization",
+]  # fmt: skip
+TOPICS = [
+    "gradients vanish in a deep sigmoid MLP",
+    "loss becomes NaN after a few hundred steps with AMP",
+    "optimizer.zero_grad placement changes my results",
+    "LSTM gradients explode on long sequences",
+    "ReLU units die after a large learning rate",
+    "BatchNorm behaves differently in eval mode",
+    "Adam converges slower than SGD on ResNet",
+    "fine-tuning BERT leaves the early layers frozen",
+    "gradient clipping does not stop the divergence",
+    "custom autograd Function returns None gradients",
+    "DataLoader workers make training nondeterministic",
+    "weight decay with Adam versus AdamW",
+]
+QUESTION_BODY = """I am training a small model and {topic}. Here is a minimal example:
+
+```python
+import torch
+from torch import nn
+
+model = nn.Sequential(*[nn.Sequential(nn.Linear(64, 64), nn.Sigmoid()) for _ in range({n})])
+opt = torch.optim.SGD(model.parameters(), lr={lr})
+for step in range(100):
+    loss = model(torch.randn(32, 64)).pow(2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+```
+
+The gradient norm of the first layer is about $10^{{-{k}}}$ while the last one is near $1$.
+I expected $\\|\\nabla_W L\\|$ to stay within an order of magnitude across layers. What am I
+missing? Is it the initialization, the activation, or the optimizer?
+"""
+ANSWER_BODY = """The sigmoid's derivative is at most $0.25$, so across {n} layers the gradient
+shrinks roughly like $0.25^{n}$. Two fixes that usually work:
+
+1. Use `nn.ReLU` (or GELU) instead of `nn.Sigmoid` and Kaiming initialization.
+2. Add residual connections or normalization (`nn.LayerNorm`) between blocks.
+
+```python
+nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+```
+
+Record a trace with `python -m traces.capture` and the diagnosis will show the per-layer norms.
+"""
+COMMENT_BODIES = [
+    "Which PyTorch version is this? The AMP behaviour changed in 2.1.",
+    "Can you post the full traceback, not only the last line?",
+    "This fixed it for me, thanks! Kaiming init made the difference.",
+    "Did you try a smaller learning rate, e.g. `1e-4`?",
+    "Same problem here with an LSTM; clipping at 1.0 helped.",
+    "Note that `zero_grad(set_to_none=True)` is the default now.",
+]
+
+
+def _sql_identifier_ok(name: str) -> bool:
+    return name.replace("_", "").isalnum()
+
+
+def _admin_execute(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_ADMIN_URL}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def database_create() -> None:
+    assert _sql_identifier_ok(DB_NAME)
+    _admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    _admin_execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def database_drop() -> None:
+    _admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def django_setup() -> None:
+    os.environ["DATABASE_URL"] = f"{PG_ADMIN_URL}/{DB_NAME}"
+    os.environ["REDIS_URL"] = REDIS_URL
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    import django
+
+    django.setup()
+
+
+def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
+    """Bulk-insert the community; returns the paths the load generator will drive."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.db import connection, transaction
+
+    from hub.accounts.models import Profile
+    from hub.forum.markdown import render_markdown
+    from hub.forum.models import Answer, Comment, Question, Tag
+
+    User = get_user_model()
+    started = time.perf_counter()
+    password = make_password(None)  # unusable: nobody logs in to the bench
+    users = User.objects.bulk_create(
+        [User(username=f"bench{i}", email=f"bench{i}@example.com", password=password)
+         for i in range(1000)],
+        batch_size=BATCH,
+    )  # fmt: skip
+    Profile.objects.bulk_create(
+        [Profile(user=u, reputation=rng.randint(1, 5000)) for u in users], batch_size=BATCH
+    )
+    tags = Tag.objects.bulk_create([Tag(name=name, description=f"About {name}.") for name in TAGS])
+
+    # Markdown is rendered at write time; a pool of rendered bodies stands in for 100k renders.
+    question_pool = []
+    for i, topic in enumerate(TOPICS):
+        body = QUESTION_BODY.format(topic=topic, n=4 + i, lr=0.01 * (i + 1), k=3 + i % 5)
+        question_pool.append((topic, body, render_markdown(body)))
+    answer_pool = []
+    for n in range(4, 16):
+        body = ANSWER_BODY.format(n=n)
+        answer_pool.append((body, render_markdown(body)))
+    comment_pool = [(body, render_markdown(body)) for body in COMMENT_BODIES]
+
+    with transaction.atomic():
+        question_rows = []
+        for i in range(questions):
+            topic, body, html = question_pool[i % len(question_pool)]
+            title = f"Why {topic}? (case {i})"
+            question_rows.append(
+                Question(
+                    author=rng.choice(users),
+                    title=title,
+                    slug=f"why-{i}",
+                    body=body,
+                    body_html=html,
+                    score=rng.randint(-2, 40),
+                    view_count=rng.randint(0, 5000),
+                )
+            )
+        created = Question.objects.bulk_create(question_rows, batch_size=BATCH)
+        through = Question.tags.through
+        through.objects.bulk_create(
+            [
+                through(question_id=q.pk, tag_id=t.pk)
+                for q in created
+                for t in rng.sample(tags, rng.randint(1, 3))
+            ],
+            batch_size=BATCH,
+        )
+        busy = created[len(created) // 2]
+
+        # Posts: the busy thread first, then answers and comments spread over the rest.
+        busy_answers = BUSY_ANSWERS
+        busy_comments = BUSY_ANSWERS * BUSY_COMMENTS_PER_ANSWER + BUSY_QUESTION_COMMENTS
+        remaining = max(0, posts - busy_answers - busy_comments)
+        n_answers = remaining * 45 // 100
+        n_comments = remaining - n_answers
+
+        def answer(question):
+            body, html = rng.choice(answer_pool)
+            return Answer(
+                question=question,
+                author=rng.choice(users),
+                body=body,
+                body_html=html,
+                score=rng.randint(-1, 25),
+            )
+
+        answers = [answer(busy) for _ in range(busy_answers)]
+        # About one question in five stays unanswered, as on a real site.
+        answered = [q for q in created if q is not busy and rng.random() > 0.2]
+        answers += [answer(rng.choice(answered)) for _ in range(n_answers)]
+        answers = Answer.objects.bulk_create(answers, batch_size=BATCH)
+
+        def comment(*, question=None, answer=None):
+            body, html = rng.choice(comment_pool)
+            return Comment(
+                author=rng.choice(users),
+                question=question,
+                answer=answer,
+                body=body,
+                body_html=html,
+            )
+
+        comments = [comment(question=busy) for _ in range(BUSY_QUESTION_COMMENTS)]
+        comments += [
+            comment(answer=a)
+            for a in answers[:busy_answers]
+            for _ in range(BUSY_COMMENTS_PER_ANSWER)
+        ]
+        others = answers[busy_answers:]
+        for _ in range(n_comments):
+            if rng.random() < 0.4:
+                comments.append(comment(question=rng.choice(created)))
+            else:
+                comments.append(comment(answer=rng.choice(others)))
+        Comment.objects.bulk_create(comments, batch_size=BATCH)
+
+    with connection.cursor() as cursor:
+        # auto_now_add stamps every row "now": spread the history over a year instead.
+        cursor.execute(
+            "UPDATE forum_question SET created_at = now() - (id % 525600) * interval '1 minute',"
+            " last_activity_at = now() - (id % 525600) * interval '1 minute'"
+        )
+        cursor.execute(
+            "UPDATE forum_question q SET answer_count = c.n FROM "
+            "(SELECT question_id, count(*) AS n FROM forum_answer GROUP BY question_id) c "
+            "WHERE c.question_id = q.id"
+        )
+        # The same vector the forum's write service stores (title weight A, body weight B).
+        cursor.execute(
+            "UPDATE forum_question SET search_vector = "
+            "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+            "setweight(to_tsvector('english', coalesce(body, '')), 'B')"
+        )
+        cursor.execute("ANALYZE")
+    busy.refresh_from_db()
+    print(
+        f"seeded {len(created)} questions, {len(answers)} answers, {len(comments)} comments "
+        f"({len(answers) + len(comments)} posts) in {time.perf_counter() - started:.1f}s",
+        flush=True,
+    )
+    return {
+        "bare view": "/bench/bare/",
+        "question list": "/questions/",
+        "busy question": busy.get_absolute_url(),
+        "search": "/search/?q=vanishing+gradients+sigmoid",
+    }
+
+
+def queries_per_page(paths: dict) -> dict:
+    """SQL queries and their time for one anonymous request to each page, counted in-process."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    counts = {}
+    for name, path in paths.items():
+        client.get(path)  # warm caches (view dedup, template loading)
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(path)
+            total = time.perf_counter() - started
+        assert response.status_code == 200, (name, response.status_code)
+        sql = sum(float(q["time"]) for q in captured.captured_queries)
+        counts[name] = {
+            "queries": len(captured),
+            "sql_ms": sql * 1000,
+            "total_ms": total * 1000,
+            "bytes": len(response.content),
+        }
+    return counts
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_start(port: int) -> subprocess.Popen:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", DEBUG="false")
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "hub.wsgi:application",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(WORKERS),
+        "--worker-class", "sync",
+        "--keep-alive", "5",
+        "--log-level", "warning",
+        "--chdir", str(ROOT),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/bench/bare/")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+        if process.poll() is not None:
+            raise SystemExit("gunicorn exited during start-up")
+    process.kill()
+    raise SystemExit("gunicorn did not answer within 30 s")
+
+
+def server_stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def load(*, port: int, path: str, seconds: float, max_requests: int) -> dict:
+    """Drive `path` from CONCURRENCY threads for `seconds` (or `max_requests`)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    budget = [max_requests]
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.perf_counter() < deadline:
+            with lock:
+                if budget[0] <= 0:
+                    break
+                budget[0] -= 1
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers={"Host": "127.0.0.1"})
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+            if ok:
+                mine.append(time.perf_counter() - started)
+            else:
+                with lock:
+                    errors[0] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return {"latencies": latencies, "errors": errors[0], "elapsed": elapsed}
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=8.0, help="per page per round")
+    parser.add_argument("--max-requests", type=int, default=50_000, help="per page per round")
+    parser.add_argument("--keep-db", action="store_true", help="leave gradhub_bench behind")
+    parser.add_argument("--profile", action="store_true", help="cProfile the busy question page")
+    args = parser.parse_args()
+
+    database_create()
+    process = None
+    try:
+        django_setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        paths = seed(questions=args.questions, posts=args.posts, rng=random.Random(20261129))
+        counts = queries_per_page(paths)
+        if args.profile:
+            profile_page(paths["busy question"])
+        from django.db import connections
+
+        connections.close_all()
+
+        port = free_port()
+        process = server_start(port)
+        for path in paths.values():  # warm-up: imports, template caches, PostgreSQL caches
+            load(port=port, path=path, seconds=1.0, max_requests=100)
+        results = {name: {"latencies": [], "errors": 0, "elapsed": 0.0} for name in paths}
+        for _ in range(ROUNDS):
+            for name, path in paths.items():
+                run = load(
+                    port=port, path=path, seconds=args.seconds, max_requests=args.max_requests
+                )
+                results[name]["latencies"] += run["latencies"]
+                results[name]["errors"] += run["errors"]
+                results[name]["elapsed"] += run["elapsed"]
+    finally:
+        if process is not None:
+            server_stop(process)
+        if not args.keep_db:
+            from django.db import connections
+
+            connections.close_all()
+            database_drop()
+
+    report(results, counts)
+    return 0
+
+
+def report(results: dict, counts: dict) -> None:
+    bare_rps = len(results["bare view"]["latencies"]) / results["bare view"]["elapsed"]
+    print(
+        f"\ngunicorn {WORKERS} sync workers, {CONCURRENCY} client threads, "
+        f"{ROUNDS} rounds, anonymous GETs, {os.cpu_count()} CPUs shared with the client\n"
+    )
+    header = (
+        f"{'page':<15} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'vs bare':>8} {'errors':>6} {'queries':>7} {'sql ms':>7} {'KiB':>6} {'1 req ms':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    verdicts = []
+    for name, run in results.items():
+        lat = run["latencies"]
+        rps = len(lat) / run["elapsed"] if run["elapsed"] else 0.0
+        ratio = rps / bare_rps if bare_rps else float("nan")
+        c = counts[name]
+        print(
+            f"{name:<15} {len(lat):>8} {rps:>8.1f} {percentile(lat, 0.5) * 1000:>8.2f} "
+            f"{percentile(lat, 0.99) * 1000:>8.2f} {ratio:>8.2f} {run['errors']:>6} "
+            f"{c['queries']:>7} {c['sql_ms']:>7.2f} {c['bytes'] / 1024:>6.1f} {c['total_ms']:>8.1f}"
+        )
+        if name in ("question list", "busy question"):
+            verdicts.append((name, ratio))
+    print()
+    for name, ratio in verdicts:
+        state = "meets" if ratio >= TARGET_RATIO else "MISSES"
+        print(f"{name}: {ratio:.2f} of the bare view — {state} the {TARGET_RATIO} target")
+    print(
+        f"median of all request latencies: {statistics.median(sum((r['latencies'] for r in results.values()), [])) * 1000:.2f} ms"
+    )
+
+
+def profile_page(path: str) -> None:
+    """Where the busy question page spends its time, in-process (top functions, cumulative)."""
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    client = Client()
+    client.get(path)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(20):
+        client.get(path)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
