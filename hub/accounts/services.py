@@ -102,5 +102,5 @@ def reputation_change(*, user, delta: int, reason: str) -> int:
         reputation=Greatest(F("reputation") + delta, Value(REPUTATION_START))
     )
     profile.refresh_from_db(fields=["reputation"])
-    logger.info("reputation %+d for %s: %s", delta, user.username, reason)
+    logger.debug("reputation %+d for %s: %s", delta, user.username, reason)
     return profile.reputation

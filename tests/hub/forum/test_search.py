@@ -1,0 +1,89 @@
+import pytest
+
+from hub.forum import selectors, services
+
+
+@pytest.fixture
+def corpus(make_user, make_question):
+    author = make_user(reputation=500)
+
+    def ask(title, body, tags=()):
+        return make_question(author=author, title=title, body=body, tags=list(tags))
+
+    return {
+        "vanish_title": ask(
+            "Vanishing gradients in a deep sigmoid network",
+            "Early layers do not learn. The gradient norm is tiny.",
+        ),
+        "vanish_body": ask(
+            "Early layers of my MLP do not train",
+            "Someone said this could be vanishing gradients but I use sigmoid only at the end.",
+        ),
+        "nan": ask(
+            "NaN loss with mixed precision", "After 300 steps with autocast the loss is NaN."
+        ),
+        "zero_grad": ask(
+            "Loss does not decrease", "I never call optimizer.zero_grad() in my loop."
+        ),
+    }
+
+
+@pytest.mark.parametrize("use_postgres", [True, False], ids=["postgres", "fallback"])
+def test_search_ranks_title_matches_above_body_matches(corpus, use_postgres):
+    results = selectors.question_search(query="vanishing gradients", use_postgres=use_postgres)
+    ids = [q.pk for q in results]
+    assert ids[:2] == [corpus["vanish_title"].pk, corpus["vanish_body"].pk]
+    assert corpus["nan"].pk not in ids
+
+
+@pytest.mark.parametrize("use_postgres", [True, False], ids=["postgres", "fallback"])
+def test_search_snippets_mark_the_matches(corpus, use_postgres):
+    results = selectors.question_search(query="autocast", use_postgres=use_postgres)
+    assert [q.pk for q in results] == [corpus["nan"].pk]
+    snippet = results[0].snippet
+    assert selectors.MARK_START + "autocast" + selectors.MARK_STOP in snippet
+
+
+def test_postgres_search_stems_words(corpus):
+    results = selectors.question_search(query="decreasing", use_postgres=True)
+    assert [q.pk for q in results] == [corpus["zero_grad"].pk]
+
+
+def test_postgres_search_understands_websearch_syntax(corpus):
+    results = selectors.question_search(query="gradients -sigmoid", use_postgres=True)
+    assert corpus["vanish_title"].pk not in [q.pk for q in results]
+
+
+def test_search_hides_hidden_questions_and_ignores_blank_queries(corpus, moderator):
+    services.post_hide(moderator=moderator, target=corpus["nan"])
+    for use_postgres in (True, False):
+        assert selectors.question_search(query="autocast", use_postgres=use_postgres) == []
+        assert selectors.question_search(query="  ", use_postgres=use_postgres) == []
+
+
+def test_search_vector_follows_edits(corpus):
+    question = corpus["zero_grad"]
+    services.question_edit(
+        question=question,
+        editor=question.author,
+        title="Training loss stays flat",
+        body="The fix was a missing scheduler step here.",
+        tags=[],
+    )
+    assert [q.pk for q in selectors.question_search(query="scheduler", use_postgres=True)] == [
+        question.pk
+    ]
+    assert selectors.question_search(query="zero_grad", use_postgres=True) == []
+
+
+def test_snippet_markers_cannot_be_forged_and_render_escaped(client, corpus, asker):
+    from hub.forum.templatetags.forum_tags import marked_snippet
+
+    html = marked_snippet("<b>x</b> \x02hit\x03")
+    assert html == "&lt;b&gt;x&lt;/b&gt; <mark>hit</mark>"
+
+
+def test_similar_questions_use_trigrams_on_postgres(corpus):
+    similar = selectors.question_similar(title="vanishing gradient in deep sigmoid nets")
+    assert similar and similar[0].pk == corpus["vanish_title"].pk
+    assert selectors.question_similar(title="completely unrelated words here") == []
