@@ -6,10 +6,8 @@ import threading
 import time
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.test import override_settings
 
 from hub.forum.models import Answer
 from tests.traces.pipeline_fixtures import (
@@ -22,7 +20,7 @@ from tests.traces.pipeline_fixtures import (
     vanishing_trace_bytes,
     wait_for,
 )
-from tests.worker import WorkerProcess
+from tests.traces.pipeline_worker import DelayedWorker
 from traces import services
 from traces.models import Diagnosis, Trace
 
@@ -136,44 +134,10 @@ def test_fifty_concurrent_uploads_get_fifty_diagnoses(celery_worker):
     assert Diagnosis.objects.filter(trace__in=traces).count() == 50
 
 
-class _KillableWorker(WorkerProcess):
-    """A second worker on its own queue and Redis database, with a short visibility timeout
-    and a slow diagnosis (tests/traces/pipeline_worker_settings.py)."""
-
-    def __init__(self, *, queue: str, broker_url: str, **kwargs):
-        super().__init__(concurrency=1, **kwargs)
-        self.queue = queue
-        self.broker_url = broker_url
-
-    def _env(self) -> dict[str, str]:
-        return super()._env() | {
-            "DJANGO_SETTINGS_MODULE": "tests.traces.pipeline_worker_settings",
-            "PIPELINE_BROKER_URL": self.broker_url,
-            "CELERY_QUEUE": self.queue,
-            "PIPELINE_VISIBILITY_TIMEOUT": "6",
-            "TRACE_DIAGNOSE_TEST_DELAY_SECONDS": "2",
-        }
-
-    def start(self):
-        with override_settings(CELERY_TASK_DEFAULT_QUEUE=self.queue):
-            return super().start()
-
-
-def _redis_db_url(db: int) -> str:
-    base = settings.REDIS_URL.rsplit("/", 1)[0]
-    return f"{base}/{db}"
-
-
 @pytest.mark.slow
 def test_a_worker_killed_mid_task_leaves_the_trace_diagnosed_exactly_once(
     celery_worker, tmp_path, monkeypatch
 ):
-    from analysis.tasks import diagnose_trace
-    from hub.celery import app
-
-    run_id = os.environ["GRADHUB_TEST_RUN_ID"]
-    queue = f"gradhub-test-{run_id}-kill"
-    broker_url = _redis_db_url(int(os.environ.get("GRADHUB_TEST_KILL_REDIS_DB", "9")))
     asker = user_make("asker")
     question = question_make(author=asker)
     monkeypatch.setattr(services, "_enqueue", lambda trace_id: None)  # sent by hand below
@@ -181,11 +145,10 @@ def test_a_worker_killed_mid_task_leaves_the_trace_diagnosed_exactly_once(
         owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
     )
 
-    worker = _KillableWorker(queue=queue, broker_url=broker_url, log_path=tmp_path / "kill.log")
+    worker = DelayedWorker(name="kill", delay_seconds=2, log_path=tmp_path / "kill.log")
     worker.start()
     try:
-        with app.connection_for_write(broker_url) as conn:
-            diagnose_trace.apply_async(args=[trace.pk], queue=queue, connection=conn)
+        worker.send(trace.pk)
         assert wait_for(lambda: _state(trace.pk) == Trace.State.REPLAYING, timeout=TIMEOUT), (
             worker.log_text()
         )
