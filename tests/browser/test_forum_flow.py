@@ -89,10 +89,7 @@ def test_ask_answer_comment_vote_notify_accept_and_search(page, screenshot):
     vote_box = page.locator(f"#vote-questions-{question_id}")
     vote_box.locator("button[value='1']").click()
     expect(page.locator(f"#vote-questions-{question_id} .vote-score")).to_have_text("1")
-    page.locator("#question details.flag-details summary").click()
-    expect(page.locator("#question .flag-form")).to_be_visible()
-    screenshot("forum-04-answered-commented-voted-flag-open")
-    page.locator("#question details.flag-details summary").click()
+    screenshot("forum-04-answered-commented-voted")
     log_out(page)
 
     # 3. The asker comes back: the header counts two unread notifications.
@@ -150,11 +147,14 @@ def test_a_flag_reaches_the_moderator_queue_and_hiding_settles_it(page, screensh
 
     log_in(page, "reader-ed")
     page.goto(question.get_absolute_url())
-    flag_box = page.locator(f"#answer-{spam.pk} details.flag-details")
-    flag_box.locator("summary").click()
-    flag_box.get_by_label("Spam").check()
-    flag_box.get_by_role("button", name="Send flag").click()
+    page.locator(f"#answer-{spam.pk} .flag-link").click()
+    expect(page.get_by_role("heading", name="Flag a post")).to_be_visible()
+    expect(page.locator(".flag-excerpt")).to_contain_text("totally-legit.example")
+    page.get_by_label("Spam").check()
+    screenshot("forum-10-flag-page")
+    page.get_by_role("button", name="Send flag").click()
     expect(page.locator(".messages")).to_contain_text("a moderator will review it")
+    expect(page).to_have_url(re.compile(rf"#answer-{spam.pk}$"))
     assert Flag.objects.filter(answer=spam, state="open").count() == 1
     log_out(page)
 
@@ -162,11 +162,11 @@ def test_a_flag_reaches_the_moderator_queue_and_hiding_settles_it(page, screensh
     page.goto("/moderation/")
     item = page.locator(".flag-item").first
     expect(item).to_contain_text("totally-legit.example")
-    screenshot("forum-10-moderation-queue")
+    screenshot("forum-11-moderation-queue")
     item.get_by_role("button", name="Hide post").click()
     expect(page.locator(".messages")).to_contain_text("Post hidden")
     expect(page.locator(".empty-state")).to_contain_text("The queue is empty")
     spam.refresh_from_db()
     assert spam.is_hidden
-    screenshot("forum-11-moderation-queue-empty")
+    screenshot("forum-12-moderation-queue-empty")
     assert page.js_errors == []
