@@ -31,18 +31,22 @@ class JSONOnlyNegotiation(DefaultContentNegotiation):
 
 
 class ApiAutoSchema(AutoSchema):
-    """Adds the shared error responses to every operation that documents its responses."""
+    """Documents the shared error responses on every operation.
 
-    def get_response_serializers(self):
+    Overrides drf-spectacular's `_get_response_bodies` (pinned at 0.30): `@extend_schema`
+    replaces `get_response_serializers`, so that public hook cannot add them."""
+
+    def _get_response_bodies(self, direction="response"):
         from .serializers import ErrorSerializer
 
-        responses = super().get_response_serializers()
-        if not isinstance(responses, dict):
-            return responses
-        responses = dict(responses)
+        responses = super()._get_response_bodies(direction)
         for code, description in ERROR_DESCRIPTIONS.items():
-            if code not in responses and int(code) not in responses:
-                responses[code] = OpenApiResponse(ErrorSerializer, description=description)
+            if code not in responses:
+                responses[code] = self._get_response_for_code(
+                    OpenApiResponse(ErrorSerializer, description=description),
+                    code,
+                    direction=direction,
+                )
         return responses
 
 

@@ -1,0 +1,177 @@
+"""python -m traces.upload against a live server (and, with --wait, a real Celery worker)."""
+
+import io
+import itertools
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.traces.pipeline_fixtures import missing_zero_grad_trace_bytes, trace_bytes
+from traces import upload
+
+REPO = Path(__file__).resolve().parents[2]
+_numbers = itertools.count(1)
+
+
+def _person(*, scopes=("read", "write", "traces")):
+    from hub.accounts.models import Profile
+    from hub.accounts.services import user_create
+    from hub.api.services import token_create
+
+    name = f"uploader{next(_numbers)}p{os.getpid() % 1000}"
+    user = user_create(username=name, email=f"{name}@example.com", password="correct horse 9")
+    Profile.objects.filter(user=user).update(reputation=500)
+    _, raw = token_create(user=user, name="cli", scopes=list(scopes))
+    return user, raw
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = upload.main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def trace_file(tmp_path):
+    def write(data: bytes | None = None, name: str = "run.trace") -> str:
+        path = tmp_path / name
+        path.write_bytes(trace_bytes() if data is None else data)
+        return str(path)
+
+    return write
+
+
+def test_the_client_imports_without_django():
+    code = (
+        "import sys; sys.modules['django'] = None; sys.modules['rest_framework'] = None; "
+        "import traces.upload; print(traces.upload.DEFAULT_URL)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--title", "A title long enough"], "--title needs --body-file"),
+        (["--body-file", "q.md"], "--body-file goes with --title"),
+        (["--question", "3", "--private"], "not allowed with argument"),
+        (["--question", "three"], "invalid int value"),
+    ],
+)
+def test_usage_errors_exit_2_with_the_reason(trace_file, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        upload.main([trace_file(), *argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_no_token_or_no_file_exit_2(trace_file, monkeypatch):
+    monkeypatch.delenv("GRADHUB_TOKEN", raising=False)
+    code, _, err = _run(trace_file(), "--private")
+    assert code == 2 and "No access token" in err
+    code, _, err = _run("/no/such/run.trace", "--private", "--token", "ghp_x")
+    assert code == 2 and "No such file" in err
+
+
+def test_an_unreachable_server_exits_2(trace_file):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, _, err = _run(
+        trace_file(), "--private", "--token", "ghp_x", "--url", f"http://127.0.0.1:{port}"
+    )
+    assert code == 2 and "Cannot reach" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_private_upload_prints_the_trace_url_with_a_progress_bar(live_server, trace_file):
+    from traces.models import Trace
+
+    user, token = _person()
+    path = trace_file(trace_bytes(num_steps=400))
+    code, out, err = _run(path, "--private", "--token", token, "--url", live_server.url)
+    assert code == 0, err
+    trace = Trace.objects.get(owner=user)
+    assert out.strip() == live_server.url + trace.get_absolute_url()
+    assert trace.is_private and trace.size_bytes == os.path.getsize(path)
+    assert "Uploading run.trace [" in err and "100%" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asking_a_new_question_prints_its_url(live_server, trace_file, tmp_path, monkeypatch):
+    from hub.forum.models import Question
+
+    user, token = _person()
+    body = tmp_path / "question.md"
+    body.write_text("My loss stopped falling after step 10. What is wrong?", encoding="utf-8")
+    monkeypatch.setenv("GRADHUB_URL", live_server.url)
+    monkeypatch.setenv("GRADHUB_TOKEN", token)
+    code, out, err = _run(
+        trace_file(), "--title", "Loss stuck after ten steps", "--body-file", str(body),
+        "--tags", "sgd, loss",
+    )  # fmt: skip
+    assert code == 0, err
+    question = Question.objects.get(author=user)
+    assert out.strip() == live_server.url + question.get_absolute_url()
+    assert sorted(t.name for t in question.tags.all()) == ["loss", "sgd"]
+    assert question.traces.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_server_refusals_exit_2_with_the_servers_message(live_server, trace_file):
+    _, token = _person(scopes=("read",))
+    code, _, err = _run(trace_file(), "--private", "--token", token, "--url", live_server.url)
+    assert code == 2 and "lacks the traces scope" in err and "(HTTP 403)" in err
+    _, token = _person()
+    code, _, err = _run(
+        trace_file(b"not a trace at all" * 8),
+        "--private",
+        "--token",
+        token,
+        "--url",
+        live_server.url,
+    )
+    assert code == 2 and "(HTTP 400)" in err
+    code, _, err = _run(trace_file(), "--private", "--token", "ghp_wrong", "--url", live_server.url)
+    assert code == 2 and "Invalid access token. (HTTP 401)" in err
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_wait_prints_the_findings_and_exits_1_on_an_error(celery_worker, live_server, trace_file):
+    _, token = _person()
+    bad = trace_file(missing_zero_grad_trace_bytes(), name="bad.trace")
+    code, out, err = _run(bad, "--private", "--wait", "--timeout", "90", "--token", token,
+                          "--url", live_server.url)  # fmt: skip
+    assert code == 1, err + celery_worker.log_text()[-2000:]
+    assert "ERROR    missing_zero_grad:" in out
+
+    good = trace_file(trace_bytes(num_steps=60), name="good.trace")
+    code, out, err = _run(good, "--private", "--wait", "--timeout", "90", "--token", token,
+                          "--url", live_server.url)  # fmt: skip
+    assert code == 0, err
+    assert "ERROR" not in out
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_python_dash_m_traces_upload_runs_as_a_command(live_server, trace_file):
+    _, token = _person()
+    result = subprocess.run(
+        [sys.executable, "-m", "traces.upload", trace_file(), "--private"],
+        cwd=REPO,
+        env={**os.environ, "GRADHUB_URL": live_server.url, "GRADHUB_TOKEN": token},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(live_server.url + "/traces/")
