@@ -1,8 +1,8 @@
 """The diagnosis engine: detectors over a gradient trace (no Django).
 
-    import traces, analysis
-    diagnosis = analysis.diagnose(traces.load("run.trace"))
-    print(analysis.report.render_text(diagnosis))
+import traces, analysis
+diagnosis = analysis.diagnose(traces.load("run.trace"))
+print(analysis.report.render_text(diagnosis))
 """
 
 from analysis.engine import ENGINE_VERSION, diagnose

@@ -1,8 +1,8 @@
 """The engine: run every registered detector over a trace and return one Diagnosis.
 
-    from analysis import diagnose
-    diagnosis = diagnose(trace)          # trace: traces.model.Trace
-    diagnosis.to_dict()                  # JSON-safe, see analysis/findings.py
+from analysis import diagnose
+diagnosis = diagnose(trace)          # trace: traces.model.Trace
+diagnosis.to_dict()                  # JSON-safe, see analysis/findings.py
 """
 
 from __future__ import annotations

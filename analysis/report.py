@@ -24,22 +24,34 @@ def _stat_line(f: Finding) -> str:
 def render_text(diagnosis: Diagnosis, *, width: int = 88) -> str:
     out = [f"GradHub diagnosis (engine {diagnosis.engine_version})", diagnosis.summary, ""]
     for i, f in enumerate(diagnosis.findings, 1):
-        out.append(f"{i}. [{SEVERITY_LABEL[f.severity.value]}] {f.title}  ({f.code}, "
-                   f"confidence {f.confidence:.2f})")
+        out.append(
+            f"{i}. [{SEVERITY_LABEL[f.severity.value]}] {f.title}  ({f.code}, "
+            f"confidence {f.confidence:.2f})"
+        )
         out += textwrap.wrap(f.summary, width, initial_indent="   ", subsequent_indent="   ")
         ev = f.evidence
-        out += textwrap.wrap("Evidence: " + _stat_line(f), width, initial_indent="   ",
-                             subsequent_indent="     ")
+        out += textwrap.wrap(
+            "Evidence: " + _stat_line(f), width, initial_indent="   ", subsequent_indent="     "
+        )
         if ev.modules:
-            out += textwrap.wrap("Where: " + ", ".join(m or "(top)" for m in ev.modules[:8]),
-                                 width, initial_indent="   ", subsequent_indent="     ")
+            out += textwrap.wrap(
+                "Where: " + ", ".join(m or "(top)" for m in ev.modules[:8]),
+                width,
+                initial_indent="   ",
+                subsequent_indent="     ",
+            )
         if ev.onset_step is not None:
             out.append(f"   From step: {ev.onset_step}")
         if ev.counterfactual:
-            out += textwrap.wrap("Otherwise: " + ev.counterfactual, width, initial_indent="   ",
-                                 subsequent_indent="     ")
-        out += textwrap.wrap("Fix: " + f.fix.text, width, initial_indent="   ",
-                             subsequent_indent="     ")
+            out += textwrap.wrap(
+                "Otherwise: " + ev.counterfactual,
+                width,
+                initial_indent="   ",
+                subsequent_indent="     ",
+            )
+        out += textwrap.wrap(
+            "Fix: " + f.fix.text, width, initial_indent="   ", subsequent_indent="     "
+        )
         if f.fix.code:
             out += ["      " + line for line in f.fix.code.splitlines()]
         out.append("")
@@ -69,7 +81,8 @@ def render_markdown(diagnosis: Diagnosis, *, glossary_url: str = "/glossary/{slu
         out.append(f"- **Fix:** {_md_escape(f.fix.text)}")
         if f.glossary:
             terms = ", ".join(
-                f"[{slug.replace('-', ' ')}]({glossary_url.format(slug=slug)})" for slug in f.glossary
+                f"[{slug.replace('-', ' ')}]({glossary_url.format(slug=slug)})"
+                for slug in f.glossary
             )
             out.append(f"- **Read more:** {terms}")
         if f.fix.code:

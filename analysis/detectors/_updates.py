@@ -5,6 +5,7 @@ hold for Adam (scale-invariant), momentum, schedulers and manual SGD alike.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,8 @@ def update_stats(view: TraceView, actor: int) -> UpdateStats | None:
     g = s.grad_norm[np.ix_(rows, params)]
     # Only cells where the optimizer had a gradient to apply: a missing gradient is another
     # detector's business, not the learning rate's.
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows with no cell measured: NaN
         ratio = np.where((g > 0) & (w > 0), upd / w, np.nan)
         per_row = np.nanmedian(ratio, axis=1) if ratio.size else np.full(rows.size, np.nan)
     finite = np.isfinite(per_row)

@@ -31,6 +31,10 @@ PERSIST_SHARE = 0.8
 PERSIST_MIN_ROWS = 3
 PERSIST_MIN_SHARE = 0.2
 
+# The loss at the start of a run: the median over its first 10 % of rows (at least 2). Early
+# enough that a blow-up a few steps in does not inflate it. (Ours.)
+LOSS_INITIAL_SHARE = 0.1
+
 # Module types whose parameters are lookup tables, not layers of a depth chain.
 EMBEDDING_TYPES = ("Embedding", "EmbeddingBag")
 NORM_TYPE_MARKERS = ("Norm",)  # BatchNorm1d/2d, LayerNorm, GroupNorm, RMSNorm, InstanceNorm
@@ -64,12 +68,23 @@ class TraceView:
             out[i] = self._order_of_path(m.path)
         return out
 
-    def _order_of_path(self, path: str) -> float:
+    @cached_property
+    def roots(self) -> set[str]:
+        """Top-level module paths: "" for one model, "G", "D", ... when several were found."""
+        if "" in self.module_by_path:
+            return {""}
+        return {m.path for m in self.trace.modules if "." not in m.path}
+
+    def _order_of_path(self, path: str, *, up_to_root: bool = True) -> float:
+        """Forward order of a module; when it never ran itself (an attention block's out_proj,
+        whose weight its parent uses directly), its nearest ancestor's that did. A root always
+        runs, so it only counts with ``up_to_root``."""
         while True:
             i = self.module_by_path.get(path)
-            if i is not None and self.trace.modules[i].order >= 0:
+            is_root = path in self.roots
+            if i is not None and self.trace.modules[i].order >= 0 and (up_to_root or not is_root):
                 return float(self.trace.modules[i].order)
-            if not path:
+            if not path or is_root:
                 return math.inf
             path = path.rpartition(".")[0]
 
@@ -79,8 +94,15 @@ class TraceView:
 
     @cached_property
     def param_ran(self) -> np.ndarray:
-        """The owning module (or an ancestor) ran in a forward pass."""
-        return np.isfinite(self.param_order)
+        """The owning module, or an ancestor below the top-level model, ran in a forward pass
+        (the top-level model always runs, so it proves nothing about an unused branch)."""
+        return np.array(
+            [
+                math.isfinite(self._order_of_path(p.module, up_to_root=p.module in self.roots))
+                for p in self.trace.params
+            ],
+            dtype=bool,
+        )
 
     @cached_property
     def numel(self) -> np.ndarray:
@@ -236,26 +258,29 @@ class TraceView:
         if finite.sum() < 4:
             return None
         good = loss[finite]
-        q = max(2, good.size // 4)
-        first = float(np.median(good[:q]))
-        last = float(np.median(good[-q:]))
+        n_first = max(2, math.ceil(LOSS_INITIAL_SHARE * good.size))
+        n_last = max(2, good.size // 4)
+        first = float(np.median(good[:n_first]))
+        last = float(np.median(good[-n_last:]))
         scale = max(abs(first), 1e-12)
         seen = ~np.isnan(loss)
         return LossTrend(
             first=first,
             last=last,
-            min=float(good.min()),
+            peak=float(good.max()),
             rel_drop=(first - last) / scale,
+            spike=float(good.max()) / scale,
             nonfinite=int((seen & ~finite).sum()),
         )
 
 
 @dataclass(frozen=True)
 class LossTrend:
-    first: float  # median of the first quarter of the finite losses
+    first: float  # median of the first LOSS_INITIAL_SHARE of the finite losses (the start)
     last: float  # median of the last quarter
-    min: float
+    peak: float
     rel_drop: float  # (first - last) / |first|: 0.3 = the loss fell by 30 %
+    spike: float  # peak / |first|: 1e4 = the loss blew up at some point
     nonfinite: int  # rows whose loss was seen and was NaN/Inf
 
 

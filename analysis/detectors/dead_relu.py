@@ -38,7 +38,9 @@ def detect(view: TraceView) -> list[Finding]:
     worst = dead[0]
     onset = min(d["onset_step"] for d in dead)
     severity = Severity.ERROR if worst["median_dead_share"] >= ERROR_SHARE else Severity.WARNING
-    where = ", ".join(f"{d['module'] or '(top)'} {round(100 * d['median_dead_share'])}%" for d in dead[:5])
+    where = ", ".join(
+        f"{d['module'] or '(top)'} {round(100 * d['median_dead_share'])}%" for d in dead[:5]
+    )
     summary = (
         f"From step {onset} on, {len(dead)} ReLU layer(s) have most of their units dead for the "
         f"whole batch ({where}). A dead unit outputs 0 and passes no gradient, so it never "

@@ -2,8 +2,9 @@
 
 Two rules, per actor, on the gradient each window's backward passes produced (before any
 clipping):
-- temporal: the total gradient norm grows GROWTH_THRESHOLD times above its early baseline on at
-  least MIN_EXPLODED_ROWS rows, or once and then turns non-finite;
+- temporal: the total gradient norm grows GROWTH_THRESHOLD times above its early baseline, or
+  reaches GRAD_WEIGHT_RATIO times the weights' norm (a net exploding from its first step has
+  no sane baseline), on at least MIN_EXPLODED_ROWS rows, or once and then turns non-finite;
 - spatial: the first hidden layer's gradient stays SPATIAL_THRESHOLD times above the last hidden
   layer's (persistently, as for vanishing gradients).
 """
@@ -33,6 +34,10 @@ GROWTH_THRESHOLD = 1e3
 # BASELINE_MIN_ROWS): early enough to predate a blow-up, long enough to ignore one odd batch.
 BASELINE_SHARE = 0.1
 BASELINE_MIN_ROWS = 3
+# Total gradient norm / total weight norm of the actor. The prototype's healthy runs had total
+# gradient norms of 0.06-7 with weight norms of ~5-50 (ratio <= ~1.4); a gradient a thousand
+# times the weights it updates has exploded whatever the loss scale. (Ours, 3 decades of margin.)
+GRAD_WEIGHT_RATIO = 1e3
 # A single spike that recovers (what clipping is for) is not a finding.
 MIN_EXPLODED_ROWS = 2
 # First/last hidden-layer ratio above which gradients grow toward the input. AUTOTRAINER uses
@@ -53,61 +58,80 @@ def _temporal(view: TraceView, actor: int) -> Finding | None:
     params = view.params_of(actor)
     params = params[view.ever_graded[params]]
     all_rows = view.rows_of(actor)
-    if params.size == 0 or all_rows.size < BASELINE_MIN_ROWS + MIN_EXPLODED_ROWS:
+    if params.size == 0 or all_rows.size == 0:
         return None
     rows = view.sample(all_rows)
     total = pooled_norm(view.steps.fresh_grad_norm, rows, params)
+    weights = pooled_norm(view.steps.weight_norm, rows, params)
+    with np.errstate(all="ignore"):
+        to_weight = total / weights
     n_base = max(BASELINE_MIN_ROWS, math.ceil(BASELINE_SHARE * rows.size))
     base_vals = total[:n_base]
     base_vals = base_vals[np.isfinite(base_vals) & (base_vals > 0)]
-    if base_vals.size == 0:
-        return None
-    baseline = float(np.median(base_vals))
+    baseline = float(np.median(base_vals)) if base_vals.size else math.nan
     with np.errstate(all="ignore"):
         growth = total / baseline
-    big = np.isfinite(growth) & (growth >= GROWTH_THRESHOLD)
-    big[:n_base] = False
+    grown = np.isfinite(growth) & (growth >= GROWTH_THRESHOLD)
+    grown[:n_base] = False
+    huge = np.isfinite(to_weight) & (to_weight >= GRAD_WEIGHT_RATIO)
+    big = grown | huge
     if not big.any():
         return None
     first_big = int(np.argmax(big))
-    went_nonfinite = bool(np.any(~np.isfinite(total[first_big:]) & ~np.isnan(total[first_big:])))
-    went_nan = bool(np.any(np.isnan(total[first_big + 1 :])))
-    if big.sum() < MIN_EXPLODED_ROWS and not (went_nonfinite or went_nan):
+    went_bad = bool(np.any(~np.isfinite(total[first_big + 1 :])))
+    if big.sum() < MIN_EXPLODED_ROWS and not went_bad:
         return None
     peak_i = int(np.nanargmax(np.where(np.isfinite(total), total, -1.0)))
     peak = float(total[peak_i])
+    peak_step = view.step_of(int(rows[peak_i]))
     onset_step = view.step_of(int(rows[first_big]))
     clipped = _clipping_note(view, rows[big], params)
-    summary = (
-        f"The total gradient norm grew from about {fmt(baseline)} in the first steps to "
-        f"{fmt(peak)} at step {view.step_of(int(rows[peak_i]))} ({fmt(peak / baseline)}x), "
-        f"first crossing {fmt(GROWTH_THRESHOLD)}x at step {onset_step}"
-        + (", then turned non-finite" if went_nonfinite or went_nan else "")
-        + "."
-        + (f" {clipped}" if clipped else "")
+    ratio_peak = float(np.nanmax(np.where(np.isfinite(to_weight), to_weight, np.nan)))
+    if grown.any():
+        statistic = "total gradient norm / its median over the first steps"
+        value, threshold = peak / baseline, GROWTH_THRESHOLD
+        summary = (
+            f"The total gradient norm grew from about {fmt(baseline)} in the first steps to "
+            f"{fmt(peak)} at step {peak_step} ({fmt(value)}x), first crossing "
+            f"{fmt(GROWTH_THRESHOLD)}x at step {onset_step}"
+        )
+    else:
+        statistic = "total gradient norm / total weight norm"
+        value, threshold = ratio_peak, GRAD_WEIGHT_RATIO
+        summary = (
+            f"From step {onset_step} the gradient is {fmt(ratio_peak)} times the size of the "
+            f"weights themselves (total norm {fmt(peak)} at step {peak_step})"
+        )
+    summary += (", then turned non-finite." if went_bad else ".") + (
+        f" {clipped}" if clipped else ""
     )
     return _finding(
         view,
         actor,
         summary,
         Evidence(
-            statistic="total gradient norm / its median over the first steps",
-            value=peak / baseline,
-            threshold=GROWTH_THRESHOLD,
+            statistic=statistic,
+            value=value,
+            threshold=threshold,
             comparison=">=",
             steps=tuple(view.step_of(int(r)) for r in rows[big][:20]),
             onset_step=onset_step,
-            counterfactual=f"before the blow-up the gradient norm was about {fmt(baseline)}",
+            counterfactual=(
+                f"before the blow-up the gradient norm was about {fmt(baseline)}"
+                if grown.any()
+                else "in healthy runs the gradient norm is below the weight norm (ratio 0.01-2)"
+            ),
             details={
                 "actor": view.actor_name(actor),
                 "baseline_norm": baseline,
                 "peak_norm": peak,
-                "peak_step": view.step_of(int(rows[peak_i])),
-                "rows_above_threshold": int(big.sum()),
-                "became_non_finite": went_nonfinite or went_nan,
+                "peak_step": peak_step,
+                "peak_grad_to_weight": ratio_peak,
+                "rows_exploded": int(big.sum()),
+                "became_non_finite": went_bad,
             },
         ),
-        margin_confidence(peak / baseline, GROWTH_THRESHOLD, decades_full=3.0),
+        margin_confidence(value, threshold, decades_full=3.0),
     )
 
 
@@ -184,6 +208,11 @@ def _finding(view, actor, summary, evidence, confidence) -> Finding:
                 "optimizer.zero_grad()"
             ),
         ),
-        glossary=("exploding-gradient", "gradient-clipping", "learning-rate", "weight-initialization"),
+        glossary=(
+            "exploding-gradient",
+            "gradient-clipping",
+            "learning-rate",
+            "weight-initialization",
+        ),
         confidence=confidence,
     )

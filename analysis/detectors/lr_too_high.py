@@ -28,6 +28,10 @@ HIGH_RATIO_NO_LOSS = 0.3
 LOSS_IMPROVED = 0.05
 # A loss that rose by this share, or went non-finite, diverged: an error, not a warning. (Ours.)
 LOSS_DIVERGED = 0.5
+# A loss that spiked this many times above its starting value blew up at some point, even if it
+# came back down (often to chance level, with the units dead). Two decades: noisy but healthy
+# runs stay within a few times their start. (Ours.)
+LOSS_SPIKE = 100.0
 
 
 def detect(view: TraceView) -> list[Finding]:
@@ -39,7 +43,8 @@ def detect(view: TraceView) -> list[Finding]:
         stat = max(v for v in (st.early, st.typical) if not math.isnan(v))
         loss = st.loss
         diverged = st.weights_nonfinite or (
-            loss is not None and (loss.nonfinite > 0 or loss.rel_drop <= -LOSS_DIVERGED)
+            loss is not None
+            and (loss.nonfinite > 0 or loss.rel_drop <= -LOSS_DIVERGED or loss.spike >= LOSS_SPIKE)
         )
         if loss is None and not st.weights_nonfinite:
             if stat < HIGH_RATIO_NO_LOSS:
@@ -51,11 +56,11 @@ def detect(view: TraceView) -> list[Finding]:
             if not diverged and loss is not None and loss.rel_drop >= LOSS_IMPROVED:
                 continue
             if diverged:
-                confirmation = "the run diverged (loss or weights non-finite, or loss rising)"
+                confirmation = _divergence(st, loss)
             else:
                 confirmation = (
-                    f"the loss did not improve ({fmt(loss.first)} in the first quarter, "
-                    f"{fmt(loss.last)} in the last)"
+                    f"the loss did not improve ({fmt(loss.first)} at the start, "
+                    f"{fmt(loss.last)} over the last quarter)"
                 )
         who = view.actor_name(actor)
         findings.append(
@@ -82,8 +87,9 @@ def detect(view: TraceView) -> list[Finding]:
                         "actor": who,
                         "early_ratio": st.early,
                         "run_ratio": st.typical,
-                        "loss_first_quarter": loss.first if loss else None,
+                        "loss_start": loss.first if loss else None,
                         "loss_last_quarter": loss.last if loss else None,
+                        "loss_peak": loss.peak if loss else None,
                         "diverged": diverged,
                     },
                 ),
@@ -105,3 +111,16 @@ def detect(view: TraceView) -> list[Finding]:
             )
         )
     return findings
+
+
+def _divergence(st, loss) -> str:
+    if st.weights_nonfinite:
+        return "the weights became non-finite"
+    if loss is not None and loss.nonfinite:
+        return "the loss became non-finite"
+    if loss is not None and loss.spike >= LOSS_SPIKE:
+        return (
+            f"the loss blew up from {fmt(loss.first)} to {fmt(loss.peak)} "
+            f"(ending at {fmt(loss.last)})"
+        )
+    return f"the loss rose from {fmt(loss.first)} to {fmt(loss.last)}"

@@ -39,8 +39,8 @@ def detect(view: TraceView) -> list[Finding]:
             if not st.typical < LOW_RATIO or loss.rel_drop >= LOSS_FLAT:
                 continue
             confirmation = (
-                f"the loss barely moved ({fmt(loss.first)} in the first quarter, "
-                f"{fmt(loss.last)} in the last)"
+                f"the loss barely moved ({fmt(loss.first)} at the start, "
+                f"{fmt(loss.last)} over the last quarter)"
             )
             threshold = LOW_RATIO
         who = view.actor_name(actor)
@@ -65,7 +65,7 @@ def detect(view: TraceView) -> list[Finding]:
                     ),
                     details={
                         "actor": who,
-                        "loss_first_quarter": loss.first if loss else None,
+                        "loss_start": loss.first if loss else None,
                         "loss_last_quarter": loss.last if loss else None,
                     },
                 ),

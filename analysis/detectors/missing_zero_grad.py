@@ -64,7 +64,11 @@ def detect(view: TraceView) -> list[Finding]:
             f"{flagged.size} of {params.size} parameters updated by {who} still held the previous "
             f"steps' gradients when a new backward pass began, on {fmt(100 * float(share.max()))}% "
             f"of steps: every step adds to the sum of all earlier gradients"
-            + (f" (median gradient {fmt(inflation)}x the step's own)" if np.isfinite(inflation) else "")
+            + (
+                f" (median gradient {fmt(inflation)}x the step's own)"
+                if np.isfinite(inflation)
+                else ""
+            )
             + "."
         )
         findings.append(
@@ -107,7 +111,9 @@ def detect(view: TraceView) -> list[Finding]:
                     ),
                 ),
                 glossary=("zero-grad", "gradient-accumulation", "optimizer"),
-                confidence=round(min(0.99, 0.7 + 0.3 * float(share.max()) * min(1.0, frac_params * 2)), 3),
+                confidence=round(
+                    min(0.99, 0.7 + 0.3 * float(share.max()) * min(1.0, frac_params * 2)), 3
+                ),
             )
         )
     return findings

@@ -81,7 +81,9 @@ def detect(view: TraceView) -> list[Finding]:
             code=CODE,
             severity=Severity.ERROR if all_cut or cut else Severity.WARNING,
             title=(
-                "No gradient reaches the model" if all_cut else "Some parameters never get a gradient"
+                "No gradient reaches the model"
+                if all_cut
+                else "Some parameters never get a gradient"
             ),
             summary=summary,
             evidence=Evidence(

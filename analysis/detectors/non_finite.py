@@ -32,9 +32,7 @@ def detect(view: TraceView) -> list[Finding]:
     loss_nan_seen = np.isnan(s.loss) & _loss_seen_mask(view)
     loss_bad |= loss_nan_seen
     grad_bad = np.any(s.grad_nonfinite > 0, axis=1) if view.P else np.zeros(view.S, dtype=bool)
-    weight_bad = (
-        np.any(s.weight_nonfinite > 0, axis=1) if view.P else np.zeros(view.S, dtype=bool)
-    )
+    weight_bad = np.any(s.weight_nonfinite > 0, axis=1) if view.P else np.zeros(view.S, dtype=bool)
     # A row whose window had a skipped step, with finite weights after it, was handled.
     excused = view.skipped_in_window & ~weight_bad
     bad = (loss_bad | grad_bad | weight_bad) & ~excused
@@ -85,11 +83,23 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken) -> Findi
     summary = (
         f"A non-finite value (NaN/Inf) first appears at step {step} in "
         f"{', '.join(where) or 'the recorded values'}"
-        + (f", earliest in forward order in {first_module or '(top)'}" if first_module is not None else "")
+        + (
+            f", earliest in forward order in {first_module or '(top)'}"
+            if first_module is not None
+            else ""
+        )
         + "."
-        + (f" The weights themselves became non-finite at step {first_weight}: every step after "
-           "that is lost." if weights_lost else "")
-        + (f" The last finite loss was {last_finite_loss[-1]:.4g}." if last_finite_loss.size else "")
+        + (
+            f" The weights themselves became non-finite at step {first_weight}: every step after "
+            "that is lost."
+            if weights_lost
+            else ""
+        )
+        + (
+            f" The last finite loss was {last_finite_loss[-1]:.4g}."
+            if last_finite_loss.size
+            else ""
+        )
     )
     return Finding(
         code=CODE,

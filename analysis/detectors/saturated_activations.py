@@ -92,8 +92,16 @@ def detect(view: TraceView) -> list[Finding]:
                     "block = nn.Sequential(nn.Linear(d, d), nn.LayerNorm(d), nn.Tanh())"
                 ),
             ),
-            glossary=tuple(["saturation", *[a for a in acts if a in ("sigmoid", "tanh")],
-                            "weight-initialization", "batch-normalization"]),
-            confidence=round(min(0.97, 0.6 + (worst["median_saturated_share"] - SATURATION_SHARE)), 3),
+            glossary=tuple(
+                [
+                    "saturation",
+                    *[a for a in acts if a in ("sigmoid", "tanh")],
+                    "weight-initialization",
+                    "batch-normalization",
+                ]
+            ),
+            confidence=round(
+                min(0.97, 0.6 + (worst["median_saturated_share"] - SATURATION_SHARE)), 3
+            ),
         )
     ]

@@ -1,6 +1,6 @@
 """Capture and diagnose the scenario scripts through the two command lines, in parallel.
 
-    python -m tests.scenarios.run [NAME ...]     # print each scenario's codes and verdict
+python -m tests.scenarios.run [NAME ...]     # print each scenario's codes and verdict
 """
 
 from __future__ import annotations
@@ -76,14 +76,22 @@ def run_one(name: str, label: dict, workdir: Path) -> Outcome:
     env = _env()
     cap = subprocess.run(
         [sys.executable, "-m", "traces.capture", "-o", str(trace), str(script)],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
     if not trace.is_file():
         out.error = f"capture failed ({cap.returncode}): {cap.stderr.strip()[-500:]}"
         return out
     diag = subprocess.run(
         [sys.executable, "-m", "analysis", "diagnose", "--json", str(trace)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
     if diag.returncode != 0:
         out.error = f"diagnose failed ({diag.returncode}): {diag.stderr.strip()[-500:]}"
@@ -97,9 +105,12 @@ def run_one(name: str, label: dict, workdir: Path) -> Outcome:
 def run_all(names: list[str] | None = None, *, jobs: int = JOBS) -> list[Outcome]:
     labels = load_labels()
     names = names or list(labels)
+    keep = os.environ.get("SCENARIO_TRACES")  # keep the traces there (for inspection)
     with tempfile.TemporaryDirectory(prefix="scenarios-") as tmp:
+        workdir = Path(keep) if keep else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run_one, n, labels[n], Path(tmp)) for n in names]
+            futures = [pool.submit(run_one, n, labels[n], workdir) for n in names]
             return [f.result() for f in futures]
 
 

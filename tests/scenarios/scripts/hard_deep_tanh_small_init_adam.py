@@ -1,5 +1,6 @@
-"""Bug: a 10-layer tanh network initialised with std=0.05: the signal and the gradient shrink
-at every layer."""
+"""Hard negative: a 10-layer tanh net initialised with std=0.05, trained with Adam. The signal
+shrinks forward, but weight gradients stay level across layers (small deltas times large
+activations near the input) and Adam escapes: the loss falls. Not vanishing gradients."""
 import torch
 from torch import nn
 

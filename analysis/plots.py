@@ -1,0 +1,159 @@
+"""SVG plots for a thread: gradient flow per layer and gradient norms over steps (log scales).
+
+matplotlib's object API with the Agg canvas (no pyplot global state: safe in a Celery worker).
+Transparent background and mid-grey ink read on light and dark pages alike. Each function
+returns an SVG document as a string, or None when the trace has nothing to plot.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from analysis.detectors._view import TraceView, pooled_norm
+from traces.model import Trace
+
+INK = "#8a8f98"  # readable on white and on near-black backgrounds
+COLORS = ("#4c9be8", "#e8744c", "#5cc18a", "#c77ddb", "#e0b83a", "#5fc6c9")
+SIZE = (6.4, 3.2)  # inches at 100 dpi: 640 x 320 px
+MAX_LAYERS = 40  # beyond this, layer labels are thinned
+
+
+def _figure() -> tuple[Figure, object]:
+    fig = Figure(figsize=SIZE, dpi=100)
+    FigureCanvasAgg(fig)
+    fig.patch.set_alpha(0.0)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.patch.set_alpha(0.0)
+    for spine in ax.spines.values():
+        spine.set_color(INK)
+    ax.tick_params(colors=INK, labelsize=7)
+    ax.xaxis.label.set_color(INK)
+    ax.yaxis.label.set_color(INK)
+    ax.title.set_color(INK)
+    ax.grid(True, which="major", color=INK, alpha=0.25, linewidth=0.5)
+    return fig, ax
+
+
+def _svg(fig: Figure) -> str:
+    buf = io.StringIO()
+    # Text stays text (the page's font, a few KB smaller); no date, so output is reproducible.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gradhub"}):
+        fig.tight_layout()
+        fig.savefig(buf, format="svg", transparent=True, metadata={"Date": None})
+    return buf.getvalue()
+
+
+def _positive(x: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(x) & (x > 0), x, np.nan)
+
+
+def gradient_flow_svg(trace: Trace) -> str | None:
+    """Median gradient norm of each layer (input to output), one line per optimizer."""
+    view = TraceView(trace)
+    fig, ax = _figure()
+    plotted = False
+    labels: list[str] = []
+    for k, actor in enumerate(view.actors):
+        params = view.params_of(actor)
+        params = params[view.is_matrix[params] & view.ever_graded[params]]
+        if params.size == 0:
+            continue
+        modules: dict[str, list[int]] = {}
+        for p in params[np.argsort(view.param_order[params], kind="stable")]:
+            modules.setdefault(trace.params[p].module, []).append(int(p))
+        rows = view.sample(view.rows_of(actor), 512)
+        with np.errstate(all="ignore"):
+            med = np.array(
+                [
+                    np.nanmedian(pooled_norm(trace.steps.fresh_grad_norm, rows, np.array(ps)))
+                    for ps in modules.values()
+                ]
+            )
+        x = np.arange(len(med))
+        ax.plot(
+            x,
+            _positive(med),
+            marker="o",
+            markersize=3,
+            linewidth=1.2,
+            color=COLORS[k % len(COLORS)],
+            label=view.actor_name(actor),
+        )
+        if len(modules) > len(labels):
+            labels = [m or "(top)" for m in modules]
+        plotted = True
+    if not plotted:
+        return None
+    ax.set_yscale("log")
+    step = max(1, len(labels) // MAX_LAYERS)
+    ax.set_xticks(np.arange(0, len(labels), step))
+    ax.set_xticklabels(labels[::step], rotation=60, ha="right", fontsize=6)
+    ax.set_ylabel("median gradient norm")
+    ax.set_title("Gradient flow per layer (input → output)", fontsize=9)
+    if len(view.actors) > 1:
+        ax.legend(fontsize=7, frameon=False, labelcolor=INK)
+    return _svg(fig)
+
+
+def gradient_norms_svg(trace: Trace) -> str | None:
+    """Total gradient norm per optimizer step, with the first and last layer's, log scale."""
+    view = TraceView(trace)
+    fig, ax = _figure()
+    plotted = False
+    for k, actor in enumerate(view.actors):
+        params = view.params_of(actor)
+        params = params[view.ever_graded[params]]
+        if params.size == 0:
+            continue
+        rows = view.sample(view.rows_of(actor), 1024)
+        steps = trace.steps.step[rows]
+        color = COLORS[k % len(COLORS)]
+        total = pooled_norm(trace.steps.fresh_grad_norm, rows, params)
+        ax.plot(
+            steps,
+            _positive(total),
+            color=color,
+            linewidth=1.2,
+            label=f"{view.actor_name(actor)}: all layers",
+        )
+        layers = view.hidden_layers(actor)
+        if len(layers) >= 2:
+            first = pooled_norm(trace.steps.fresh_grad_norm, rows, layers[0].params)
+            ax.plot(
+                steps,
+                _positive(first),
+                color=color,
+                linewidth=0.8,
+                linestyle="--",
+                label=f"first layer ({layers[0].module or 'top'})",
+            )
+        plotted = True
+    if not plotted:
+        return None
+    ax.set_yscale("log")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("gradient norm")
+    ax.set_title("Gradient norms over training", fontsize=9)
+    ax.legend(fontsize=6, frameon=False, labelcolor=INK)
+    return _svg(fig)
+
+
+def all_svgs(trace: Trace) -> dict[str, str]:
+    """Every plot that has something to show, by name."""
+    out = {}
+    for name, fn in (("gradient_flow", gradient_flow_svg), ("gradient_norms", gradient_norms_svg)):
+        svg = fn(trace)
+        if svg is not None:
+            out[name] = svg
+    return out
+
+
+def render_svgs(trace: Trace, diagnosis=None) -> dict[str, str]:
+    """The plots for a thread (name -> SVG). ``diagnosis`` is accepted for future per-finding
+    plots; the two plots do not depend on it today."""
+    return all_svgs(trace)

@@ -1,0 +1,100 @@
+"""dead_relu and saturated_activations."""
+
+import numpy as np
+
+from analysis.detectors import dead_relu, saturated_activations
+from tests.analysis.helpers import col, find, mod, replace_steps, synthetic_trace, with_modules
+from traces.model import ModuleInfo
+
+
+def _dead(share: float, *, rows: int = 40, from_row: int = 0):
+    t = synthetic_trace(num_steps=rows, layer_sizes=(8, 32, 32, 2))
+    dead = t.steps.act_dead_frac.copy()
+    dead[from_row:, mod(t, "1")] = share
+    return replace_steps(t, act_dead_frac=dead)
+
+
+def test_relu_layer_dead_above_the_share_is_dead_relu():
+    f = find(_dead(dead_relu.DEAD_SHARE + 0.05), "dead_relu")
+    assert f is not None and f.evidence.modules == ("1",)
+    assert f.severity.value == "warning"
+
+
+def test_relu_layer_dead_below_the_share_is_not():
+    assert find(_dead(dead_relu.DEAD_SHARE - 0.05), "dead_relu") is None
+
+
+def test_nearly_all_dead_is_an_error_with_the_onset():
+    f = find(_dead(0.97, from_row=15), "dead_relu")
+    assert f.severity.value == "error"
+    assert f.evidence.onset_step == 15
+
+
+def test_units_dying_only_at_the_very_end_are_not_reported():
+    assert find(_dead(0.9, from_row=38), "dead_relu") is None
+
+
+def test_functional_relu_is_read_from_the_next_layer_gradient():
+    t = synthetic_trace(num_steps=30, layer_sizes=(8, 32, 32, 2), activation=None)
+    dead_in = t.steps.grad_dead_in_frac.copy()
+    dead_in[:, col(t, "1.weight")] = 0.7
+    f = find(replace_steps(t, grad_dead_in_frac=dead_in), "dead_relu")
+    assert f is not None and "inputs of 1" in f.evidence.modules
+
+
+def test_zero_input_columns_of_the_first_layer_are_data_not_dead_units():
+    t = synthetic_trace(num_steps=30, layer_sizes=(8, 32, 32, 2), activation=None)
+    dead_in = t.steps.grad_dead_in_frac.copy()
+    dead_in[:, col(t, "0.weight")] = 0.9  # e.g. always-zero pixels at an image border
+    assert find(replace_steps(t, grad_dead_in_frac=dead_in), "dead_relu") is None
+
+
+def _saturated(share: float, *, output_only: bool = False):
+    t = synthetic_trace(num_steps=40, layer_sizes=(8, 32, 32, 2), activation="sigmoid")
+    sat = t.steps.act_sat_frac.copy()
+    modules = list(t.modules)
+    if output_only:
+        # Add an output sigmoid after the head; only it saturates.
+        top = modules.pop()
+        modules += [
+            ModuleInfo(path="5", type="Sigmoid", order=5, activation="sigmoid"),
+            ModuleInfo(path="", type="Sequential", order=6, activation=None),
+        ]
+        t = with_modules(t, modules)
+        sat = np.concatenate(
+            [sat, np.full((40, 1), share, np.float32), np.full((40, 1), np.nan, np.float32)], axis=1
+        )
+        extra = {
+            name: np.concatenate(
+                [getattr(t.steps, name), np.full((40, 1), np.nan, np.float32)], axis=1
+            )
+            for name in ("act_mean", "act_std", "act_zero_frac", "act_dead_frac")
+        }
+        del top
+        import dataclasses
+
+        steps = dataclasses.replace(
+            t.steps,
+            act_sat_frac=sat[:, : len(modules)],
+            **{k: v[:, : len(modules)] for k, v in extra.items()},
+        )
+        return dataclasses.replace(t, steps=steps)
+    sat[:, mod(t, "1")] = share
+    return replace_steps(t, act_sat_frac=sat)
+
+
+def test_hidden_sigmoid_saturated_above_the_share_is_reported():
+    f = find(_saturated(saturated_activations.SATURATION_SHARE + 0.1), "saturated_activations")
+    assert f is not None and "1" in f.evidence.modules
+    assert "sigmoid" in f.glossary
+
+
+def test_hidden_sigmoid_below_the_share_is_not():
+    assert (
+        find(_saturated(saturated_activations.SATURATION_SHARE - 0.1), "saturated_activations")
+        is None
+    )
+
+
+def test_a_confident_output_sigmoid_is_not_saturation():
+    assert find(_saturated(0.99, output_only=True), "saturated_activations") is None

@@ -1,0 +1,83 @@
+import numpy as np
+
+from analysis.detectors import lr_too_high as hi
+from analysis.detectors import lr_too_low as lo
+from tests.analysis.helpers import codes, find, replace_steps, synthetic_trace
+
+N = 40
+
+
+def _run(ratio: float, loss: np.ndarray | None, **kw):
+    t = synthetic_trace(num_steps=N, **kw)
+    upd = (t.steps.weight_norm * ratio).astype(np.float32)
+    arrays = {"update_norm": upd}
+    if loss is not None:
+        arrays["loss"] = loss
+    return replace_steps(t, **arrays)
+
+
+FLAT = np.full(N, 1.0) + np.random.default_rng(0).normal(0, 0.005, N)
+FALLING = np.linspace(2.0, 0.5, N)
+UNSEEN = np.full(N, np.nan)
+
+
+def test_large_updates_with_a_flat_loss_are_lr_too_high():
+    f = find(_run(hi.HIGH_RATIO * 1.5, FLAT), "lr_too_high")
+    assert f is not None and f.severity.value == "warning"
+
+
+def test_large_updates_while_the_loss_falls_are_fine():
+    assert "lr_too_high" not in codes(_run(hi.HIGH_RATIO * 1.5, FALLING))
+
+
+def test_updates_below_the_high_ratio_are_fine_even_with_a_flat_loss():
+    assert "lr_too_high" not in codes(_run(hi.HIGH_RATIO * 0.7, FLAT))
+
+
+def test_a_loss_that_blew_up_and_came_back_is_divergence():
+    loss = np.full(N, 0.7)
+    loss[5:8] = 1e6
+    f = find(_run(0.5, loss), "lr_too_high")
+    assert f.severity.value == "error"
+    assert "blew up" in f.summary
+
+
+def test_without_a_loss_only_very_large_updates_count():
+    assert "lr_too_high" not in codes(_run(hi.HIGH_RATIO * 1.5, UNSEEN))
+    assert "lr_too_high" in codes(_run(hi.HIGH_RATIO_NO_LOSS * 1.5, UNSEEN))
+
+
+def test_tiny_updates_with_a_flat_loss_are_lr_too_low():
+    f = find(_run(lo.LOW_RATIO * 0.5, FLAT), "lr_too_low")
+    assert f is not None
+    assert "larger" in f.evidence.counterfactual
+
+
+def test_tiny_updates_while_the_loss_falls_are_fine():
+    assert "lr_too_low" not in codes(_run(lo.LOW_RATIO * 0.5, FALLING))
+
+
+def test_updates_just_above_the_low_ratio_are_fine():
+    assert "lr_too_low" not in codes(_run(lo.LOW_RATIO * 2, FLAT))
+
+
+def test_without_a_loss_only_extremely_small_updates_count():
+    assert "lr_too_low" not in codes(_run(lo.LOW_RATIO * 0.5, UNSEEN))
+    assert "lr_too_low" in codes(_run(lo.LOW_RATIO_NO_LOSS * 0.5, UNSEEN))
+
+
+def test_adam_scale_invariance_gradient_size_does_not_matter():
+    # Same applied update, gradients 1000x larger: the verdict depends on the update only.
+    t = _run(lo.LOW_RATIO * 0.5, FLAT)
+    big = replace_steps(
+        t, grad_norm=t.steps.grad_norm * 1000, fresh_grad_norm=t.steps.fresh_grad_norm * 1000
+    )
+    assert "lr_too_low" in codes(big)
+
+
+def test_group_with_learning_rate_zero_is_a_freeze_not_a_low_rate():
+    t = synthetic_trace(num_steps=N)
+    t = replace_steps(
+        t, lr=np.zeros_like(t.steps.lr), update_norm=np.zeros_like(t.steps.update_norm), loss=FLAT
+    )
+    assert codes(t) == []

@@ -1,0 +1,47 @@
+import xml.etree.ElementTree as ET
+
+import numpy as np
+
+from analysis import diagnose
+from analysis.plots import all_svgs, gradient_flow_svg, gradient_norms_svg
+from analysis.report import render_markdown, render_text
+from tests.analysis.helpers import synthetic_trace
+
+SICK = dict(
+    num_steps=30, layer_sizes=(8, 16, 16, 16, 2), grad_scale=(1e-7, 1e-4, 1e-1, 1.0), clear="never"
+)
+
+
+def test_markdown_shows_each_finding_with_fix_snippet_and_glossary_links():
+    d = diagnose(synthetic_trace(**SICK))
+    md = render_markdown(d, glossary_url="/g/{slug}/")
+    for f in d.findings:
+        assert f"`{f.code}`" in md
+        assert f.fix.code.splitlines()[0] in md
+    assert "](/g/zero-grad/)" in md
+    assert "```python" in md
+
+
+def test_text_report_of_a_healthy_run_says_so():
+    assert "No problems found" in render_text(diagnose(synthetic_trace()))
+
+
+def test_plots_are_small_valid_svg_with_log_axes():
+    t = synthetic_trace(**SICK)
+    for svg in (gradient_flow_svg(t), gradient_norms_svg(t)):
+        root = ET.fromstring(svg)
+        assert root.tag.endswith("svg")
+        assert len(svg) < 120_000
+        assert "10^{" in svg or "10^" in svg or "mathdefault" in svg  # log-scale tick labels
+    assert set(all_svgs(t)) == {"gradient_flow", "gradient_norms"}
+
+
+def test_plots_survive_nan_and_inf():
+    t = synthetic_trace(num_steps=20)
+    from traces.synthetic import replace_steps
+
+    fresh = t.steps.fresh_grad_norm.copy()
+    fresh[5:] = np.nan
+    fresh[3] = np.inf
+    svgs = all_svgs(replace_steps(t, fresh_grad_norm=fresh))
+    assert "gradient_norms" in svgs
