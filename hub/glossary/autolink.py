@@ -95,6 +95,12 @@ def _build_table(fingerprint: tuple) -> TermTable:
     return TermTable(fingerprint=fingerprint, pattern=pattern, spellings=spellings)
 
 
+def term_table_invalidate() -> None:
+    """Forget this process's table (after changes that keep the fingerprint, e.g. tooltips)."""
+    global _table
+    _table = None
+
+
 def term_table() -> TermTable:
     """The cached table; one cheap aggregate query decides whether it is still current."""
     global _table

@@ -2,6 +2,7 @@
 
 import string
 from dataclasses import dataclass
+from html import unescape
 
 from django.apps import apps
 from django.db.models import QuerySet
@@ -15,7 +16,7 @@ QUESTIONS_PER_TERM = 10  # a term page lists the latest tagged questions, not th
 
 def term_summary(*, definition_html: str, definition: str = "") -> str:
     """One sentence of plain text for tooltips and listings."""
-    text = " ".join(strip_tags(definition_html or definition).split())
+    text = " ".join(unescape(strip_tags(definition_html or definition)).split())
     end = text.find(". ")
     if 0 < end < SUMMARY_MAX_CHARS:
         return text[: end + 1]
@@ -24,10 +25,12 @@ def term_summary(*, definition_html: str, definition: str = "") -> str:
 
 def term_link_rows() -> list[tuple[str, str, list[str], str]]:
     """(slug, name, aliases, tooltip) for every term: what the auto-linker needs."""
-    rows = Term.objects.order_by("slug").values_list("slug", "name", "aliases", "definition_html")
+    rows = Term.objects.order_by("slug").values_list(
+        "slug", "name", "aliases", "definition_html", "definition"
+    )
     return [
-        (slug, name, list(aliases or []), term_summary(definition_html=html))
-        for slug, name, aliases, html in rows
+        (slug, name, list(aliases or []), term_summary(definition_html=html, definition=text))
+        for slug, name, aliases, html, text in rows
     ]
 
 

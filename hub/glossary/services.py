@@ -44,6 +44,33 @@ def term_save(*, term: Term) -> Term:
     return term
 
 
+def glossary_fingerprint() -> str:
+    """Changes whenever a term's name, aliases or definition change: what auto-linked HTML
+    elsewhere depends on (content rendered against an older fingerprint is re-rendered)."""
+    rows = Term.objects.order_by("slug").values_list("slug", "name", "aliases", "definition")
+    return content_checksum(
+        *(f"{slug}|{name}|{aliases}|{text}" for slug, name, aliases, text in rows)
+    )
+
+
+def term_rerender_stale() -> int:
+    """Re-render every definition auto-linked against an older glossary. Returns how many."""
+    from .autolink import term_table_invalidate
+
+    fingerprint = glossary_fingerprint()
+    stale = list(Term.objects.exclude(rendered_with=fingerprint))
+    for term in stale:
+        term_render(term=term)
+    # .update() leaves updated_at alone, so the auto-linker's table stays valid while we go.
+    for term in stale:
+        Term.objects.filter(pk=term.pk).update(
+            definition_html=term.definition_html, rendered_with=fingerprint
+        )
+    if stale:
+        term_table_invalidate()  # tooltips come from definition_html
+    return len(stale)
+
+
 def term_aliases_clean(*, aliases, name: str) -> list[str]:
     """Trimmed, de-duplicated (case-insensitively) aliases, without the name itself."""
     seen = {name.strip().lower()}
@@ -82,7 +109,11 @@ def term_upsert(
     term.snippet = snippet
     term.expected_output = expected_output
     term.source_checksum = source_checksum
-    term_save(term=term)
+    term.aliases = term_aliases_clean(aliases=term.aliases, name=term.name)
+    # Rendered afterwards, once every term is in (see load_learning_content): the definition
+    # links to other terms, which may not be loaded yet.
+    term.rendered_with = ""
+    term.save()
     return term, True
 
 

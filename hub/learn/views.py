@@ -100,6 +100,8 @@ def lesson_step(request, step: int):
             return redirect("learn:lesson_step", step=step)
 
     context = _step_context(request, lesson=lesson, steps=steps, step=current, progress=progress)
+    if result is None and context["step_done"] and current.kind == "choice":
+        answer = current.correct  # show the answer the learner got right
     context.update(result=result, answer=answer)
     return render(request, "learn/step.html", context, status=status)
 

@@ -15,11 +15,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from hub.glossary.models import Term
-from hub.glossary.selectors import term_link_rows
 from hub.glossary.services import (
     content_checksum,
+    glossary_fingerprint,
     term_related_set,
-    term_render,
+    term_rerender_stale,
     term_revision_record,
     term_upsert,
 )
@@ -46,13 +46,6 @@ def _front_matter(path: Path) -> tuple[dict, str, str]:
         raise CommandError(f"{path}: expected a '---' YAML header with title and summary")
     header, body = text[4:].split("\n---\n", 1)
     return yaml.load(header, Loader=LOADER) or {}, body.strip() + "\n", text  # noqa: S506
-
-
-def glossary_fingerprint() -> str:
-    rows = term_link_rows()
-    return content_checksum(
-        *(f"{slug}|{name}|{aliases}|{tip}" for slug, name, aliases, tip in rows)
-    )
 
 
 class Command(BaseCommand):
@@ -105,26 +98,16 @@ class Command(BaseCommand):
                 for target in targets
                 if target not in related and not Term.objects.filter(slug=target).exists()
             }
-            if unknown:
-                raise CommandError(f"related terms that do not exist: {', '.join(sorted(unknown))}")
+            if unknown:  # a typo, or a partial content folder: say so, link the rest
+                self.stderr.write(
+                    f"Skipped related terms that do not exist: {', '.join(sorted(unknown))}"
+                )
             for term in Term.objects.filter(slug__in=related):
                 term_related_set(term=term, related_slugs=related[term.slug])
             for term in changed:
                 term_revision_record(term=term, note="loaded from content/glossary")
-        self._rerender_terms()
+        term_rerender_stale()
         return len(paths), len(changed)
-
-    def _rerender_terms(self) -> None:
-        """Re-link every definition whose glossary fingerprint is out of date."""
-        fingerprint = glossary_fingerprint()
-        stale = list(Term.objects.exclude(rendered_with=fingerprint))
-        for term in stale:
-            term_render(term=term)
-        # Rendering does not change the fingerprint (links add no text), so one pass suffices.
-        for term in stale:
-            Term.objects.filter(pk=term.pk).update(
-                definition_html=term.definition_html, rendered_with=fingerprint
-            )
 
     # --- lesson, article, FAQ ---------------------------------------------------------------
     def _load_lessons(self, folder: Path, fingerprint: str) -> tuple[int, int]:

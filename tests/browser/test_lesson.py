@@ -1,0 +1,74 @@
+"""The lesson in a real browser: answer all eight steps with the keyboard and the mouse, watch
+the Graph Matrix unlock, and screenshot it complete (screenshots/lesson-*.png)."""
+
+import pytest
+from django.core.management import call_command
+
+from hub.learn import selectors
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _answer_for(step) -> str:
+    if step.kind == "choice":
+        return step.correct
+    lesson = selectors.lesson_get()
+    return f"{selectors.step_expected(lesson=lesson, step=step):.3f}"
+
+
+def test_learner_completes_the_lesson_and_the_graph_matrix_shows_values_and_gradients(
+    page, screenshot
+):
+    call_command("load_learning_content", verbosity=0)
+    lesson = selectors.lesson_get()
+    steps = selectors.lesson_steps(lesson=lesson)
+    # Compute the torch values now, so no page waits for the first `import torch`.
+    selectors.lesson_computed(lesson=lesson, steps=steps)
+
+    page.goto("/learn/backprop/")
+    assert page.url.endswith("/learn/backprop/1/")
+    assert page.locator(".gm-node.is-unlocked").count() == 0
+    screenshot("lesson-step-1")
+
+    for step in steps:
+        assert page.get_by_role("heading", level=1).inner_text() == step.title
+        assert page.get_by_text(f"main.py {step.number} / {len(steps)}").is_visible()
+        answer = _answer_for(step)
+        if step.kind == "choice":
+            # A wrong answer first: feedback, nothing unlocked.
+            wrong = next(c["key"] for c in step.choices if c["key"] != step.correct)
+            page.locator(f'input[name="answer"][value="{wrong}"]').check()
+            page.get_by_role("button", name="Check answer").click()
+            page.locator("#feedback.bad").wait_for()
+            page.locator(f'input[name="answer"][value="{answer}"]').check()
+            page.get_by_role("button", name="Check answer").click()
+        else:
+            # Keyboard only: type the number and press Enter.
+            field = page.get_by_label("Your answer")
+            field.fill("zero point two")
+            field.press("Enter")
+            page.locator("#feedback.bad").get_by_text("is not a number").wait_for()
+            field.fill(answer)
+            field.press("Enter")
+        page.locator("#feedback.ok").wait_for()
+        for node in step.unlocks:
+            page.locator(f'.gm-node.is-unlocked[data-node="{node}"]').wait_for()
+        if step.number < len(steps):
+            next_link = page.locator("#next-link")
+            next_link.wait_for(state="visible")
+            assert next_link.evaluate("el => el === document.activeElement")
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"**/learn/backprop/{step.number + 1}/")
+        else:
+            page.wait_for_load_state("load")
+            page.locator("#complete-note").wait_for()
+
+    matrix = page.locator(".graph-matrix.is-complete")
+    assert page.locator(".gm-node.is-locked").count() == 0
+    # Every edge carries a forward value and a gradient, e.g. ∂L/∂w₂ = 0.2287 on w2 → z2.
+    assert page.locator(".gm-edge-grad").count() == page.locator(".gm-edge").count() == 9
+    assert "0.2287" in page.locator('.gm-edge[data-source="w2"] .gm-edge-grad').text_content()
+    matrix.screenshot(path=str(screenshot("lesson-complete").with_name("graph-matrix.png")))
+    page.goto("/learn/backprop/")
+    assert page.url.endswith("/learn/backprop/8/")  # resumes at the end
+    assert page.js_errors == []
