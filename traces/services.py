@@ -617,8 +617,8 @@ def _diagnosed_notify(*, trace: Trace, diagnosis: Diagnosis) -> None:
         "codes": [f["code"] for f in diagnosis.findings],
         "url": settings.SITE_URL.rstrip("/") + trace.get_absolute_url(),
     }
-    owner = trace.owner
-    transaction.on_commit(lambda: dispatch(user=owner, event="diagnosis.ready", payload=payload))
+    # Inside the transaction: the deliveries are recorded with the diagnosis, sent after commit.
+    dispatch(user=trace.owner, event="diagnosis.ready", payload=payload)
 
 
 # --- the sweep -------------------------------------------------------------------------------
