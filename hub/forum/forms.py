@@ -57,7 +57,7 @@ class QuestionForm(forms.Form):
 class AskForm(QuestionForm):
     trace = forms.FileField(
         required=False,
-        label="Gradient trace (optional)",
+        label="Gradient trace",
         help_text="A .trace file from `python -m traces.capture`: we diagnose it and post the "
         "findings as an answer.",
         widget=forms.ClearableFileInput(attrs={"accept": ".trace"}),

@@ -31,6 +31,7 @@ SIMILAR_THRESHOLD = 0.35
 MARK_START = "\x02"
 MARK_STOP = "\x03"
 SNIPPET_WORDS = 30
+FALLBACK_STEM = 6
 
 
 def _visible(queryset: QuerySet, *, viewer=None) -> QuerySet:
@@ -186,24 +187,24 @@ def _snippet(text: str, terms: list[str]) -> str:
 
 
 def _search_fallback(*, query: str, viewer=None) -> list:
+    """Any term in title or body; ranked by all-terms-in-title, then title hits, then body."""
     terms = _search_terms(query)
     in_title = Q()
     in_any = Q()
     for term in terms:
         in_title &= Q(title__icontains=term)
-        in_any &= Q(title__icontains=term) | Q(body__icontains=term)
-    title_hits = sum(
-        (Case(When(title__icontains=t, then=Value(1)), default=Value(0)) for t in terms),
-        Value(0),
-    )
+        in_any |= Q(title__icontains=term) | Q(body__icontains=term)
+    hits = [
+        Case(When(title__icontains=t, then=Value(3)), default=Value(0))
+        + Case(When(body__icontains=t, then=Value(1)), default=Value(0))
+        for t in terms
+    ]
     queryset = (
         _list_base(viewer=viewer)
         .defer(None)
         .defer("body_html", "search_vector")
         .filter(in_any)
-        .annotate(
-            rank=Case(When(in_title, then=Value(10)), default=Value(0)) + title_hits,
-        )
+        .annotate(rank=Case(When(in_title, then=Value(100)), default=Value(0)) + sum(hits))
         .order_by("-rank", "-score", "-pk")
     )
     results = list(queryset[:SEARCH_LIMIT])
@@ -229,7 +230,9 @@ def question_similar(*, title: str, limit: int = 5, exclude_id: int | None = Non
             .order_by("-similarity", "-score")
         )
         return list(queryset[:limit])
-    words = [w for w in re.findall(r"\w+", title.lower()) if len(w) > 3][:8]
+    # Crude stemming for the fallback: the first letters of a long word ("decreasing" and
+    # "decreases" share "decrea").
+    words = [w[:FALLBACK_STEM] for w in re.findall(r"\w+", title.lower()) if len(w) > 3][:8]
     if not words:
         return []
     hits = sum(

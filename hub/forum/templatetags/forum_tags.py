@@ -1,3 +1,5 @@
+import re
+
 from django import template
 from django.template import TemplateDoesNotExist
 from django.utils.html import escape
@@ -6,12 +8,14 @@ from django.utils.safestring import mark_safe
 from hub.forum.selectors import MARK_START, MARK_STOP
 
 register = template.Library()
+FENCE_RE = re.compile(r"`{3,}[\w-]*|~{3,}|\${2}")
 
 
 @register.filter
 def marked_snippet(text: str) -> str:
     """Escape a search snippet, then turn the match markers into <mark> elements."""
-    html = escape(text or "")
+    text = FENCE_RE.sub(" ", text or "")  # markdown fences and display-math markers
+    html = escape(text)
     return mark_safe(html.replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>"))
 
 

@@ -87,3 +87,24 @@ def test_similar_questions_use_trigrams_on_postgres(corpus):
     similar = selectors.question_similar(title="vanishing gradient in deep sigmoid nets")
     assert similar and similar[0].pk == corpus["vanish_title"].pk
     assert selectors.question_similar(title="completely unrelated words here") == []
+
+
+def test_fallback_finds_any_term_and_ranks_questions_with_all_terms_first(corpus):
+    results = selectors.question_search(query="vanishing nan", use_postgres=False)
+    ids = [q.pk for q in results]
+    assert set(ids) == {corpus["vanish_title"].pk, corpus["vanish_body"].pk, corpus["nan"].pk}
+    # title hits count three times a body hit
+    assert ids.index(corpus["vanish_title"].pk) < ids.index(corpus["vanish_body"].pk)
+
+
+def test_similar_questions_fallback_matches_shared_word_stems(corpus, monkeypatch):
+    monkeypatch.setattr(selectors, "_uses_postgres", lambda: False)
+    similar = selectors.question_similar(title="Loss not decreasing at all")
+    assert [q.pk for q in similar] == [corpus["zero_grad"].pk]
+    assert selectors.question_similar(title="Loss") == []
+
+
+def test_snippet_filter_drops_markdown_fences():
+    from hub.forum.templatetags.forum_tags import marked_snippet
+
+    assert "```" not in marked_snippet("```python x = 1 ``` and $$a$$")
