@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from analysis.detectors._view import TraceView, pooled_norm
+from analysis.detectors._view import TraceView, nanmedian, pooled_norm
 from traces.model import Trace
 
 INK = "#8a8f98"  # readable on white and on near-black backgrounds
@@ -70,7 +70,7 @@ def gradient_flow_svg(trace: Trace) -> str | None:
         with np.errstate(all="ignore"):
             med = np.array(
                 [
-                    np.nanmedian(pooled_norm(trace.steps.fresh_grad_norm, rows, np.array(ps)))
+                    nanmedian(pooled_norm(trace.steps.fresh_grad_norm, rows, np.array(ps)))
                     for ps in modules.values()
                 ]
             )

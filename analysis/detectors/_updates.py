@@ -5,12 +5,11 @@ hold for Adam (scale-invariant), momentum, schedulers and manual SGD alike.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.detectors._view import LossTrend, TraceView
+from analysis.detectors._view import LossTrend, TraceView, row_nanmedian
 
 # The early window over which blow-ups are judged: the first quarter of the actor's rows, at
 # least 3. (Ours: the prototype saw ratios >= 0.15 "in early steps" on runs that blew up.)
@@ -31,6 +30,13 @@ class UpdateStats:
 
 
 def update_stats(view: TraceView, actor: int) -> UpdateStats | None:
+    key = ("update_stats", actor)
+    if key not in view.memo:
+        view.memo[key] = _update_stats(view, actor)
+    return view.memo[key]
+
+
+def _update_stats(view: TraceView, actor: int) -> UpdateStats | None:
     params = view.params_of(actor)
     params = params[view.ever_graded[params]]
     matrices = params[view.is_matrix[params]]
@@ -45,10 +51,9 @@ def update_stats(view: TraceView, actor: int) -> UpdateStats | None:
     g = s.grad_norm[np.ix_(rows, params)]
     # Only cells where the optimizer had a gradient to apply: a missing gradient is another
     # detector's business, not the learning rate's.
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # rows with no cell measured: NaN
+    with np.errstate(all="ignore"):
         ratio = np.where((g > 0) & (w > 0), upd / w, np.nan)
-        per_row = np.nanmedian(ratio, axis=1) if ratio.size else np.full(rows.size, np.nan)
+    per_row = row_nanmedian(ratio)
     finite = np.isfinite(per_row)
     if finite.sum() < EARLY_MIN_ROWS:
         return None

@@ -12,6 +12,7 @@ their cost and memory constant however long the run was (see bench/diagnose.py).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -50,6 +51,7 @@ class Layer:
 class TraceView:
     def __init__(self, trace: Trace):
         self.trace = trace
+        self.memo: dict = {}  # results several detectors share (e.g. update statistics)
         self.steps = trace.steps
         self.S = trace.num_rows
         self.P = len(trace.params)
@@ -260,7 +262,9 @@ class TraceView:
         good = loss[finite]
         n_first = max(2, math.ceil(LOSS_INITIAL_SHARE * good.size))
         n_last = max(2, good.size // 4)
-        first = float(np.median(good[:n_first]))
+        # The start: the first loss, unless the first 10 % are lower (a noisy first batch). A
+        # blow-up on step 1 must not inflate it.
+        first = float(min(good[0], np.median(good[:n_first])))
         last = float(np.median(good[-n_last:]))
         scale = max(abs(first), 1e-12)
         seen = ~np.isnan(loss)
@@ -276,7 +280,7 @@ class TraceView:
 
 @dataclass(frozen=True)
 class LossTrend:
-    first: float  # median of the first LOSS_INITIAL_SHARE of the finite losses (the start)
+    first: float  # the start: min(first loss, median of the first LOSS_INITIAL_SHARE)
     last: float  # median of the last quarter
     peak: float
     rel_drop: float  # (first - last) / |first|: 0.3 = the loss fell by 30 %
@@ -321,6 +325,56 @@ def fmt(x: float | None) -> str:
     return f"{x:.2e}"
 
 
+def layer_norms(array: np.ndarray, rows: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """float64[len(rows), len(groups)]: ``pooled_norm`` of each column group, in one gather."""
+    if not groups:
+        return np.empty((rows.size, 0))
+    cols = np.concatenate(groups)
+    starts = np.cumsum([0] + [g.size for g in groups[:-1]])
+    block = array[np.ix_(rows, cols)].astype(np.float64)
+    seen = ~np.isnan(block)
+    np.nan_to_num(block, copy=False, nan=0.0, posinf=np.inf)
+    block *= block
+    total = np.sqrt(np.add.reduceat(block, starts, axis=1))
+    counted = np.add.reduceat(seen, starts, axis=1)
+    total[counted == 0] = np.nan
+    return total
+
+
+def nanmedian(x: np.ndarray, axis: int | None = None):
+    """np.nanmedian without the all-NaN RuntimeWarning (an all-NaN slice is simply NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(x, axis=axis)
+
+
+def row_nanmedian(x: np.ndarray) -> np.ndarray:
+    """Median of each row ignoring NaN (NaN for an all-NaN row); a sort, no masked arrays."""
+    if x.shape[1] == 0:
+        return np.full(x.shape[0], np.nan)
+    srt = np.sort(x, axis=1)  # NaN sorts last
+    k = np.sum(~np.isnan(x), axis=1)
+    lo = np.clip((k - 1) // 2, 0, None)
+    hi = np.clip(k // 2, 0, None)
+    idx = np.arange(x.shape[0])
+    hi = np.minimum(hi, x.shape[1] - 1)
+    out = (srt[idx, lo] + srt[idx, hi]) / 2.0
+    out[k == 0] = np.nan
+    return out
+
+
+def persistent_onsets(bad: np.ndarray, total_rows: int | None = None) -> np.ndarray:
+    """``persistent_onset`` for each column of a [rows, columns] bool array (-1: none)."""
+    n = bad.shape[0]
+    if n == 0:
+        return np.full(bad.shape[1], -1)
+    suffix_bad = np.cumsum(bad[::-1], axis=0)[::-1]
+    suffix_len = np.arange(n, 0, -1)[:, None]
+    min_rows = max(PERSIST_MIN_ROWS, math.ceil(PERSIST_MIN_SHARE * (total_rows or n)))
+    ok = bad & (suffix_bad >= PERSIST_SHARE * suffix_len) & (suffix_len >= min_rows)
+    return np.where(ok.any(axis=0), np.argmax(ok, axis=0), -1)
+
+
 def pooled_norm(array: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """float64[len(rows)]: the L2 norm of the concatenated columns (norm of norms) per row.
 
@@ -328,8 +382,4 @@ def pooled_norm(array: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nda
     """
     if cols.size == 0:
         return np.full(rows.size, np.nan)
-    block = array[np.ix_(rows, cols)].astype(np.float64)
-    seen = ~np.isnan(block)
-    total = np.sqrt(np.nansum(block * block, axis=1))
-    total[~seen.any(axis=1)] = np.nan
-    return total
+    return layer_norms(array, rows, [cols])[:, 0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.detectors._view import TraceView, fmt, persistent_onset
+from analysis.detectors._view import TraceView, fmt, persistent_onset, persistent_onsets
 from analysis.findings import Evidence, Finding, Fix, Severity
 
 CODE = "dead_relu"
@@ -115,31 +115,39 @@ def _module_layers(view: TraceView, rows: np.ndarray) -> list:
 
 def _gradient_layers(view: TraceView, rows: np.ndarray) -> list:
     """F.relu models: dead inputs of Linear layers that are not the first of their actor."""
-    out = []
+    cols = []
     for actor in view.actors:
         params = view.params_of(actor)
         if params.size == 0:
             continue
-        first_order = np.nanmin(view.param_order[params]) if params.size else np.inf
+        first_order = np.nanmin(view.param_order[params])
         for p in params:
             info = view.trace.params[p]
             if (
-                view.module_type(info.module) not in LINEAR_TYPES
-                or len(info.shape) != 2
-                or view.param_order[p] <= first_order
+                len(info.shape) == 2
+                and view.param_order[p] > first_order
+                and view.module_type(info.module) in LINEAR_TYPES
             ):
-                continue
-            series = view.steps.grad_dead_in_frac[rows, p].astype(np.float64)
-            out.append(
-                _judge(
-                    view,
-                    rows,
-                    series,
-                    f"inputs of {info.module}",
-                    f"median share of {info.module}'s inputs that were 0 for the whole batch "
-                    f"(read from {info.name}'s gradient)",
-                )
+                cols.append(int(p))
+    if not cols:
+        return []
+    block = view.steps.grad_dead_in_frac[np.ix_(rows, np.array(cols))].astype(np.float64)
+    # One vectorised pass finds the candidates; only those get the per-layer verdict.
+    with np.errstate(invalid="ignore"):
+        onsets = persistent_onsets(block >= DEAD_SHARE, view.S)
+    out = []
+    for j in np.flatnonzero(onsets >= 0):
+        info = view.trace.params[cols[j]]
+        out.append(
+            _judge(
+                view,
+                rows,
+                block[:, j],
+                f"inputs of {info.module}",
+                f"median share of {info.module}'s inputs that were 0 for the whole batch "
+                f"(read from {info.name}'s gradient)",
             )
+        )
     return out
 
 

@@ -19,6 +19,7 @@ from analysis.detectors._view import (
     TraceView,
     fmt,
     margin_confidence,
+    nanmedian,
     persistent_onset,
     pooled_norm,
 )
@@ -180,11 +181,11 @@ def _clipping_note(view: TraceView, rows: np.ndarray, params: np.ndarray) -> str
     used = pooled_norm(view.steps.grad_norm, rows, params)
     fresh = pooled_norm(view.steps.fresh_grad_norm, rows, params)
     with np.errstate(all="ignore"):
-        shrink = np.nanmedian(used / fresh) if rows.size else np.nan
+        shrink = nanmedian(used / fresh) if rows.size else np.nan
     if np.isfinite(shrink) and shrink < 0.1:
         return (
             f"Gradient clipping (or rescaling) cut the gradient the optimizer used to about "
-            f"{fmt(float(np.nanmedian(used)))}, which contains the damage but not the cause."
+            f"{fmt(float(nanmedian(used)))}, which contains the damage but not the cause."
         )
     return ""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.detectors._view import TraceView, fmt, pooled_norm
+from analysis.detectors._view import TraceView, fmt, nanmedian, pooled_norm
 from analysis.findings import Evidence, Finding, Fix, Severity
 
 CODE = "missing_zero_grad"
@@ -46,7 +46,7 @@ def detect(view: TraceView) -> list[Finding]:
         used = pooled_norm(view.steps.grad_norm, stale_rows, flagged)
         fresh = pooled_norm(view.steps.fresh_grad_norm, stale_rows, flagged)
         with np.errstate(all="ignore"):
-            inflation = float(np.nanmedian(used / fresh)) if stale_rows.size else float("nan")
+            inflation = float(nanmedian(used / fresh)) if stale_rows.size else float("nan")
         last = stale_rows[-1] if stale_rows.size else None
         names = tuple(view.trace.params[i].name for i in flagged)
         modules = tuple(dict.fromkeys(view.trace.params[i].module for i in flagged))

@@ -15,9 +15,10 @@ import numpy as np
 from analysis.detectors._view import (
     TraceView,
     fmt,
+    layer_norms,
     margin_confidence,
+    nanmedian,
     persistent_onset,
-    pooled_norm,
 )
 from analysis.findings import Evidence, Finding, Fix, Severity
 
@@ -62,7 +63,7 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
         return None
     rows = view.sample(view.rows_of(actor))
     fresh = view.steps.fresh_grad_norm
-    norms = np.column_stack([pooled_norm(fresh, rows, layer.params) for layer in layers])
+    norms = layer_norms(fresh, rows, [layer.params for layer in layers])
     first, last = norms[:, 0], norms[:, -1]
     valid = np.isfinite(first) & np.isfinite(last) & (last > 0)
     if valid.sum() < 2:
@@ -76,7 +77,7 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
     after = slice(onset, None)
     med_ratio = float(np.median(ratio[after]))
     with np.errstate(all="ignore"):
-        layer_med = np.nanmedian(norms[after], axis=0)
+        layer_med = nanmedian(norms[after], axis=0)
         rel = layer_med / layer_med[-1]
     affected = [layers[j].module for j in range(len(layers)) if rel[j] < AFFECTED_RELATIVE]
     start = None
