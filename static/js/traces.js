@@ -76,7 +76,17 @@
       if (!target && parent && parent.className) {
         target = document.querySelector("." + parent.className.trim().split(/\s+/).join("."));
       }
-      if (target) target.appendChild(document.importNode(answer, true));
+      if (!target) return;
+      var node;
+      if (!target.querySelector("[id^='answer-']")) {
+        // No answers shown yet (an empty state, a "0 Answers" heading): take the new section.
+        node = document.importNode(parent, true);
+        target.replaceWith(node);
+      } else {
+        node = document.importNode(answer, true);
+        target.appendChild(node);
+      }
+      if (window.htmx) window.htmx.process(node); // the forum's vote and comment buttons
     });
   }
 
