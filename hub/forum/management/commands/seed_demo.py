@@ -8,7 +8,6 @@ spread over the past weeks so the lists look lived-in. Demo accounts cannot log 
 """
 
 import random
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.accounts.models import Profile
-from hub.accounts.services import user_create
+from hub.accounts.services import profile_get, user_create
 from hub.forum import services
 from hub.forum.models import Answer, Comment, Question, Tag
 
@@ -61,14 +60,12 @@ class Command(BaseCommand):
     def _people(self, specs, password: str) -> dict:
         people = {}
         for spec in specs:
-            user = user_create(
-                username=spec["username"],
-                email=f"{spec['username'].replace('_', '-')}@{DEMO_EMAIL_DOMAIN}",
-                password=password or secrets.token_urlsafe(24),
-            )
-            if not password:
-                user.set_unusable_password()
-                user.save(update_fields=["password"])
+            email = f"{spec['username'].replace('_', '-')}@{DEMO_EMAIL_DOMAIN}"
+            if password:
+                user = user_create(username=spec["username"], email=email, password=password)
+            else:  # no login possible, and no slow password hashing
+                user = User.objects.create_user(username=spec["username"], email=email)
+                profile_get(user=user)
             Profile.objects.filter(user=user).update(
                 reputation=spec["reputation"], bio=spec.get("bio", "")
             )
