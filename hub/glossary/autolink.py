@@ -1,9 +1,9 @@
 """Link the first mention of each glossary term in rendered HTML.
 
 `autolink_html(html)` runs on every post write (hub.forum.markdown.render_markdown), so it is
-built for speed: one compiled regex over every name and alias (longest first, so "vanishing
-gradient" wins over "gradient"), cached per process and rebuilt only when the Term table
-changes. The HTML is walked with the standard library's tokenizer, never with a regex: text
+built for speed: one compiled regex over every name and alias (a prefix tree in which the
+longest spelling wins, so "vanishing gradient" beats "gradient"), cached per process and
+rebuilt only when the Term table changes (one cheap aggregate query per call checks that). The HTML is walked with the standard library's tokenizer, never with a regex: text
 inside <code>, <pre>, <a>, <script>, <style> and math elements (class "math") is left alone.
 """
 
@@ -62,9 +62,33 @@ def normalise(spelling: str) -> str:
     return " ".join(spelling.lower().split())
 
 
-def _spelling_regex(spelling: str) -> str:
-    # Any run of whitespace in the text matches a space in the spelling (line-wrapped prose).
-    return r"\s+".join(re.escape(part) for part in spelling.split())
+def _trie_regex(spellings: list[str]) -> str:
+    """One regex for many spellings, factored by common prefixes ("adam", "adamw" → adamw?).
+
+    A flat alternation of hundreds of words makes the regex engine try each one at every
+    position; the prefix tree tries one branch per character. At each node the longer
+    continuation is tried first (greedy), so the longest spelling that fits wins. A space in a
+    spelling matches any run of whitespace (line-wrapped prose).
+    """
+    trie: dict = {}
+    for spelling in spellings:
+        node = trie
+        for char in spelling:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        branches = [
+            (r"\s+" if char == " " else re.escape(char)) + build(child)
+            for char, child in sorted(node.items())
+            if char
+        ]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
 
 
 def _fingerprint() -> tuple:
@@ -87,8 +111,7 @@ def _build_table(fingerprint: tuple) -> TermTable:
                 spellings[key] = (slug, summary)
     if not spellings:
         return TermTable(fingerprint=fingerprint, pattern=None, spellings={})
-    ordered = sorted(spellings, key=lambda s: (-len(s), s))
-    alternation = "|".join(_spelling_regex(s) for s in ordered)
+    alternation = _trie_regex(list(spellings))
     # Whole words only: no letter, digit, underscore, hyphen or dot glued to either side
     # ("ReLU" must not match inside "LeakyReLU" or "nn.ReLU"; a sentence-ending dot is fine).
     pattern = re.compile(rf"(?<![\w.\-])(?:{alternation})(?![\w\-]|\.\w)", re.IGNORECASE)

@@ -117,3 +117,17 @@ def test_the_tooltip_is_escaped(make_term):
     make_term("Epoch", definition='One "pass" over <data>. More.')
     html = autolink_html("<p>one epoch</p>")
     assert 'title="One &quot;pass&quot; over &lt;data&gt;."' in html
+
+
+def test_terms_sharing_a_prefix_are_told_apart(make_term):
+    make_term("Adam")
+    make_term("AdamW")
+    html = autolink_html("<p>AdamW is not Adam; adamwx is neither.</p>")
+    assert _links(html) == ["/glossary/adamw/", "/glossary/adam/"]
+    assert ">AdamW</a> is not <a" in html and "adamwx is neither" in html
+
+
+def test_a_spelling_wrapped_over_two_lines_still_matches(terms):
+    html = autolink_html("<p>the vanishing\ngradients problem</p>")
+    assert _links(html) == ["/glossary/vanishing-gradient/"]
+    assert ">vanishing\ngradients</a> problem" in html

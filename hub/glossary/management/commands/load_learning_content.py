@@ -63,6 +63,8 @@ class Command(BaseCommand):
             articles = self._load_articles(content_dir / "articles", fingerprint)
             faq = self._load_faq(content_dir / "faq.yaml", fingerprint)
         elapsed = time.perf_counter() - started
+        if options["verbosity"] < 1:
+            return
         self.stdout.write(
             f"Learning content: {terms} terms ({terms_changed} changed), "
             f"{lessons[0]} lesson(s) ({lessons[1]} changed), {articles[0]} article(s) "
