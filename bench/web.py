@@ -274,6 +274,23 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     }
 
 
+def paths_existing() -> dict:
+    """The pages to drive in a database seeded by an earlier run (--reuse-db)."""
+    from django.db.models import Count
+
+    from hub.forum.models import Question
+
+    busy = Question.objects.annotate(n=Count("answers")).order_by("-n").first()
+    if busy is None:
+        raise SystemExit(f"{DB_NAME} is empty: run once with --keep-db first")
+    return {
+        "bare view": "/bench/bare/",
+        "question list": "/questions/",
+        "busy question": busy.get_absolute_url(),
+        "search": "/search/?q=vanishing+gradients+sigmoid",
+    }
+
+
 def queries_per_page(paths: dict) -> dict:
     """SQL queries and their time for one anonymous request to each page, counted in-process."""
     from django.db import connection
@@ -305,8 +322,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_start(port: int) -> subprocess.Popen:
+def server_start(port: int, *, page_cache: bool) -> subprocess.Popen:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", DEBUG="false")
+    env["BENCH_PAGE_CACHE"] = "1" if page_cache else "0"
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "hub.wsgi:application",
@@ -401,18 +419,31 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="per page per round")
     parser.add_argument("--max-requests", type=int, default=50_000, help="per page per round")
     parser.add_argument("--keep-db", action="store_true", help="leave gradhub_bench behind")
+    parser.add_argument(
+        "--reuse-db", action="store_true", help="use a gradhub_bench kept by --keep-db (no seeding)"
+    )
+    parser.add_argument(
+        "--page-cache",
+        action="store_true",
+        help="experiment: serve with Django's per-site cache middleware (bench/settings.py)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the busy question page")
     args = parser.parse_args()
 
-    database_create()
+    if not args.reuse_db:
+        database_create()
     process = None
     try:
         django_setup()
-        from django.core.management import call_command
+        if args.reuse_db:
+            paths = paths_existing()
+        else:
+            from django.core.management import call_command
 
-        call_command("migrate", verbosity=0)
-        paths = seed(questions=args.questions, posts=args.posts, rng=random.Random(20261129))
+            call_command("migrate", verbosity=0)
+            paths = seed(questions=args.questions, posts=args.posts, rng=random.Random(20261129))
         counts = queries_per_page(paths)
+        shares = breakdown(paths)
         if args.profile:
             profile_page(paths["busy question"])
         from django.db import connections
@@ -420,7 +451,7 @@ def main() -> int:
         connections.close_all()
 
         port = free_port()
-        process = server_start(port)
+        process = server_start(port, page_cache=args.page_cache)
         for path in paths.values():  # warm-up: imports, template caches, PostgreSQL caches
             load(port=port, path=path, seconds=1.0, max_requests=100)
         results = {name: {"latencies": [], "errors": 0, "elapsed": 0.0} for name in paths}
@@ -435,20 +466,22 @@ def main() -> int:
     finally:
         if process is not None:
             server_stop(process)
-        if not args.keep_db:
+        if not (args.keep_db or args.reuse_db):
             from django.db import connections
 
             connections.close_all()
             database_drop()
 
-    report(results, counts)
+    report(results, counts, page_cache=args.page_cache)
+    report_breakdown(shares)
     return 0
 
 
-def report(results: dict, counts: dict) -> None:
+def report(results: dict, counts: dict, *, page_cache: bool) -> None:
     bare_rps = len(results["bare view"]["latencies"]) / results["bare view"]["elapsed"]
+    cache_note = ", per-site page cache ON (experiment)" if page_cache else ""
     print(
-        f"\ngunicorn {WORKERS} sync workers, {CONCURRENCY} client threads, "
+        f"\ngunicorn {WORKERS} sync workers{cache_note}, {CONCURRENCY} client threads, "
         f"{ROUNDS} rounds, anonymous GETs, {os.cpu_count()} CPUs shared with the client\n"
     )
     header = (
@@ -479,8 +512,63 @@ def report(results: dict, counts: dict) -> None:
     )
 
 
+def breakdown(paths: dict, *, repeat: int = 10) -> dict:
+    """Where each page's time goes, in-process: template rendering, SQL, Python calls.
+
+    Shares of cProfile's total for one anonymous request (repeated); profiling slows Python
+    code, so read the shares, not the absolute times.
+    """
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    client = Client()
+    shares = {}
+    for name, path in paths.items():
+        client.get(path)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(repeat):
+            client.get(path)
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        total = template = sql = 0.0
+        includes = 0
+        for (filename, _line, function), (_cc, calls, tottime, cumtime, _) in stats.stats.items():
+            total += tottime
+            if filename.endswith("django/template/backends/django.py") and function == "render":
+                template = max(template, cumtime)
+            if filename.endswith("psycopg/cursor.py") and function == "execute":
+                sql += cumtime
+            if filename.endswith("django/template/loader_tags.py") and function == "render":
+                includes = max(includes, calls)
+        shares[name] = {
+            "calls": stats.total_calls // repeat,
+            "template": template / total if total else 0.0,
+            "sql": sql / total if total else 0.0,
+            "nodes": includes // repeat,
+        }
+    return shares
+
+
+def report_breakdown(shares: dict) -> None:
+    print(
+        "\nwhere the time goes (in-process, anonymous; cProfile shares; 'in render' includes"
+        " SQL run lazily from templates)"
+    )
+    header = f"{'page':<15} {'py calls':>9} {'in render':>9} {'SQL':>6} {'includes+blocks':>16}"
+    print(header)
+    print("-" * len(header))
+    for name, share in shares.items():
+        print(
+            f"{name:<15} {share['calls']:>9} {share['template'] * 100:>8.0f}% "
+            f"{share['sql'] * 100:>5.0f}% {share['nodes']:>16}"
+        )
+
+
 def profile_page(path: str) -> None:
-    """Where the busy question page spends its time, in-process (top functions, cumulative)."""
+    """The busy question page's top functions (cumulative), in-process."""
     import cProfile
     import pstats
 

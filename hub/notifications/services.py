@@ -103,6 +103,21 @@ def notify(
     text = text.strip()
     if len(text) > TEXT_MAX_LENGTH:
         text = text[: TEXT_MAX_LENGTH - 1] + "…"
+    if verb == Notification.Verb.DIAGNOSED and question is not None:
+        # The pipeline posts the bot's answer (followers hear "answered") and then reports the
+        # diagnosis: the asker gets the one, more useful notification, not both.
+        bot_answer = Notification.objects.filter(
+            recipient=recipient,
+            question=question,
+            verb=Notification.Verb.ANSWERED,
+            actor__profile__is_bot=True,
+            is_read=False,
+            created_at__gte=timezone.now() - DEDUP_WINDOW,
+        ).first()
+        if bot_answer is not None:
+            bot_answer.verb, bot_answer.text, bot_answer.url = verb, text, url
+            bot_answer.save(update_fields=["verb", "text", "url"])
+            return bot_answer
     notification = Notification.objects.create(
         recipient=recipient, actor=actor, verb=verb, text=text, url=url, question=question
     )

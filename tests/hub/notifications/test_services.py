@@ -193,3 +193,24 @@ def test_email_is_sent_after_commit_only_when_switched_on(
     assert mail.outbox[0].to == [alice.email]
     assert "Your trace is diagnosed" in mail.outbox[0].subject
     assert "/q/7/" in mail.outbox[0].body
+
+
+def test_a_diagnosis_replaces_the_bots_answered_notification_for_the_asker(
+    make_user, make_question
+):
+    from hub.accounts.services import bot_user_get
+
+    asker, follower = make_user(), make_user()
+    question = make_question(author=asker)
+    question_follow(user=follower, question=question)
+    answer_create(author=bot_user_get(), question=question, body="## Diagnosis", automated=True)
+    notify(
+        recipient=asker,
+        verb="diagnosed",
+        text="Gradient Doctor diagnosed your trace: vanishing gradients",
+        url="/traces/1/",
+        question=question,
+    )
+    mine = list(Notification.objects.filter(recipient=asker))
+    assert [(n.verb, n.url) for n in mine] == [("diagnosed", "/traces/1/")]
+    assert Notification.objects.get(recipient=follower).verb == "answered"
