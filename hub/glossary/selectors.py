@@ -48,6 +48,7 @@ def term_index() -> list[IndexLetter]:
     """Every letter A–Z (with '#' first for names that start with a symbol), each with its terms."""
     by_letter: dict[str, list[Term]] = {}
     for term in term_list().only("slug", "name", "definition_html"):
+        term.summary = term_summary(definition_html=term.definition_html)
         by_letter.setdefault(term.letter, []).append(term)
     letters = (["#"] if "#" in by_letter else []) + list(string.ascii_uppercase)
     return [IndexLetter(letter=letter, terms=by_letter.get(letter, [])) for letter in letters]

@@ -38,6 +38,5 @@ def term_detail(request, slug: str):
             "snippet_html": code_highlight(code=term.snippet, language="python"),
             "related": selectors.term_related(term=term),
             "questions": selectors.term_questions(term=term),
-            "tag_names": sorted(selectors.term_tag_names(term=term)),
         },
     )

@@ -33,6 +33,7 @@ def test_index_lists_terms_under_their_letter_with_an_a_to_z_bar(client, terms):
     assert 'href="#letter-Q"' not in html  # no term starts with Q: not a link
     section_r = html.split('id="letter-R"')[1].split("</section>")[0]
     assert ">ReLU</a>" in section_r and "Dead ReLU" not in section_r
+    assert "ReLU is a term used in tests." in section_r  # one-sentence summary
 
 
 def test_search_finds_terms_by_name_alias_and_definition_name_first(client, terms):
