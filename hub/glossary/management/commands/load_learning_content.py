@@ -74,10 +74,16 @@ class Command(BaseCommand):
     # --- glossary ----------------------------------------------------------------------------
     def _load_glossary(self, folder: Path) -> tuple[int, int]:
         paths = sorted(folder.glob("*.yaml"))
+        loaded = dict(Term.objects.values_list("slug", "source_checksum"))
         related: dict[str, list[str]] = {}
         changed: list[Term] = []
         for path in paths:
-            data, text = _read_yaml(path)
+            text = path.read_text(encoding="utf-8")
+            checksum = content_checksum(text)
+            if loaded.get(path.stem) == checksum:
+                related[path.stem] = []  # unchanged: parsed below only if another term changed
+                continue
+            data, _ = _read_yaml(path)
             missing = [name for name in REQUIRED_TERM_FIELDS if not data.get(name)]
             if missing:
                 raise CommandError(f"{path}: missing {', '.join(missing)}")
@@ -88,11 +94,15 @@ class Command(BaseCommand):
                 definition=data["definition"].strip(),
                 snippet=data["snippet"].rstrip() + "\n",
                 expected_output=data["output"].rstrip() + "\n",
-                source_checksum=content_checksum(text),
+                source_checksum=checksum,
             )
             related[term.slug] = list(data.get("related") or [])
             if was_changed:
                 changed.append(term)
+        if changed:
+            for path in paths:  # a new term may be the related term of an unchanged one
+                if not related[path.stem]:
+                    related[path.stem] = list(_read_yaml(path)[0].get("related") or [])
         if changed:
             unknown = {
                 f"{slug} → {target}"
