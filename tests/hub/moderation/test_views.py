@@ -135,3 +135,17 @@ def test_an_unknown_action_leaves_the_flag_open_with_a_message(
     assert b"Unknown action" in response.content
     flag.refresh_from_db()
     assert flag.state == "open"
+
+
+def test_the_queue_runs_a_constant_number_of_queries_for_many_flags(
+    client, make_user, moderator, question, answer, comment, django_assert_max_num_queries
+):
+    for target in (question, answer, comment):
+        for _ in range(3):
+            flag_create(reporter=make_user(), target=target, reason="rude")
+    client.force_login(moderator)
+    with django_assert_max_num_queries(5):
+        response = client.get("/moderation/")
+    html = response.content.decode()
+    assert html.count('class="card flag-item"') == 9
+    assert html.count('title="Open flags on this post">3<') == 9
