@@ -1,5 +1,7 @@
 """Sign-up, rate-limited log-in, and the public profile page."""
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
@@ -23,6 +25,7 @@ User = get_user_model()
 RATE_SIGNUP_IP = (10, 3600)
 RATE_LOGIN_IP = (30, 300)
 RATE_LOGIN_USERNAME = (10, 300)
+RATE_PASSWORD_RESET_IP = (5, 3600)  # each one sends an e-mail
 
 
 def _safe_next(request) -> str:
@@ -88,9 +91,26 @@ class LoginView(auth_views.LoginView):
             )
             if username:
                 limit, period = RATE_LOGIN_USERNAME
-                rate_limit(
-                    scope="login", key=f"user:{username}", limit=limit, period_seconds=period
-                )
+                # hashed: the typed name may hold any character; the cache key must not
+                digest = hashlib.sha256(username.encode()).hexdigest()[:32]
+                rate_limit(scope="login", key=f"user:{digest}", limit=limit, period_seconds=period)
+        except RateLimited as error:
+            return rate_limited_response(request, error)
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, limited per IP: every request sends an e-mail."""
+
+    def post(self, request, *args, **kwargs):
+        limit, period = RATE_PASSWORD_RESET_IP
+        try:
+            rate_limit(
+                scope="password-reset",
+                key=f"ip:{client_ip(request)}",
+                limit=limit,
+                period_seconds=period,
+            )
         except RateLimited as error:
             return rate_limited_response(request, error)
         return super().post(request, *args, **kwargs)

@@ -154,3 +154,12 @@ def test_password_reset_sends_an_email(client, db):
 def test_password_change_page_needs_login(client, db):
     response = client.get("/accounts/password/change/")
     assert response.status_code == 302 and "next=/accounts/password/change/" in response["Location"]
+
+
+def test_password_reset_is_rate_limited_per_ip(client, db, monkeypatch):
+    monkeypatch.setattr(views, "RATE_PASSWORD_RESET_IP", (1, 3600))
+    services.user_create(username="ada", email="ada@example.com", password=PASSWORD)
+    assert client.post("/accounts/password/reset/", {"email": "ada@example.com"}).status_code == 302
+    response = client.post("/accounts/password/reset/", {"email": "ada@example.com"})
+    assert response.status_code == 429
+    assert len(mail.outbox) == 1

@@ -5,6 +5,9 @@ import pytest
 
 from hub.forum.markdown import render_markdown
 
+# autolink_html (glossary) reads the Term table
+pytestmark = pytest.mark.django_db
+
 # Classic payloads (OWASP XSS filter evasion cheat sheet, PortSwigger's XSS cheat sheet).
 XSS_CORPUS = [
     "<script>alert(1)</script>",
@@ -112,7 +115,20 @@ def test_tables_keep_alignment_only():
     assert '<th style="text-align:right">a</th>' in html
 
 
-def test_glossary_terms_are_autolinked_when_the_glossary_provides_autolink(monkeypatch):
+def test_glossary_terms_are_linked_in_prose_but_not_in_code():
+    from hub.glossary.models import Term
+
+    Term.objects.create(
+        slug="vanishing-gradient",
+        name="vanishing gradient",
+        definition="Gradients that shrink toward the input.",
+    )
+    html = render_markdown("A vanishing gradient here, not in `vanishing gradient` code.")
+    assert html.count('href="/glossary/vanishing-gradient/"') == 1
+    assert "<code>vanishing gradient</code>" in html
+
+
+def test_glossary_autolink_is_called_on_the_sanitised_html(monkeypatch):
     import hub.forum.markdown as markdown
 
     monkeypatch.setattr(markdown, "autolink_html", lambda html: html.replace("zero_grad", "ZG"))
