@@ -174,14 +174,17 @@ def _finish(recorder, exc, *, output: str, command: list[str], every: int) -> No
     )
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The command line: exit with the script's own status."""
     try:
         sys.exit(main())
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
+    except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException:
         # The script's own exception: print its traceback as Python would, exit with status 1.
         traceback.print_exc()
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    cli()

@@ -173,6 +173,8 @@ class Recorder:
         self.finished = False
         self.window = _Window(recording=True)
 
+        self.probes: dict[tuple, torch.Tensor] = {}
+        self.buffers: dict[int, torch.Tensor] = {}  # weights before the step, per parameter
         self._handles: list = []
         self._patches: list[tuple[object, str, object]] = []
         self._lock = threading.RLock()
@@ -588,9 +590,16 @@ class Recorder:
         if not window.recording or self.capped:
             self.step_state = {"opt": opt, "recording": False}
             return
-        self._measure_fresh()
+        # Usually nothing touched .grad since the backward: its norm is the fresh norm too.
+        reuse = window.fresh is None and window.backward > 0 and not window.snapshots
+        if not reuse:
+            self._measure_fresh()
         members = [i for i, info in enumerate(self.params) if info.optimizer == opt]
         self.step_state = self._measure_before(opt, members)
+        if reuse:
+            window.fresh = dict(
+                zip(self.step_state["with_grad"], self.step_state["grad_norm"], strict=True)
+            )
 
     def _measure_before(self, opt: int, members: list[int]) -> dict:
         params = [info.ref() for info in self.params]
@@ -602,7 +611,9 @@ class Recorder:
             "recording": True,
             "live": live,
             "with_grad": with_grad,
-            "members": [i for i in members if params[i] is not None],
+            # torch optimizers skip parameters without .grad: their update is exactly 0
+            "members": [i for i in members if params[i] is not None and params[i].grad is not None],
+            "idle": [i for i in members if params[i] is not None and params[i].grad is None],
         }
         state["grad_norm"] = torch._foreach_norm(grads, 2, dtype=torch.float32) if grads else []
         weights = [params[i].detach() for i in live]
@@ -611,13 +622,41 @@ class Recorder:
         )
         dead_idx = [i for i in with_grad if params[i].grad.dim() == 2]
         state["dead_idx"] = dead_idx
-        state["dead"] = [
-            (torch.count_nonzero(params[i].grad.detach(), dim=0) == 0).float().mean()
-            for i in dead_idx
-        ]
-        before = [params[i].detach().clone() for i in state["members"]]
-        state["before"] = before
+        state["dead"] = [self._dead_columns(params[i].grad.detach()) for i in dead_idx]
+        state["before"] = self._copy_weights(params, state["members"])
         return state
+
+    def _copy_weights(self, params: list, members: list[int]) -> list[torch.Tensor]:
+        """The members' weights, copied into buffers kept from step to step (no allocation)."""
+        buffers, weights = [], []
+        for i in members:
+            weight = params[i].detach()
+            buffer = self.buffers.get(i)
+            if (
+                buffer is None
+                or buffer.shape != weight.shape
+                or buffer.dtype != weight.dtype
+                or buffer.device != weight.device
+            ):
+                buffer = self.buffers[i] = torch.empty_like(weight)
+            buffers.append(buffer)
+            weights.append(weight)
+        if buffers:
+            torch._foreach_copy_(buffers, weights)
+        return buffers
+
+    def _dead_columns(self, grad: torch.Tensor) -> torch.Tensor:
+        """Share of columns of a 2-D gradient that are exactly zero: ``r @ grad`` with a fixed
+        positive random ``r`` is zero in exactly those columns (barring an exact cancellation),
+        one matrix-vector product instead of a comparison and reduction over every element."""
+        key = (grad.shape[0], grad.dtype, grad.device)
+        weights = self.probes.get(key)
+        if weights is None:
+            generator = torch.Generator().manual_seed(0)  # not the script's random stream
+            weights = torch.rand(grad.shape[0], generator=generator, dtype=torch.float64) + 0.5
+            weights = weights.to(dtype=grad.dtype, device=grad.device)
+            self.probes[key] = weights
+        return ((weights @ grad) == 0).sum(dtype=torch.float32) / grad.shape[1]
 
     def _step_post(self, optimizer) -> None:
         state, self.step_state = self.step_state, None
@@ -660,7 +699,7 @@ class Recorder:
             torch.stack(state["weight_norm"]) if state["weight_norm"] else None,
             torch.stack(update) if update else None,
             torch.stack(state["dead"]) if state["dead"] else None,
-            torch.stack([window.acts[m] for m in act_idx]).reshape(-1) if act_idx else None,
+            torch.stack([window.acts[m][0] for m in act_idx]).reshape(-1) if act_idx else None,
             loss.reshape(1).float() if loss is not None else None,
         ]
         values = _host_parts(parts)
@@ -668,10 +707,12 @@ class Recorder:
         fresh_norm = _column(P, fresh_idx, values[1], np.float32)
         weight_norm = _column(P, state["live"], values[2], np.float32)
         update_norm = _column(P, members, values[3], np.float32)
+        update_norm[state.get("idle", [])] = 0.0
         dead = _column(P, state["dead_idx"], values[4], np.float32)
         acts = np.full((M, 5), np.nan, dtype=np.float32)
         if act_idx:
-            acts[act_idx] = values[5].reshape(-1, 5)
+            raw = values[5].reshape(-1, 5)
+            acts[act_idx] = [_act_row(raw[k], *window.acts[m][1:]) for k, m in enumerate(act_idx)]
         loss_value = float(values[6][0]) if loss is not None else math.nan
 
         # Non-finite counts: a norm is finite exactly when every element is, so only count
@@ -752,9 +793,7 @@ class Recorder:
         self.manual = {
             "fresh": self._fresh_norms() if self.window.recording else {},
             "dead_idx": [i for i, _ in dead],
-            "dead": [
-                (torch.count_nonzero(p.grad.detach(), dim=0) == 0).float().mean() for _, p in dead
-            ],
+            "dead": [self._dead_columns(p.grad.detach()) for _, p in dead],
             "idx": [i for i, _ in params],
             "weights": [p.detach().clone() for _, p in params],
             "grad_idx": [i for i, _ in with_grad],
@@ -942,8 +981,9 @@ def _group_lr(recorder: Recorder, g: int) -> float:
         return math.nan
 
 
-def _activation_stats(output: torch.Tensor, activation: str | None) -> torch.Tensor:
-    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] of a slice."""
+def _activation_stats(output: torch.Tensor, activation: str | None) -> tuple:
+    """Raw sums over a slice of a module output: (tensor [sum, sum of squares, zeros, dead
+    units, saturated], elements, units, rows). The host turns them into statistics."""
     x = output.detach()
     if x.dim() >= 2 and x.shape[0] > 1:  # a slice of the batch, before any copy
         per_sample = max(x[0].numel(), 1)
@@ -955,21 +995,40 @@ def _activation_stats(output: torch.Tensor, activation: str | None) -> torch.Ten
     x = x.reshape(-1, units)
     rows = max(1, min(x.shape[0], ACT_SAMPLE_ELEMENTS // max(units, 1)))
     x = x[:rows].float()
-    n = x.numel()
-    total = x.sum()
-    square = torch.linalg.vector_norm(x).square()
-    mean = total / n
-    std = (square / n - mean * mean).clamp_min(0).sqrt()
-    zero = x == 0
-    zero_frac = zero.sum() / n
-    dead_frac = zero.all(dim=0).sum() / units if rows > 1 else torch.full_like(mean, math.nan)
+    flat = x.reshape(-1)
+    zero_per_unit = (x == 0).sum(dim=0, dtype=torch.float32)
     bounds = SATURATING.get(activation or "")
     if bounds is None:
-        sat = torch.full_like(mean, math.nan)
+        saturated = zero_per_unit[0]  # a placeholder, not read
     else:
         low, high = bounds
-        sat = ((x <= low + SATURATION_MARGIN) | (x >= high - SATURATION_MARGIN)).sum() / n
-    return torch.stack([mean, std, zero_frac, dead_frac.to(mean.dtype), sat])
+        saturated = ((x <= low + SATURATION_MARGIN) | (x >= high - SATURATION_MARGIN)).sum(
+            dtype=torch.float32
+        )
+    stats = torch.stack(
+        [
+            flat.sum(),
+            torch.dot(flat, flat),
+            zero_per_unit.sum(),
+            (zero_per_unit == rows).sum(dtype=torch.float32),
+            saturated,
+        ]
+    )
+    return stats, flat.numel(), units, rows, bounds is not None
+
+
+def _act_row(raw: np.ndarray, n: int, units: int, rows: int, saturating: bool) -> list[float]:
+    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] from raw sums."""
+    total, squares, zeros, dead, saturated = (float(v) for v in raw)
+    mean = total / n
+    std = math.sqrt(max(squares / n - mean * mean, 0.0)) if math.isfinite(squares) else math.inf
+    return [
+        mean,
+        std,
+        zeros / n,
+        dead / units if rows > 1 else math.nan,
+        saturated / n if saturating else math.nan,
+    ]
 
 
 def _host(tensors: list[torch.Tensor]) -> np.ndarray:

@@ -6,6 +6,7 @@ import json
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,3 +326,13 @@ def test_save_refuses_to_write_an_invalid_trace(tmp_path):
     bad = dataclasses.replace(trace, params=trace.params[:-1])
     with pytest.raises(traces.TraceFormatError):
         traces.save(bad, tmp_path / "bad.trace")
+
+
+def test_schema_md_writer_example_produces_a_valid_trace(tmp_path, monkeypatch):
+    schema = (Path(fmt.__file__).parent / "SCHEMA.md").read_text()
+    example = schema.split("## 5. Writing one from another tool")[1]
+    code = example.split("```python")[1].split("```")[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "SCHEMA.md", "exec"), {})
+    trace = traces.load(tmp_path / "run.trace")
+    assert trace.num_rows == 2 and trace.params[0].name == "w"
