@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
 
+from hub.accounts.selectors import user_is_moderator
 from hub.forum.models import Answer, Comment, Question
 
 from .models import Flag
@@ -10,15 +11,34 @@ from .models import Flag
 TARGET_MODELS = {"question": Question, "answer": Answer, "comment": Comment}
 
 
-def flag_target_get(*, target_type: str, target_id) -> Question | Answer | Comment:
-    """The post a flag form names; ValidationError for an unknown type or a missing post."""
+def _hidden(target) -> bool:
+    """Hidden itself or inside a hidden question/answer (moderators still see those)."""
+    if target.is_hidden:
+        return True
+    if isinstance(target, Answer):
+        return target.question.is_hidden
+    if isinstance(target, Comment):
+        parent = target.question or target.answer
+        return parent.is_hidden or (isinstance(parent, Answer) and parent.question.is_hidden)
+    return False
+
+
+def flag_target_get(*, target_type: str, target_id, viewer) -> Question | Answer | Comment:
+    """The post a flag form names, as `viewer` may see it.
+
+    ValidationError for an unknown type or a missing post; a hidden post counts as missing for
+    everyone but moderators, so the flag page never shows what a moderator took down.
+    """
     model = TARGET_MODELS.get(target_type or "")
     if model is None:
         raise ValidationError("Only questions, answers and comments can be flagged.")
     try:
-        return model.objects.get(pk=int(target_id))
+        target = model.objects.get(pk=int(target_id))
     except (TypeError, ValueError, model.DoesNotExist) as exc:
         raise ValidationError(f"That {target_type} does not exist.") from exc
+    if _hidden(target) and not user_is_moderator(user=viewer):
+        raise ValidationError(f"That {target_type} does not exist.")
+    return target
 
 
 def flag_queue():

@@ -60,7 +60,9 @@ def flag_create(request):
         "next": _safe_next(request, ""),
     }
     try:
-        target = selectors.flag_target_get(target_type=target_type, target_id=target_id)
+        target = selectors.flag_target_get(
+            target_type=target_type, target_id=target_id, viewer=request.user
+        )
     except ValidationError as exc:
         context["error"] = _error_text(exc)
         return render(request, "moderation/flag_page.html", context, status=400)

@@ -149,3 +149,30 @@ def test_the_queue_runs_a_constant_number_of_queries_for_many_flags(
     html = response.content.decode()
     assert html.count('class="card flag-item"') == 9
     assert html.count('title="Open flags on this post">3<') == 9
+
+
+def test_the_flag_page_does_not_show_a_hidden_post_to_members(client, make_user, moderator, answer):
+    from hub.forum.services import post_hide
+
+    post_hide(moderator=moderator, target=answer)
+    client.force_login(make_user())
+    response = client.get(f"/moderation/flag/?target_type=answer&target_id={answer.pk}")
+    assert response.status_code == 400
+    assert answer.body.encode() not in response.content
+    client.force_login(moderator)
+    response = client.get(f"/moderation/flag/?target_type=answer&target_id={answer.pk}")
+    assert response.status_code == 200 and answer.body.encode() in response.content
+
+
+def test_a_comment_under_a_hidden_question_cannot_be_flagged_by_members(
+    client, make_user, moderator, question, comment
+):
+    from hub.forum.services import post_hide
+
+    post_hide(moderator=moderator, target=question)
+    client.force_login(make_user())
+    response = client.post(
+        "/moderation/flag/",
+        {"target_type": "comment", "target_id": comment.pk, "reason": "rude"},
+    )
+    assert response.status_code == 400 and not Flag.objects.exists()
