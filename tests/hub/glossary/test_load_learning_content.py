@@ -86,3 +86,10 @@ def test_a_broken_content_file_is_refused_with_its_name(tmp_path):
     with pytest.raises(CommandError, match=r"broken\.yaml: missing snippet, output"):
         call_command("load_learning_content", content_dir=tmp_path, verbosity=0)
     assert not Term.objects.filter(slug="broken").exists()
+
+
+def test_every_slug_the_diagnosis_engine_cites_has_a_term():
+    findings = pytest.importorskip("analysis.findings")
+    call_command("load_learning_content", verbosity=0)
+    slugs = set(Term.objects.values_list("slug", flat=True))
+    assert set(findings.GLOSSARY_SLUGS) <= slugs
