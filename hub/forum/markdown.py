@@ -11,7 +11,7 @@ app provides `autolink_html`.
 
 import hashlib
 import re
-from html import escape
+from html import escape, unescape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -126,6 +126,20 @@ def render_markdown(text: str) -> str:
     if autolink_html is not None:
         html = autolink_html(html)
     return html
+
+
+_PRE_RE = re.compile(r"<pre\b.*?</pre>", re.S)
+_INLINE_TAG_RE = re.compile(r"</?(?:a|b|code|del|em|i|kbd|s|span|strong|sub|sup)\b[^>]*>")
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def html_excerpt(html: str, *, max_length: int) -> str:
+    """Plain text from rendered HTML, code blocks left out, cut at a word boundary."""
+    text = _TAG_RE.sub(" ", _INLINE_TAG_RE.sub("", _PRE_RE.sub(" ", html or "")))
+    text = " ".join(unescape(text).split())
+    if len(text) <= max_length:
+        return text
+    return text[:max_length].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
 
 
 def markdown_checksum(text: str) -> str:

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 TAG_MAX_LENGTH = 35  # Stack Overflow's limit on a tag name
 TITLE_MAX_LENGTH = 150  # Stack Overflow's limit on a question title
+EXCERPT_MAX_LENGTH = 220  # about two lines in the question list
 
 
 class Tag(models.Model):
@@ -45,6 +46,8 @@ class Question(models.Model):
     slug = models.SlugField(max_length=80, allow_unicode=False, blank=True)
     body = models.TextField()
     body_html = models.TextField(blank=True)
+    # Plain-text start of the body for lists (set by the services with body_html).
+    excerpt = models.CharField(max_length=EXCERPT_MAX_LENGTH + 1, blank=True)
     tags = models.ManyToManyField(Tag, related_name="questions", blank=True)
     score = models.IntegerField(default=0)
     answer_count = models.PositiveIntegerField(default=0)

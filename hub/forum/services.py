@@ -22,8 +22,18 @@ from hub.accounts.selectors import user_is_moderator
 from hub.accounts.services import profile_get, reputation_change
 from hub.core.ratelimit import RateLimited, rate_limit
 
-from .markdown import render_markdown
-from .models import TAG_MAX_LENGTH, TITLE_MAX_LENGTH, Answer, Comment, Question, Revision, Tag, Vote
+from .markdown import html_excerpt, render_markdown
+from .models import (
+    EXCERPT_MAX_LENGTH,
+    TAG_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Answer,
+    Comment,
+    Question,
+    Revision,
+    Tag,
+    Vote,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -216,12 +226,14 @@ def question_create(*, author, title: str, body: str, tags: list[str]) -> Questi
     _new_user_question_cap(author)
     _limit(scope="question", user=author, rule=RATE_QUESTION)
     with transaction.atomic():
+        body_html = render_markdown(body)
         question = Question.objects.create(
             author=author,
             title=title,
             slug=_slug(title),
             body=body,
-            body_html=render_markdown(body),
+            body_html=body_html,
+            excerpt=html_excerpt(body_html, max_length=EXCERPT_MAX_LENGTH),
         )
         question.tags.set(_tags_get_or_create(names))
         _revision_add(target=question, editor=author, title=title, body=body, tags=" ".join(names))
@@ -258,10 +270,13 @@ def question_edit(*, question: Question, editor, title: str, body: str, tags: li
         question.slug = _slug(title)
         question.body = body
         question.body_html = render_markdown(body)
+        question.excerpt = html_excerpt(question.body_html, max_length=EXCERPT_MAX_LENGTH)
         question.last_activity_at = timezone.now()
         question.save(
-            update_fields=["title", "slug", "body", "body_html", "last_activity_at", "updated_at"]
-        )
+            update_fields=[
+                "title", "slug", "body", "body_html", "excerpt", "last_activity_at", "updated_at",
+            ]
+        )  # fmt: skip
         question.tags.set(_tags_get_or_create(names))
         _revision_add(target=question, editor=editor, title=title, body=body, tags=" ".join(names))
         _question_index(question.pk)

@@ -133,3 +133,13 @@ def test_glossary_autolink_is_called_on_the_sanitised_html(monkeypatch):
 
     monkeypatch.setattr(markdown, "autolink_html", lambda html: html.replace("zero_grad", "ZG"))
     assert "ZG" in markdown.render_markdown("call zero_grad")
+
+
+def test_excerpt_is_plain_text_without_code_blocks_and_cut_at_a_word():
+    from hub.forum.markdown import html_excerpt
+
+    html = render_markdown(
+        "Call `zero_grad()` *first*.\n\n```python\nsecret_code()\n```\n\nThen step."
+    )
+    assert html_excerpt(html, max_length=200) == "Call zero_grad() first. Then step."
+    assert html_excerpt(html, max_length=12) == "Call…"
