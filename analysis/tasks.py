@@ -75,3 +75,22 @@ def sweep_stuck_traces() -> dict:
     from traces.services import traces_sweep_stuck
 
     return traces_sweep_stuck()
+
+
+@shared_task(
+    name="analysis.render_plots",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=SOFT_TIME_LIMIT_SECONDS,
+    time_limit=TIME_LIMIT_SECONDS,
+)
+def render_plots(diagnosis_id: int) -> None:
+    """The plots of a diagnosis, drawn after the bot post so that the post does not wait."""
+    from traces.services import diagnosis_plots_render
+
+    diagnosis_plots_render(diagnosis_id=diagnosis_id)

@@ -90,6 +90,9 @@ class Diagnosis(models.Model):
     facts = models.JSONField(default=dict)  # what the engine read: rows, params, optimizers
     report_markdown = models.TextField(blank=True)  # the bot post's body
     plots = models.JSONField(default=dict)  # plot name -> SVG text (served by traces:plot)
+    # Plots are drawn by a follow-up task (matplotlib takes longer than the whole diagnosis):
+    # False until that task has finished, whatever it produced.
+    plots_done = models.BooleanField(default=False)
     answer = models.ForeignKey(
         "forum.Answer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

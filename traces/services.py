@@ -40,6 +40,10 @@ User = get_user_model()
 # task's hard time limit plus its retry backoff (analysis/tasks.py), so a live task is never
 # doubled by the sweep (and if it were, trace_diagnose is idempotent).
 STUCK_AFTER = timedelta(minutes=15)
+# Plots not drawn this long after their diagnosis are re-enqueued by the sweep (drawing takes
+# seconds; the task's hard limit is under two minutes) until they are a day old.
+PLOTS_STUCK_AFTER = timedelta(minutes=5)
+PLOTS_GIVE_UP_AFTER = timedelta(days=1)
 # Times a worker may begin replaying one trace before it is failed for good: a trace that kills
 # its worker every time (redelivered by acks_late + reject_on_worker_lost) must not loop forever.
 MAX_ATTEMPTS = 5
@@ -262,16 +266,14 @@ def _render_plots(trace, diagnosis) -> dict[str, str]:
     }
 
 
-def _engine_child(path: str, max_bytes: int, memory_bytes: int, fd: int) -> None:
-    """In the forked child: cap memory, load + validate, diagnose, render; answer in JSON."""
+def _engine_child(path: str, max_bytes: int, memory_bytes: int, fd: int, job) -> None:
+    """In the forked child: cap memory, load + validate, run ``job(trace)``; answer in JSON."""
     code = _EXIT_ENGINE
     try:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGQUIT):
             signal.signal(sig, signal.SIG_DFL)  # not the worker's handlers
         limit = psutil.Process().memory_info().vms + memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        import analysis
-        import analysis.report
         from traces.format import TraceFormatError, load
 
         try:
@@ -280,13 +282,7 @@ def _engine_child(path: str, max_bytes: int, memory_bytes: int, fd: int) -> None
             _write_all(fd, json.dumps({"error": str(exc)}).encode())
             code = _EXIT_FORMAT
             return
-        diagnosis = analysis.diagnose(trace)
-        payload = {
-            "diagnosis": diagnosis.to_dict(),
-            "markdown": analysis.report.render_markdown(diagnosis),
-            "plots": _render_plots(trace, diagnosis),
-        }
-        _write_all(fd, json.dumps(payload, allow_nan=False).encode())
+        _write_all(fd, json.dumps(job(trace), allow_nan=False).encode())
         code = _EXIT_OK
     except MemoryError:
         code = _EXIT_MEMORY
@@ -300,6 +296,24 @@ def _engine_child(path: str, max_bytes: int, memory_bytes: int, fd: int) -> None
             pass
     finally:
         os._exit(code)
+
+
+def _diagnose_job(trace, *, with_plots: bool) -> dict:
+    import analysis
+    import analysis.report
+
+    diagnosis = analysis.diagnose(trace)
+    return {
+        "diagnosis": diagnosis.to_dict(),
+        "markdown": analysis.report.render_markdown(diagnosis),
+        "plots": _render_plots(trace, diagnosis) if with_plots else {},
+    }
+
+
+def _plots_job(trace, *, diagnosis_data: dict) -> dict:
+    from analysis import Diagnosis as EngineDiagnosis
+
+    return {"plots": _render_plots(trace, EngineDiagnosis.from_dict(diagnosis_data))}
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -324,14 +338,10 @@ def _read_until_eof(fd: int, *, deadline: float) -> bytes | None:
         chunks.append(chunk)
 
 
-def engine_run(
-    *,
-    path: str,
-    max_bytes: int,
-    memory_bytes: int = DIAGNOSE_MEMORY_BYTES,
-    timeout_seconds: float = DIAGNOSE_TIMEOUT_SECONDS,
-) -> EngineResult:
-    """Diagnose the trace file at ``path`` in a forked child with an address-space cap.
+def _run_in_child(
+    *, path: str, max_bytes: int, job, memory_bytes: int, timeout_seconds: float
+) -> dict:
+    """Run ``job(loaded trace)`` in a forked child with an address-space cap and a deadline.
 
     Raises TraceFormatError (the file is invalid) or EngineFailure (too big, too slow, or an
     engine bug). A plain os.fork (Celery's pool children may not start multiprocessing
@@ -344,7 +354,7 @@ def engine_run(
     pid = os.fork()
     if pid == 0:  # the child never returns from here
         os.close(read_fd)
-        _engine_child(path, max_bytes, memory_bytes, write_fd)
+        _engine_child(path, max_bytes, memory_bytes, write_fd, job)
     os.close(write_fd)
     status = None
     try:
@@ -378,11 +388,51 @@ def engine_run(
             "stopped. Record fewer steps (python -m traces.capture --every 10 ...) and upload "
             "again."
         )
-    if data is None or "diagnosis" not in data:
+    if data is None:
         raise EngineFailure(f"The diagnosis stopped unexpectedly (exit code {exitcode}).")
+    return data
+
+
+def engine_run(
+    *,
+    path: str,
+    max_bytes: int,
+    with_plots: bool = True,
+    memory_bytes: int = DIAGNOSE_MEMORY_BYTES,
+    timeout_seconds: float = DIAGNOSE_TIMEOUT_SECONDS,
+) -> EngineResult:
+    """Load, validate and diagnose the trace file at ``path`` in a capped child."""
+    data = _run_in_child(
+        path=path,
+        max_bytes=max_bytes,
+        job=functools.partial(_diagnose_job, with_plots=with_plots),
+        memory_bytes=memory_bytes,
+        timeout_seconds=timeout_seconds,
+    )
+    if "diagnosis" not in data:
+        raise EngineFailure("The diagnosis engine returned nothing.")
     return EngineResult(
         diagnosis=data["diagnosis"], markdown=data["markdown"], plots=data.get("plots") or {}
     )
+
+
+def engine_plots(
+    *,
+    path: str,
+    max_bytes: int,
+    diagnosis_data: dict,
+    memory_bytes: int = DIAGNOSE_MEMORY_BYTES,
+    timeout_seconds: float = DIAGNOSE_TIMEOUT_SECONDS,
+) -> dict[str, str]:
+    """The SVG plots of a stored diagnosis (``Diagnosis.to_dict()``), drawn in a capped child."""
+    data = _run_in_child(
+        path=path,
+        max_bytes=max_bytes,
+        job=functools.partial(_plots_job, diagnosis_data=diagnosis_data),
+        memory_bytes=memory_bytes,
+        timeout_seconds=timeout_seconds,
+    )
+    return data.get("plots") or {}
 
 
 def trace_fail(*, trace_id: int, reason: str) -> None:
@@ -440,7 +490,12 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
     from traces.format import TraceFormatError
 
     try:
-        result = engine_run(path=path, max_bytes=max(size, settings.TRACE_MAX_UPLOAD_BYTES))
+        # The worker posts first and draws the plots in a follow-up task (matplotlib takes
+        # many times longer than the diagnosis); a forced re-run draws them inline, so the
+        # post is edited once.
+        result = engine_run(
+            path=path, max_bytes=max(size, settings.TRACE_MAX_UPLOAD_BYTES), with_plots=force
+        )
     except TraceFormatError as exc:
         trace_fail(trace_id=trace_id, reason=f"This trace file cannot be read: {exc}.")
         return None
@@ -458,12 +513,69 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
         if diagnosis is not None and not force:
             _diagnosis_publish(trace=trace, diagnosis=diagnosis)  # another run got there first
             return diagnosis
-        diagnosis = _diagnosis_store(trace=trace, version=version, result=result)
+        diagnosis = _diagnosis_store(trace=trace, version=version, result=result, plots_done=force)
         _diagnosis_publish(trace=trace, diagnosis=diagnosis, force=force)
+        if not diagnosis.plots_done:
+            _plots_enqueue(diagnosis.pk)
     return diagnosis
 
 
-def _diagnosis_store(*, trace: Trace, version: str, result: EngineResult) -> Diagnosis:
+def _plots_enqueue(diagnosis_id: int) -> None:
+    from analysis.tasks import render_plots
+
+    transaction.on_commit(functools.partial(render_plots.delay, diagnosis_id))
+
+
+def diagnosis_plots_render(*, diagnosis_id: int) -> Diagnosis | None:
+    """The follow-up task: draw the plots of a stored diagnosis and add them to the bot post.
+
+    Idempotent like trace_diagnose: drawn outside any transaction, saved under a row lock only
+    if no other run saved them first; a trace that cannot be drawn ends with no plots.
+    """
+    diagnosis = Diagnosis.objects.select_related("trace").filter(pk=diagnosis_id).first()
+    if diagnosis is None or diagnosis.plots_done:
+        return diagnosis
+    from traces.format import TraceFormatError
+
+    trace = diagnosis.trace
+    try:
+        plots = engine_plots(
+            path=trace.file.path,
+            max_bytes=max(trace.size_bytes, settings.TRACE_MAX_UPLOAD_BYTES),
+            diagnosis_data={
+                "engine_version": diagnosis.engine_version,
+                "summary": diagnosis.summary,
+                "facts": diagnosis.facts,
+                "findings": diagnosis.findings,
+            },
+        )
+    except (TraceFormatError, EngineFailure, OSError) as exc:
+        logger.warning("plots of diagnosis %s not drawn: %s", diagnosis_id, exc)
+        plots = {}
+    with transaction.atomic():
+        diagnosis = Diagnosis.objects.select_for_update().filter(pk=diagnosis_id).first()
+        if diagnosis is None or diagnosis.plots_done:
+            return diagnosis
+        diagnosis.plots = plots
+        diagnosis.plots_done = True
+        diagnosis.save(update_fields=["plots", "plots_done", "updated_at"])
+        if plots and diagnosis.answer_id is not None:
+            from hub.accounts.services import bot_user_get
+            from hub.forum.services import answer_edit
+
+            trace = Trace.objects.select_related("question").get(pk=diagnosis.trace_id)
+            if trace.question_id is not None:
+                answer_edit(
+                    answer=diagnosis.answer,
+                    editor=bot_user_get(),
+                    body=bot_post_body(trace=trace, diagnosis=diagnosis),
+                )
+    return diagnosis
+
+
+def _diagnosis_store(
+    *, trace: Trace, version: str, result: EngineResult, plots_done: bool
+) -> Diagnosis:
     data = result.diagnosis
     diagnosis, _ = Diagnosis.objects.update_or_create(
         trace=trace,
@@ -475,6 +587,7 @@ def _diagnosis_store(*, trace: Trace, version: str, result: EngineResult) -> Dia
             "facts": data.get("facts", {}),
             "report_markdown": result.markdown,
             "plots": result.plots,
+            "plots_done": plots_done,
         },
     )
     diagnosis.finding_rows.all().delete()
@@ -656,6 +769,21 @@ def traces_sweep_stuck(*, now=None) -> dict[str, int]:
             _state_set(trace, Trace.State.QUEUED)  # restarts the stuck clock
             _enqueue(trace.pk)
             requeued += 1
-    if requeued or failed:
-        logger.info("sweep: %s traces re-enqueued, %s failed", requeued, failed)
-    return {"requeued": requeued, "failed": failed}
+    # Plots whose follow-up task was lost (a worker died between the post and the enqueue).
+    plots = list(
+        Diagnosis.objects.filter(
+            plots_done=False,
+            updated_at__lt=now - PLOTS_STUCK_AFTER,
+            updated_at__gt=now - PLOTS_GIVE_UP_AFTER,
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for diagnosis_id in plots:
+        from analysis.tasks import render_plots
+
+        render_plots.delay(diagnosis_id)
+    if requeued or failed or plots:
+        logger.info(
+            "sweep: %s traces re-enqueued, %s failed, %s plots re-enqueued",
+            requeued, failed, len(plots),
+        )  # fmt: skip
+    return {"requeued": requeued, "failed": failed, "plots": len(plots)}

@@ -42,12 +42,19 @@ def _card_html(request, trace: Trace) -> str:
 
 
 def _card_context(request, trace: Trace) -> dict:
+    diagnosis = diagnosis_latest(trace=trace) if trace.is_terminal else None
     return {
         "trace": trace,
-        "diagnosis": diagnosis_latest(trace=trace) if trace.is_terminal else None,
+        "diagnosis": diagnosis,
         "is_owner": request.user.is_authenticated and request.user.pk == trace.owner_id,
         "can_download": trace_can_download(trace=trace, user=request.user),
     }
+
+
+def _plots_pending(trace: Trace, diagnosis) -> bool:
+    return (
+        trace.state == Trace.State.DIAGNOSED and diagnosis is not None and not diagnosis.plots_done
+    )
 
 
 def _upload(request, *, question=None, private: bool):
@@ -137,12 +144,14 @@ def _ask_url(trace: Trace, is_owner: bool) -> str:
 def trace_status(request, trace_id: int):
     """Polled every ~1.5 s by static/js/traces.js until the state is terminal."""
     trace = trace_get_for_user(user=request.user, trace_id=trace_id)
+    diagnosis = diagnosis_latest(trace=trace) if trace.is_terminal else None
     data = {
         "id": trace.pk,
         "state": trace.state,
         "state_label": trace.get_state_display(),
         "terminal": trace.is_terminal,
         "failure_reason": trace.failure_reason,
+        "plots_pending": _plots_pending(trace, diagnosis),
     }
     if trace.is_terminal:
         data["html"] = _card_html(request, trace)

@@ -2,7 +2,9 @@
  * No inline scripts (CSP): everything hooks onto data-* attributes.
  *   form[data-trace-upload]        uploads with XMLHttpRequest (upload progress), JSON back
  *   [data-trace-status-url]        polled every POLL_MS until terminal, then replaced by the
- *                                  server-rendered card (and, on the trace page, the report)
+ *                                  server-rendered card (and, on the trace page, the report);
+ *                                  a diagnosed card keeps polling until its plots are drawn,
+ *                                  then the bot's answer / the report is fetched again
  */
 (function () {
   "use strict";
@@ -14,6 +16,8 @@
     card.dataset.tracePolling = "1";
     var url = card.getAttribute("data-trace-status-url");
     var started = Date.now();
+    // A card rendered diagnosed only waits for its plots; a pending one for the verdict first.
+    var wasTerminal = /trace-state-(diagnosed|failed)/.test(card.className);
     function tick() {
       fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
@@ -21,7 +25,10 @@
           var label = card.querySelector("[data-trace-state]");
           if (label) label.textContent = data.state_label;
           card.className = card.className.replace(/trace-state-\w+/, "trace-state-" + data.state);
-          if (data.terminal) { finish(card, data); return; }
+          if (data.terminal && !(data.plots_pending && wasTerminal)) {
+            finish(card, data);
+            return;
+          }
           if (Date.now() - started < MAX_POLL_MS) setTimeout(tick, POLL_MS);
         })
         .catch(function () {
@@ -47,7 +54,7 @@
     card.replaceWith(replacement);
     init(replacement);
     var link = replacement.querySelector("[data-trace-answer]");
-    if (link) insertAnswer(link.getAttribute("data-trace-answer"));
+    if (link) insertAnswer(link.getAttribute("data-trace-answer"), !data.plots_pending);
   }
 
   function fetchPage() {
@@ -65,12 +72,19 @@
     });
   }
 
-  /* The question page: bring Gradient Doctor's new answer in without a reload. */
-  function insertAnswer(id) {
-    if (document.getElementById(id)) return;
+  /* The question page: bring Gradient Doctor's answer in (or its edit with the plots). */
+  function insertAnswer(id, refresh) {
+    if (document.getElementById(id) && !refresh) return;
     fetchPage().then(function (doc) {
       var answer = doc.getElementById(id);
-      if (!answer || document.getElementById(id)) return;
+      if (!answer) return;
+      var current = document.getElementById(id);
+      if (current) {
+        var fresh = document.importNode(answer, true);
+        current.replaceWith(fresh);
+        if (window.htmx) window.htmx.process(fresh);
+        return;
+      }
       var parent = answer.parentElement;
       var target = parent && parent.id ? document.getElementById(parent.id) : null;
       if (!target && parent && parent.className) {

@@ -54,6 +54,15 @@ def test_an_upload_to_a_question_ends_with_the_bot_post_in_the_thread(celery_wor
     assert _state(trace.pk) == Trace.State.DIAGNOSED
     assert "vanishing-gradients" in set(question.tags.values_list("name", flat=True))
 
+    # The follow-up task draws the plots and edits them into the same post.
+    diagnosis = wait_for(
+        lambda: Diagnosis.objects.filter(trace=trace, plots_done=True).first(), timeout=TIMEOUT
+    )
+    assert diagnosis is not None and diagnosis.plots
+    answer.refresh_from_db()
+    assert f"/traces/{trace.pk}/plots/" in answer.body
+    assert Answer.objects.filter(question=question).count() == 1
+
 
 def test_the_same_task_delivered_three_times_posts_once(celery_worker):
     from analysis.tasks import diagnose_trace

@@ -296,7 +296,7 @@ def test_sweep_requeues_stuck_traces_and_fails_those_out_of_attempts(
     with django_capture_on_commit_callbacks() as callbacks:
         result = services.traces_sweep_stuck()
 
-    assert result == {"requeued": 1, "failed": 1}
+    assert result == {"requeued": 1, "failed": 1, "plots": 0}
     assert enqueued_ids(callbacks) == [stuck.pk]
     stuck.refresh_from_db(), worn.refresh_from_db(), fresh.refresh_from_db()
     assert stuck.state == Trace.State.QUEUED and stuck.state_changed_at > old
@@ -357,3 +357,42 @@ def test_same_diagnosis_lists_solved_questions_first_and_not_this_one(asker, que
     body = Answer.objects.get(question=question).body
     assert "Solved questions with the same diagnosis" in body
     assert body.index(solved.get_absolute_url()) < body.index(unsolved.get_absolute_url())
+
+
+def test_plots_are_drawn_after_the_post_and_added_to_it_once(
+    asker, question, django_capture_on_commit_callbacks
+):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        diagnosis = services.trace_diagnose(trace_id=trace.pk)
+    assert not diagnosis.plots_done and diagnosis.plots == {}
+    assert [cb.args[0] for cb in callbacks if cb.func.__self__.name == "analysis.render_plots"] == [
+        diagnosis.pk
+    ]
+    answer = Answer.objects.get(question=question)
+    assert "/plots/" not in answer.body
+    revisions = Revision.objects.filter(answer=answer).count()
+
+    services.diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    services.diagnosis_plots_render(diagnosis_id=diagnosis.pk)  # a duplicate delivery
+
+    diagnosis.refresh_from_db()
+    answer.refresh_from_db()
+    assert diagnosis.plots_done
+    assert set(diagnosis.plots) == {"gradient_flow", "gradient_norms"}
+    assert all(svg.lstrip().startswith(("<?xml", "<svg")) for svg in diagnosis.plots.values())
+    for name in diagnosis.plots:
+        assert f"(/traces/{trace.pk}/plots/{name}.svg)" in answer.body
+    assert Revision.objects.filter(answer=answer).count() == revisions + 1
+    assert Answer.objects.filter(question=question).count() == 1
+
+
+def test_plots_of_a_vanished_file_end_without_plots(asker):
+    trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    diagnosis = services.trace_diagnose(trace_id=trace.pk)
+    trace.file.storage.delete(trace.file.name)
+    services.diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    diagnosis.refresh_from_db()
+    assert diagnosis.plots_done and diagnosis.plots == {}

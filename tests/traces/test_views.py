@@ -107,11 +107,20 @@ def test_status_json_reports_state_and_the_final_card(owner_client, owner):
         "state_label": "Queued",
         "terminal": False,
         "failure_reason": "",
+        "plots_pending": False,
     }
-    services.trace_diagnose(trace_id=trace.pk)
-    done = owner_client.get(f"/traces/{trace.pk}/status.json")
-    assert done["Cache-Control"].startswith("max-age=0")
-    assert done.json()["terminal"] and "No problems found" in done.json()["html"]
+    diagnosis = services.trace_diagnose(trace_id=trace.pk)
+    response = owner_client.get(f"/traces/{trace.pk}/status.json")
+    assert response["Cache-Control"].startswith("max-age=0")
+    verdict = response.json()
+    assert verdict["terminal"] and verdict["plots_pending"]
+    assert "No problems found" in verdict["html"] and "Drawing the plots" in verdict["html"]
+    assert "data-trace-status-url" in verdict["html"]  # the page keeps polling for the plots
+
+    services.diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    final = owner_client.get(f"/traces/{trace.pk}/status.json").json()
+    assert final["terminal"] and not final["plots_pending"]
+    assert "data-trace-status-url" not in final["html"]
 
 
 def test_a_failed_trace_says_why_and_offers_a_reupload(owner_client, owner):
