@@ -2,6 +2,7 @@
 
     python -m hub.glossary.snippet_runner                # check every content/glossary/*.yaml
     python -m hub.glossary.snippet_runner --write relu   # (re)record relu.yaml's output
+    python -m hub.glossary.snippet_runner --lesson content/lesson/backprop.yaml --json
 
 One process runs every snippet in turn, each in a fresh namespace (torch is imported once).
 Only our own content files are run: never user input. No Django needed.
@@ -54,6 +55,23 @@ def check_files(paths: list[Path]) -> list[dict]:
     return results
 
 
+def check_lesson(path: Path) -> list[dict]:
+    """Run each step's main.py of a lesson file: it must run without an error or a warning."""
+    import warnings
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    results = []
+    for step in data["steps"]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a warning in teaching code is a bug too
+            stdout, error = run_snippet(step.get("code", ""))
+        results.append(
+            {"slug": f"step-{step['number']}", "ok": error is None, "stdout": stdout,
+             "expected": "", "error": error}
+        )  # fmt: skip
+    return results
+
+
 def _write_output(path: Path, stdout: str) -> None:
     text = path.read_text(encoding="utf-8")
     head = text.split("\noutput: |\n")[0].rstrip("\n")
@@ -67,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="record the printed output")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--dir", type=Path, default=CONTENT_DIR)
+    parser.add_argument("--lesson", type=Path, help="run a lesson file's main.py steps instead")
     args = parser.parse_args(argv)
+    if args.lesson:
+        results = check_lesson(args.lesson)
+        json.dump(results, sys.stdout) if args.json else print(results)
+        return 0 if all(r["ok"] for r in results) else 1
     paths = (
         [args.dir / f"{slug}.yaml" for slug in args.slugs]
         if args.slugs
