@@ -14,6 +14,7 @@ import io
 import json
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import yaml
@@ -26,11 +27,15 @@ def normalise_output(text: str) -> str:
 
 
 def run_snippet(code: str) -> tuple[str, str | None]:
-    """(stdout, error traceback or None) of one snippet, in its own namespace."""
+    """(stdout, error traceback or None) of one snippet, in its own namespace.
+
+    A warning counts as an error: code we teach with should not trigger one.
+    """
     buffer = io.StringIO()
     namespace = {"__name__": "__snippet__"}
     try:
-        with contextlib.redirect_stdout(buffer):
+        with contextlib.redirect_stdout(buffer), warnings.catch_warnings():
+            warnings.simplefilter("error")
             exec(compile(code, "torch.py", "exec"), namespace)  # noqa: S102 - our content only
     except Exception:
         return buffer.getvalue(), traceback.format_exc(limit=3)
@@ -57,14 +62,10 @@ def check_files(paths: list[Path]) -> list[dict]:
 
 def check_lesson(path: Path) -> list[dict]:
     """Run each step's main.py of a lesson file: it must run without an error or a warning."""
-    import warnings
-
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     results = []
     for step in data["steps"]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # a warning in teaching code is a bug too
-            stdout, error = run_snippet(step.get("code", ""))
+        stdout, error = run_snippet(step.get("code", ""))
         results.append(
             {"slug": f"step-{step['number']}", "ok": error is None, "stdout": stdout,
              "expected": "", "error": error}
