@@ -26,6 +26,24 @@ SUPPRESSES = {
 }
 
 
+# Within a severity, root causes first, their symptoms after: exploding gradients before the
+# NaN they produce, a missing zero_grad before anything else it inflates.
+CAUSE_ORDER = (
+    "missing_zero_grad",
+    "grads_cleared_before_step",
+    "not_in_optimizer",
+    "no_gradient",
+    "exploding_gradients",
+    "vanishing_gradients",
+    "non_finite",
+    "lr_too_high",
+    "lr_too_low",
+    "dead_relu",
+    "saturated_activations",
+    "gradient_accumulation",
+)
+
+
 def diagnose(trace: Trace) -> Diagnosis:
     view = TraceView(trace)
     findings: list[Finding] = []
@@ -34,7 +52,7 @@ def diagnose(trace: Trace) -> Diagnosis:
     present = {f.code for f in findings}
     hidden = {code for cause in present for code in SUPPRESSES.get(cause, ())}
     findings = [f for f in findings if f.code not in hidden]
-    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], -f.confidence))
+    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], CAUSE_ORDER.index(f.code)))
     return Diagnosis(
         engine_version=ENGINE_VERSION,
         findings=tuple(findings),

@@ -130,6 +130,26 @@ class TraceView:
             [-1 if p.group is None else p.group for p in self.trace.params], dtype=np.int64
         )
 
+    def describe(self, path: str) -> str:
+        """A module as people read it: ``encoder.0 (Linear)``; ``(model)`` for the top level."""
+        kind = self.module_type(path)
+        name = path or "(model)"
+        return f"{name} ({kind})" if kind else name
+
+    def init_gain(self, params: np.ndarray) -> float | None:
+        """Median over weight matrices of ||W|| / sqrt(numel) * sqrt(fan_in) at the first row:
+        1/sqrt(3) = 0.577 for PyTorch's default Linear init, 1.41 for He, ~1 for Xavier."""
+        if self.S == 0:
+            return None
+        gains = []
+        for p in params:
+            shape = self.trace.params[p].shape
+            fan_in = math.prod(shape[1:])
+            w = float(self.steps.weight_norm[0, p])
+            if len(shape) >= 2 and fan_in > 0 and math.isfinite(w) and self.numel[p] > 0:
+                gains.append(w / math.sqrt(self.numel[p]) * math.sqrt(fan_in))
+        return float(np.median(gains)) if gains else None
+
     def module_type(self, path: str) -> str:
         i = self.module_by_path.get(path)
         return self.trace.modules[i].type if i is not None else ""

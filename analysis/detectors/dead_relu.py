@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.detectors._updates import update_stats
 from analysis.detectors._view import TraceView, fmt, persistent_onset, persistent_onsets
 from analysis.findings import Evidence, Finding, Fix, Severity
 
@@ -23,6 +24,8 @@ DEAD_SHARE = 0.5
 # A layer nearly all dead is an error: it passes (almost) nothing forward or backward. (Ours.)
 ERROR_SHARE = 0.9
 RELU_ACTIVATIONS = ("relu", "relu6")
+# An update this large (lr_too_high's threshold) before the onset is named as the likely cause.
+LARGE_UPDATE = 0.1
 LINEAR_TYPES = ("Linear", "LazyLinear", "Bilinear")
 
 
@@ -39,12 +42,13 @@ def detect(view: TraceView) -> list[Finding]:
     onset = min(d["onset_step"] for d in dead)
     severity = Severity.ERROR if worst["median_dead_share"] >= ERROR_SHARE else Severity.WARNING
     where = ", ".join(
-        f"{d['module'] or '(top)'} {round(100 * d['median_dead_share'])}%" for d in dead[:5]
+        f"{_describe(view, d['module'])}: {round(100 * d['median_dead_share'])}%" for d in dead[:5]
     )
+    cause = _large_update_before(view, onset)
     summary = (
         f"From step {onset} on, {len(dead)} ReLU layer(s) have most of their units dead for the "
         f"whole batch ({where}). A dead unit outputs 0 and passes no gradient, so it never "
-        f"recovers."
+        f"recovers." + (f" Likely cause: {cause}." if cause else "")
     )
     return [
         Finding(
@@ -61,7 +65,7 @@ def detect(view: TraceView) -> list[Finding]:
                 steps=(onset,),
                 onset_step=onset,
                 counterfactual="healthy ReLU layers have about 2-20 % of units dead per batch",
-                details={"layers": dead},
+                details={"layers": dead, "likely_cause": cause},
             ),
             fix=Fix(
                 text=(
@@ -79,6 +83,29 @@ def detect(view: TraceView) -> list[Finding]:
             confidence=round(min(0.98, 0.6 + (worst["median_dead_share"] - DEAD_SHARE) * 1.5), 3),
         )
     ]
+
+
+def _large_update_before(view: TraceView, onset_step: int) -> str:
+    """A step that moved the weights by a large fraction of their size, up to the onset."""
+    for actor in view.actors:
+        st = update_stats(view, actor)
+        if st is None:
+            continue
+        upto = view.steps.step[st.rows] <= onset_step
+        ratios = np.where(upto & np.isfinite(st.per_row), st.per_row, 0.0)
+        if ratios.size and ratios.max() >= LARGE_UPDATE:
+            i = int(np.argmax(ratios))
+            return (
+                f"a large update at step {view.step_of(int(st.rows[i]))} (the weights moved by "
+                f"{fmt(float(ratios[i]))} of their size), which pushed units permanently negative"
+            )
+    return ""
+
+
+def _describe(view: TraceView, module: str) -> str:
+    if module.startswith("inputs of "):
+        return "inputs of " + view.describe(module[len("inputs of ") :])
+    return view.describe(module)
 
 
 def _judge(view: TraceView, rows: np.ndarray, series: np.ndarray, module: str, statistic: str):

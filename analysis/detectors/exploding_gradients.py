@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from analysis.detectors._updates import update_stats
 from analysis.detectors._view import (
     TraceView,
     fmt,
@@ -39,6 +40,12 @@ BASELINE_MIN_ROWS = 3
 # gradient norms of 0.06-7 with weight norms of ~5-50 (ratio <= ~1.4); a gradient a thousand
 # times the weights it updates has exploded whatever the loss scale. (Ours, 3 decades of margin.)
 GRAD_WEIGHT_RATIO = 1e3
+# Initialisation scale (||W|| / sqrt(numel) * sqrt(fan_in)) above which weights are "too
+# large": 1.41 is He init, the largest standard choice. (He et al. 2015; ours for the margin.)
+LARGE_INIT_GAIN = 2.0
+# An applied update this large is a learning rate too high (lr_too_high's threshold).
+HIGH_UPDATE_RATIO = 0.1
+RECURRENT_TYPES = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 # A single spike that recovers (what clipping is for) is not a finding.
 MIN_EXPLODED_ROWS = 2
 # First/last hidden-layer ratio above which gradients grow toward the input. AUTOTRAINER uses
@@ -106,6 +113,8 @@ def _temporal(view: TraceView, actor: int) -> Finding | None:
     summary += (", then turned non-finite." if went_bad else ".") + (
         f" {clipped}" if clipped else ""
     )
+    causes = likely_causes(view, actor)
+    summary += f" Likely cause: {causes[0]}."
     return _finding(
         view,
         actor,
@@ -130,6 +139,7 @@ def _temporal(view: TraceView, actor: int) -> Finding | None:
                 "peak_grad_to_weight": ratio_peak,
                 "rows_exploded": int(big.sum()),
                 "became_non_finite": went_bad,
+                "likely_causes": causes,
             },
         ),
         margin_confidence(value, threshold, decades_full=3.0),
@@ -153,10 +163,12 @@ def _spatial(view: TraceView, actor: int) -> Finding | None:
         return None
     med = float(np.median(ratio[onset:]))
     onset_step = view.step_of(int(rows[onset]))
+    causes = likely_causes(view, actor)
     summary = (
-        f"From step {onset_step} on, the first hidden layer ({layers[0].module}) gets a gradient "
-        f"{fmt(med)} times larger than the last hidden layer ({layers[-1].module}): gradients "
-        f"grow at every layer on their way back to the input."
+        f"From step {onset_step} on, the first hidden layer ({view.describe(layers[0].module)}) "
+        f"gets a gradient {fmt(med)} times larger than the last hidden layer "
+        f"({view.describe(layers[-1].module)}): gradients grow at every layer on their way back "
+        f"to the input. Likely cause: {causes[0]}."
     )
     return _finding(
         view,
@@ -171,10 +183,36 @@ def _spatial(view: TraceView, actor: int) -> Finding | None:
             steps=(onset_step,),
             onset_step=onset_step,
             counterfactual="healthy networks keep this ratio between about 0.1 and 14",
-            details={"actor": view.actor_name(actor)},
+            details={"actor": view.actor_name(actor), "likely_causes": causes},
         ),
         margin_confidence(med, SPATIAL_THRESHOLD, decades_full=2.0),
     )
+
+
+def likely_causes(view: TraceView, actor: int) -> list[str]:
+    params = view.params_of(actor)
+    causes = []
+    gain = view.init_gain(params[view.is_matrix[params]])
+    if gain is not None and gain > LARGE_INIT_GAIN:
+        causes.append(
+            f"weights initialised too large (scale x sqrt(fan_in) = {fmt(gain)}; He init gives "
+            "1.41, PyTorch's default 0.58)"
+        )
+    st = update_stats(view, actor)
+    if st is not None and max(st.early, st.typical) >= HIGH_UPDATE_RATIO:
+        causes.append(
+            f"a learning rate too high (each step changes the weights by "
+            f"{fmt(max(st.early, st.typical))} of their size)"
+        )
+    recurrent = [m.path for m in view.trace.modules if m.type in RECURRENT_TYPES]
+    if recurrent:
+        causes.append(
+            f"recurrence: {view.describe(recurrent[0])} multiplies the gradient by its "
+            "recurrent weights at every time step"
+        )
+    if not view.has_norm_layers:
+        causes.append("no normalisation layers to keep activations (and gradients) in range")
+    return causes or ["a learning rate or initialisation scale too large for this network"]
 
 
 def _clipping_note(view: TraceView, rows: np.ndarray, params: np.ndarray) -> str:

@@ -58,7 +58,7 @@ def detect(view: TraceView) -> list[Finding]:
     acts = sorted({h["activation"] for h in hits})
     onset = min(h["onset_step"] for h in hits)
     where = ", ".join(
-        f"{h['module'] or '(top)'} ({h['activation']}) {round(100 * h['median_saturated_share'])}%"
+        f"{view.describe(h['module'])}: {round(100 * h['median_saturated_share'])}%"
         for h in hits[:5]
     )
     return [

@@ -8,8 +8,6 @@ PERSIST_SHARE of the rows from an onset step to the end of the run.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from analysis.detectors._view import (
@@ -90,14 +88,16 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
     causes, cause_facts = _likely_causes(view, actor, layers)
 
     onset_step = view.step_of(int(rows[onset]))
-    first_name = layers[0].module or "(top)"
-    last_name = layers[-1].module or "(top)"
+    first_name = view.describe(layers[0].module)
+    last_name = view.describe(layers[-1].module)
     severity = Severity.ERROR if med_ratio < ERROR_RATIO else Severity.WARNING
     summary = (
         f"From step {onset_step} on, the first hidden layer ({first_name}) gets a gradient "
         f"{fmt(med_ratio)} times the size of the last hidden layer's ({last_name}): "
         f"about {fmt(per_layer)}x per layer over {len(layers)} layers. "
-        f"{len(affected)} layer(s) barely learn. Likely cause: {causes[0]}."
+        f"{len(affected)} layer(s) barely learn (under 1% of the last hidden layer's gradient)"
+        + (f"; the decay is already 10x at {view.describe(start)}" if start else "")
+        + f". Likely cause: {causes[0]}."
     )
     return Finding(
         code=CODE,
@@ -147,15 +147,7 @@ def _likely_causes(view: TraceView, actor: int, layers) -> tuple[list[str], dict
     ]
     saturating = sorted({a for a in acts if a in SATURATING})
     relu_like = sorted({a for a in acts if a in RELU_LIKE})
-    gains = []
-    for layer in layers:
-        for p in layer.params:
-            shape = view.trace.params[p].shape
-            fan_in = math.prod(shape[1:])
-            w = view.steps.weight_norm[0, p] if view.S else np.nan
-            if np.isfinite(w) and fan_in > 0:
-                gains.append(float(w) / math.sqrt(view.numel[p]) * math.sqrt(fan_in))
-    gain = float(np.median(gains)) if gains else None
+    gain = view.init_gain(np.concatenate([layer.params for layer in layers]))
     needed = TANH_GAIN_NEEDED if saturating and not relu_like else RELU_GAIN_NEEDED
     small_init = gain is not None and gain < needed
     depth = len(layers) + 1

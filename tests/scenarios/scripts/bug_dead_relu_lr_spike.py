@@ -10,7 +10,7 @@ Y = X[:, :3].sum(dim=1, keepdim=True) + 5
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 for step in range(40):
     for g in opt.param_groups:
-        g["lr"] = 2.0 if step < 2 else 0.01
+        g["lr"] = 0.3 if step < 2 else 0.01
     idx = torch.randint(0, 512, (64,))
     opt.zero_grad()
     loss = nn.functional.mse_loss(model(X[idx]), Y[idx])
