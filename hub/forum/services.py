@@ -72,6 +72,19 @@ SLUG_MAX_LENGTH = 80
 # --- helpers ---------------------------------------------------------------------------------
 
 
+class NewAccountLimited(RateLimited):
+    """The daily question cap of new accounts: a RateLimited (HTTP 429) with its own words."""
+
+    def __init__(self, *, retry_after: int):
+        super().__init__(scope="question", retry_after=retry_after)
+        hours = max(1, round(retry_after / 3600))
+        self.args = (
+            f"New accounts can ask {NEW_USER_QUESTIONS_PER_DAY} questions a day until they "
+            f"earn {REP_NEW_USER} reputation (answers and upvotes earn it). "
+            f"Try again in about {hours} hour{'s' if hours != 1 else ''}.",
+        )
+
+
 def _notifications():
     """The notifications services if that app provides them (it is built in parallel)."""
     try:
@@ -208,7 +221,7 @@ def _new_user_question_cap(author) -> None:
     )
     if len(recent) >= NEW_USER_QUESTIONS_PER_DAY:
         retry_after = int((recent[0] + timedelta(days=1) - timezone.now()).total_seconds()) + 1
-        raise RateLimited(scope="question", retry_after=max(retry_after, 1))
+        raise NewAccountLimited(retry_after=max(retry_after, 1))
 
 
 # --- questions -------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def question_ask(request):
             trace_file = request.FILES.get("trace")
             trace_upload = _trace_upload_service()
             try:
-                ip_limit(request, scope="post-ip", rule=RATE_IP_POST)
+                ip_limit(request, scope="post", rule=RATE_IP_POST)
                 # One transaction: a refused trace leaves no half-asked question behind.
                 with transaction.atomic():
                     question = services.question_create(
@@ -280,7 +280,7 @@ def answer_create(request, question_id: int):
     form = AnswerForm(request.POST)
     if form.is_valid():
         try:
-            ip_limit(request, scope="post-ip", rule=RATE_IP_POST)
+            ip_limit(request, scope="post", rule=RATE_IP_POST)
             answer = services.answer_create(
                 author=request.user, question=question, body=form.cleaned_data["body"]
             )
@@ -313,7 +313,7 @@ def comment_create(request, kind: str, pk: int):
         messages.error(request, "A comment needs some text (at most 600 characters).")
         return redirect(question.get_absolute_url())
     try:
-        ip_limit(request, scope="post-ip", rule=RATE_IP_POST)
+        ip_limit(request, scope="post", rule=RATE_IP_POST)
         comment = services.comment_create(
             author=request.user, target=target, body=form.cleaned_data["body"]
         )
@@ -341,7 +341,7 @@ def vote(request, kind: str, pk: int):
     if current is not None and current == str(value):
         value = 0
     try:
-        ip_limit(request, scope="vote-ip", rule=RATE_IP_VOTE)
+        ip_limit(request, scope="vote", rule=RATE_IP_VOTE)
         score = services.vote_cast(user=request.user, target=target, value=value)
     except RateLimited as error:
         return rate_limited_response(request, error)
