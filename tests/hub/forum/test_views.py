@@ -220,3 +220,19 @@ def test_per_ip_post_limit_applies_across_accounts(client, make_user, monkeypatc
     client.force_login(make_user(reputation=500))
     data["title"] = "Second from the same address"
     assert client.post("/questions/ask/", data).status_code == 429
+
+
+def test_ask_with_a_valid_trace_attaches_it_to_the_new_question(client, asker):
+    traces = pytest.importorskip("traces")
+    from traces.models import Trace
+    from traces.synthetic import synthetic_trace
+
+    client.force_login(asker)
+    upload = SimpleUploadedFile("run.trace", traces.dumps(synthetic_trace()))
+    response = client.post(
+        "/questions/ask/",
+        {"title": "Is this training run healthy?", "body": "x" * 40, "tags": "", "trace": upload},
+    )
+    question = Question.objects.get()
+    assert response.status_code == 302
+    assert Trace.objects.get().question_id == question.pk
