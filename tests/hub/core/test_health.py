@@ -40,3 +40,13 @@ def test_home_page_opens_the_three_doors(client, db):
     for href in ('href="/learn/backprop/"', 'href="/glossary/"', 'href="/questions/"'):
         assert href in html
     assert "Got vanishing gradients? Share your PyTorch trace" in html
+
+
+def test_header_links_the_moderation_queue_for_moderators_only(client, django_user_model):
+    member = django_user_model.objects.create_user("member", password="pw-member-123")
+    client.force_login(member)
+    assert 'href="/moderation/"' not in client.get("/").content.decode()
+
+    staff = django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
+    client.force_login(staff)
+    assert 'href="/moderation/"' in client.get("/").content.decode()
