@@ -139,3 +139,21 @@ def test_carried_over_progress_merges_with_the_accounts_own(client, lesson, righ
 def test_lesson_pages_say_so_when_the_content_is_not_loaded(client, db):
     response = client.get("/learn/backprop/")
     assert response.status_code == 404
+
+
+def test_answering_too_fast_is_refused_with_429_and_retry_after(client, lesson, monkeypatch):
+    from types import SimpleNamespace
+
+    from hub.core import ratelimit
+    from hub.learn import views
+
+    # One fixed window for the whole test, so the count cannot straddle a minute boundary.
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+    for _ in range(views.ANSWER_RATE_LIMIT):
+        assert _answer(client, 1, "a").status_code == 200
+    refused = _answer(client, 1, "b")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "try again in" in refused.content.decode()
+    as_json = _answer(client, 1, "b", HTTP_ACCEPT="application/json")
+    assert as_json.status_code == 429 and "try again in" in as_json.json()["error"]
+    assert LessonProgress.objects.get().completed_steps == []
