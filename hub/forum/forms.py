@@ -5,6 +5,15 @@ from django import forms
 from .models import TITLE_MAX_LENGTH, Question
 from .services import BODY_MAX_LENGTH, COMMENT_MAX_LENGTH, MAX_TAGS, tags_normalize
 
+# A live preview under the editor (htmx posts the form; the server renders the markdown).
+PREVIEW_ATTRS = {
+    "hx-post": "/markdown/preview/",
+    "hx-trigger": "input changed delay:600ms",
+    "hx-target": "next .markdown-preview",
+    "hx-swap": "innerHTML",
+    "hx-sync": "this:replace",
+}
+
 _CONTROL = dict.fromkeys(range(32))
 for _keep in (9, 10, 13):  # tab, newline, carriage return stay
     _CONTROL.pop(_keep)
@@ -39,7 +48,7 @@ class QuestionForm(forms.Form):
     body = forms.CharField(
         max_length=BODY_MAX_LENGTH,
         help_text="Markdown: ```python fenced code```, $inline$ and $$display$$ math, @mentions.",
-        widget=forms.Textarea(attrs={"rows": 14}),
+        widget=forms.Textarea(attrs={"rows": 14, **PREVIEW_ATTRS}),
     )
     tags = TagsField(
         required=False,
@@ -58,7 +67,7 @@ class AskForm(QuestionForm):
     trace = forms.FileField(
         required=False,
         label="Gradient trace",
-        help_text="A .trace file from `python -m traces.capture`: we diagnose it and post the "
+        help_text="A .trace file recorded with python -m traces.capture: we diagnose it and post the "
         "findings as an answer.",
         widget=forms.ClearableFileInput(attrs={"accept": ".trace"}),
     )
@@ -69,7 +78,7 @@ class AnswerForm(forms.Form):
         label="Your answer",
         max_length=BODY_MAX_LENGTH,
         help_text="Markdown, code blocks and $math$ welcome.",
-        widget=forms.Textarea(attrs={"rows": 10}),
+        widget=forms.Textarea(attrs={"rows": 10, **PREVIEW_ATTRS}),
     )
 
     def clean_body(self):

@@ -32,6 +32,13 @@ MARK_START = "\x02"
 MARK_STOP = "\x03"
 SNIPPET_WORDS = 30
 FALLBACK_STEM = 6
+# Common English words of four letters or more that say nothing about a problem.
+STOPWORDS = frozenset(
+    "about after again also always because been before being does doing each from have having "
+    "into just more most only other over same should some such than that their them then there "
+    "these they this those through under until very what when where which while with would "
+    "your help please getting".split()
+)
 
 
 def _visible(queryset: QuerySet, *, viewer=None) -> QuerySet:
@@ -232,7 +239,11 @@ def question_similar(*, title: str, limit: int = 5, exclude_id: int | None = Non
         return list(queryset[:limit])
     # Crude stemming for the fallback: the first letters of a long word ("decreasing" and
     # "decreases" share "decrea").
-    words = [w[:FALLBACK_STEM] for w in re.findall(r"\w+", title.lower()) if len(w) > 3][:8]
+    words = [
+        w[:FALLBACK_STEM]
+        for w in re.findall(r"\w+", title.lower())
+        if len(w) > 3 and w not in STOPWORDS
+    ][:8]
     if not words:
         return []
     hits = sum(

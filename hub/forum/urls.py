@@ -12,6 +12,7 @@ urlpatterns = [
     path("questions/", views.question_list, name="questions"),
     path("questions/ask/", views.question_ask, name="ask"),
     path("questions/similar/", views.question_similar, name="similar"),
+    path("markdown/preview/", views.markdown_preview, name="markdown_preview"),
     path("questions/<int:question_id>/answer/", views.answer_create, name="answer_create"),
     path("questions/<int:question_id>/edit/", views.question_edit, name="question_edit"),
     path(

@@ -19,6 +19,7 @@ from hub.core.ratelimit import RateLimited, rate_limit
 
 from . import selectors, services
 from .forms import AnswerForm, AskForm, CloseForm, CommentForm, QuestionForm
+from .markdown import render_markdown
 from .models import Answer, Comment, Question, Revision, Tag
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ PAGE_SIZE = 20
 # services: many throwaway accounts behind one address). Ours.
 RATE_IP_POST = (60, 3600)
 RATE_IP_VOTE = (300, 3600)
+RATE_PREVIEW = (120, 600)  # previews per user: one every few seconds of typing
+PREVIEW_MAX_LENGTH = 30_000
 VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour counts once
 
 
@@ -161,6 +164,24 @@ def question_similar(request):
             ]
         }
     )
+
+
+@require_POST
+def markdown_preview(request):
+    """The editor's live preview: the posted `body` rendered exactly as it will be stored."""
+    if not request.user.is_authenticated:
+        return HttpResponse("Log in to preview.", status=403, content_type="text/plain")
+    limit, period = RATE_PREVIEW
+    try:
+        rate_limit(
+            scope="preview", key=f"user:{request.user.pk}", limit=limit, period_seconds=period
+        )
+    except RateLimited as error:
+        return HttpResponse(str(error), status=429, headers={"Retry-After": error.retry_after})
+    body = (request.POST.get("body") or "")[:PREVIEW_MAX_LENGTH]
+    if not body.strip():
+        return HttpResponse('<p class="muted">Nothing to preview yet.</p>')
+    return HttpResponse(render_markdown(body))
 
 
 # --- asking ----------------------------------------------------------------------------------

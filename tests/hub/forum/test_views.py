@@ -236,3 +236,13 @@ def test_ask_with_a_valid_trace_attaches_it_to_the_new_question(client, asker):
     question = Question.objects.get()
     assert response.status_code == 302
     assert Trace.objects.get().question_id == question.pk
+
+
+def test_markdown_preview_renders_for_members_only_and_is_sanitised(client, asker):
+    body = {"body": "Use `zero_grad()` and $x^2$ <script>alert(1)</script>"}
+    assert client.post("/markdown/preview/", body).status_code == 403
+    client.force_login(asker)
+    html = client.post("/markdown/preview/", body).content.decode()
+    assert "<code>zero_grad()</code>" in html and 'class="math inline"' in html
+    assert "<script>" not in html
+    assert client.get("/markdown/preview/").status_code == 405
