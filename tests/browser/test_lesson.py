@@ -48,6 +48,8 @@ def test_learner_completes_the_lesson_and_the_graph_matrix_shows_values_and_grad
             field.fill("zero point two")
             field.press("Enter")
             page.locator("#feedback.bad").get_by_text("is not a number").wait_for()
+            if step.number == 3:
+                screenshot("lesson-step-3-malformed-answer")
             field.fill(answer)
             field.press("Enter")
         page.locator("#feedback.ok").wait_for()
@@ -71,4 +73,28 @@ def test_learner_completes_the_lesson_and_the_graph_matrix_shows_values_and_grad
     matrix.screenshot(path=str(screenshot("lesson-complete").with_name("graph-matrix.png")))
     page.goto("/learn/backprop/")
     assert page.url.endswith("/learn/backprop/8/")  # resumes at the end
+    assert page.js_errors == []
+
+
+def test_glossary_term_page_and_article_render_with_math_and_auto_links(page, screenshot):
+    call_command("load_learning_content", verbosity=0)
+    page.goto("/glossary/")
+    page.get_by_label("Search the glossary").fill("dying relu")
+    page.get_by_label("Search the glossary").press("Enter")
+    page.get_by_role("link", name="Dead ReLU").click()
+    assert page.get_by_role("heading", name="Dead ReLU", level=1).is_visible()
+    assert page.get_by_role("heading", name="torch.py").is_visible()
+    screenshot("glossary-dead-relu")
+
+    page.goto("/articles/backpropagation/")
+    page.locator(".katex").first.wait_for()  # the vendored KaTeX rendered the math
+    link = page.locator("a.glossary-link", has_text="chain rule").first
+    assert link.get_attribute("href") == "/glossary/chain-rule/"
+    screenshot("article-backpropagation")
+    page.goto("/glossary/")
+    screenshot("glossary-index")
+    page.goto("/faq/")
+    page.get_by_role("link", name="What is the vanishing gradient problem?").click()
+    assert page.url.endswith("#vanishing-gradient-problem")
+    screenshot("faq")
     assert page.js_errors == []
