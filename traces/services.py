@@ -628,6 +628,14 @@ def _diagnosis_publish(*, trace: Trace, diagnosis: Diagnosis, force: bool = Fals
     _diagnosed_notify(trace=trace, diagnosis=diagnosis)
 
 
+# Characters with a meaning in CommonMark, escaped in user text placed into the bot's post.
+_MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~")
+
+
+def _md_escape(text: str) -> str:
+    return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in text.replace("\n", " "))
+
+
 def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
     """The markdown of the bot's post: banner, the engine's report, plots, similar questions."""
     from traces.selectors import questions_with_same_diagnosis
@@ -635,9 +643,9 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
     report = diagnosis.report_markdown.rstrip()
     # raw HTML is off in posts: drop the engine's <sub> footer line, we write our own
     report = "\n".join(line for line in report.splitlines() if not line.startswith("<sub>"))
+    name = _md_escape(trace.original_name or "uploaded trace")
     parts = [
-        f"{BOT_POST_BANNER} of [trace #{trace.pk}]({trace.get_absolute_url()})"
-        f" ({trace.original_name or 'uploaded trace'})",
+        f"{BOT_POST_BANNER} of [trace #{trace.pk}]({trace.get_absolute_url()}) ({name})",
         "",
         report,
     ]
@@ -661,7 +669,7 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
         if similar:
             for question in similar:
                 mark = "✅ " if question.accepted_answer_id else ""
-                title = question.title.replace("[", "\\[").replace("]", "\\]")
+                title = _md_escape(question.title)
                 parts.append(f"- {mark}[{title}]({question.get_absolute_url()})")
         else:
             parts.append("None yet: this may be the first.")

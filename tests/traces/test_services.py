@@ -396,3 +396,15 @@ def test_plots_of_a_vanished_file_end_without_plots(asker):
     services.diagnosis_plots_render(diagnosis_id=diagnosis.pk)
     diagnosis.refresh_from_db()
     assert diagnosis.plots_done and diagnosis.plots == {}
+
+
+def test_a_hostile_file_name_cannot_inject_markdown_into_the_bot_post(asker, question):
+    name = "x](javascript:alert(1)) ![pixel](track.png) <b>.trace"
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(trace_bytes(seed=31), name), question=question
+    )
+    services.trace_diagnose(trace_id=trace.pk)
+    html = Answer.objects.get(question=question).body_html
+    assert html.split("</p>")[0].count("<a ") == 1  # only the trace link, no injected one
+    assert "<img" not in html and "<b>" not in html
+    assert "x](javascript:alert(1)) ![pixel](track.png) &lt;b&gt;.trace" in html  # as text
