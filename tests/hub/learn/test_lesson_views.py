@@ -157,3 +157,22 @@ def test_answering_too_fast_is_refused_with_429_and_retry_after(client, lesson, 
     as_json = _answer(client, 1, "b", HTTP_ACCEPT="application/json")
     assert as_json.status_code == 429 and "try again in" in as_json.json()["error"]
     assert LessonProgress.objects.get().completed_steps == []
+
+
+def test_signing_up_carries_the_visitors_progress_over_to_the_new_account(
+    client, lesson, right_answers
+):
+    _complete(client, right_answers, upto=4)
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "fresh-learner",
+            "email": "fresh@example.com",
+            "password1": "a-long-unusual-passphrase-42",
+            "password2": "a-long-unusual-passphrase-42",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:1000]
+    progress = LessonProgress.objects.get()
+    assert progress.user.username == "fresh-learner" and progress.completed_steps == [1, 2, 3, 4]
+    assert client.get("/learn/backprop/")["Location"] == "/learn/backprop/5/"
