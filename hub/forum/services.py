@@ -540,7 +540,12 @@ def vote_cast(*, user, target, value: int) -> int:
     model = type(target)
     field = "question" if model is Question else "answer"
     with transaction.atomic():
-        locked = model.objects.select_for_update().get(pk=target.pk)
+        # Lock only the post's row; the author's profile comes along for the reputation change.
+        locked = (
+            model.objects.select_for_update(of=("self",))
+            .select_related("author__profile")
+            .get(pk=target.pk)
+        )
         vote = Vote.objects.filter(user=user, **{field: locked}).first()
         old = vote.value if vote else 0
         if old == value:

@@ -29,6 +29,7 @@ PAGE_SIZE = 20
 # services: many throwaway accounts behind one address). Ours.
 RATE_IP_POST = (60, 3600)
 RATE_IP_VOTE = (300, 3600)
+RATE_LOOKUP_IP = (600, 300)  # similar-question and tag look-ups while typing (debounced)
 RATE_PREVIEW = (120, 600)  # previews per user: one every few seconds of typing
 PREVIEW_MAX_LENGTH = 30_000
 VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour counts once
@@ -133,8 +134,22 @@ def tag_detail(request, name: str):
     )
 
 
+def _lookup_limited(request) -> JsonResponse | None:
+    try:
+        ip_limit(request, scope="lookup", rule=RATE_LOOKUP_IP)
+    except RateLimited as error:
+        return JsonResponse(
+            {"results": [], "error": str(error)},
+            status=429,
+            headers={"Retry-After": str(error.retry_after)},
+        )
+    return None
+
+
 @require_GET
 def tag_autocomplete(request):
+    if limited := _lookup_limited(request):
+        return limited
     rows = selectors.tag_autocomplete(prefix=request.GET.get("q", "")[:50])
     return JsonResponse({"results": rows})
 
@@ -148,6 +163,8 @@ def search(request):
 
 @require_GET
 def question_similar(request):
+    if limited := _lookup_limited(request):
+        return limited
     results = selectors.question_similar(title=request.GET.get("title", "")[:200])
     return JsonResponse(
         {

@@ -246,3 +246,10 @@ def test_markdown_preview_renders_for_members_only_and_is_sanitised(client, aske
     assert "<code>zero_grad()</code>" in html and 'class="math inline"' in html
     assert "<script>" not in html
     assert client.get("/markdown/preview/").status_code == 405
+
+
+def test_typing_lookups_are_limited_per_ip(client, db, monkeypatch):
+    monkeypatch.setattr(views, "RATE_LOOKUP_IP", (1, 300))
+    assert client.get("/tags/autocomplete/", {"q": "opt"}).status_code == 200
+    response = client.get("/questions/similar/", {"title": "loss is not decreasing"})
+    assert response.status_code == 429 and response.json()["results"] == []
