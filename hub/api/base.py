@@ -59,6 +59,7 @@ class ApiView(GenericAPIView):
     content_negotiation_class = JSONOnlyNegotiation
     pagination_class = ApiCursorPagination
     schema = ApiAutoSchema()
+    metadata_class = None  # OPTIONS answers 405 like any method a view does not offer
 
     def get_exception_handler(self):
         return api_exception_handler

@@ -10,6 +10,7 @@ import math
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -124,6 +125,7 @@ def api_exception_handler(exc, context):
     )
 
 
+@csrf_exempt  # answers every method with JSON; a CSRF page here would be HTML
 def api_not_found(request, *args, **kwargs):
     """Unknown paths under /api/v1/ answer in the API's error shape, not an HTML page."""
     return JsonResponse(

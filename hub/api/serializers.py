@@ -5,7 +5,7 @@ everything else (permissions, limits, business rules) exactly as for the web pag
 """
 
 from django.conf import settings
-from django.core.validators import URLValidator
+from django.core.validators import RegexValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -23,6 +23,71 @@ COMMENT_MAX_LENGTH = 600
 MAX_TAGS = 5
 TAG_MAX_LENGTH = 35
 TAG_PATTERN = r"^[a-z0-9][a-z0-9.+#-]*$"
+
+
+# Python's str.strip() also removes \x1c-\x1f and \x85, which JSON Schema's \s does not match.
+_SPACE = r"[\s\x1c-\x1f\x85]"
+_NONSPACE = r"[^\s\x1c-\x1f\x85]"
+
+
+def trimmed_length_validator(min_length: int) -> RegexValidator:
+    """At least `min_length` characters once surrounding whitespace is stripped, as a pattern
+    (so the schema says what the services check after strip())."""
+    return RegexValidator(
+        rf"^{_SPACE}*{_NONSPACE}[\s\S]{{{min_length - 2},}}{_NONSPACE}{_SPACE}*$",
+        message=f"Ensure this field has at least {min_length} characters besides spaces.",
+    )
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string: numbers and booleans are refused rather than turned into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: "1", 1.0 and true are refused."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean: "true", 1 and "yes" are refused."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def text_field(*, min_length: int, max_length: int, **kwargs) -> StrictCharField:
+    return StrictCharField(
+        min_length=min_length,
+        max_length=max_length,
+        validators=[trimmed_length_validator(min_length)],
+        **kwargs,
+    )
+
+
+def tag_list_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=StrictRegexField(TAG_PATTERN, max_length=TAG_MAX_LENGTH),
+        max_length=MAX_TAGS,
+        **kwargs,
+    )
+
+
+class StrictRegexField(serializers.RegexField):
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 def absolute(request, path: str) -> str:
@@ -201,36 +266,37 @@ class QuestionDetailSerializer(QuestionSummarySerializer):
 
 
 class QuestionCreateInputSerializer(serializers.Serializer):
-    title = serializers.CharField(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH)
-    body = serializers.CharField(
-        min_length=BODY_MIN_LENGTH, max_length=BODY_MAX_LENGTH, help_text="Markdown."
-    )
-    tags = serializers.ListField(
-        child=serializers.RegexField(TAG_PATTERN, max_length=TAG_MAX_LENGTH),
-        max_length=MAX_TAGS,
-        default=list,
-        help_text="Lower-case tag names, e.g. ['vanishing-gradients', 'lstm'].",
+    title = text_field(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH)
+    body = text_field(min_length=BODY_MIN_LENGTH, max_length=BODY_MAX_LENGTH, help_text="Markdown.")
+    tags = tag_list_field(
+        default=list, help_text="Lower-case tag names, e.g. ['vanishing-gradients', 'lstm']."
     )
 
 
 class QuestionEditInputSerializer(serializers.Serializer):
-    title = serializers.CharField(
-        min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH, required=False
+    title = text_field(min_length=TITLE_MIN_LENGTH, max_length=TITLE_MAX_LENGTH, required=False)
+    body = text_field(min_length=BODY_MIN_LENGTH, max_length=BODY_MAX_LENGTH, required=False)
+    tags = tag_list_field(required=False)
+
+
+class CursorQuerySerializer(serializers.Serializer):
+    """Documents the paging parameters (ApiCursorPagination reads and checks them)."""
+
+    cursor = serializers.CharField(
+        required=False, allow_blank=True, help_text="Opaque: take it from `next` or `previous`."
     )
-    body = serializers.CharField(
-        min_length=BODY_MIN_LENGTH, max_length=BODY_MAX_LENGTH, required=False
-    )
-    tags = serializers.ListField(
-        child=serializers.RegexField(TAG_PATTERN, max_length=TAG_MAX_LENGTH),
-        max_length=MAX_TAGS,
-        required=False,
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=100, help_text="Default 20."
     )
 
 
 class QuestionListQuerySerializer(serializers.Serializer):
-    tag = serializers.CharField(required=False, max_length=TAG_MAX_LENGTH)
+    tag = serializers.CharField(required=False, allow_blank=True, max_length=TAG_MAX_LENGTH)
     finding = serializers.CharField(
-        required=False, max_length=64, help_text="Only questions whose traces had this finding."
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text="Only questions whose traces had this finding.",
     )
     solved = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="true: accepted answer."
@@ -239,23 +305,35 @@ class QuestionListQuerySerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="true: no answers yet."
     )
     q = serializers.CharField(
-        required=False, max_length=200, help_text="Full-text search (best matches first)."
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Full-text search (best matches first).",
     )
 
 
 class AnswerInputSerializer(serializers.Serializer):
-    body = serializers.CharField(
+    body = text_field(
         min_length=ANSWER_MIN_LENGTH, max_length=BODY_MAX_LENGTH, help_text="Markdown."
     )
 
 
+class AnswerEditInputSerializer(serializers.Serializer):
+    body = text_field(
+        min_length=ANSWER_MIN_LENGTH,
+        max_length=BODY_MAX_LENGTH,
+        required=False,
+        help_text="Markdown; omitted, the answer stays as it is.",
+    )
+
+
 class CommentInputSerializer(serializers.Serializer):
-    body = serializers.CharField(min_length=COMMENT_MIN_LENGTH, max_length=COMMENT_MAX_LENGTH)
+    body = text_field(min_length=COMMENT_MIN_LENGTH, max_length=COMMENT_MAX_LENGTH)
 
 
 class VoteInputSerializer(serializers.Serializer):
-    value = serializers.ChoiceField(
-        choices=[1, 0, -1], help_text="1 up, -1 down, 0 withdraws your vote."
+    value = StrictIntegerField(
+        min_value=-1, max_value=1, help_text="1 up, -1 down, 0 withdraws your vote."
     )
 
 
@@ -307,23 +385,23 @@ class TermSerializer(serializers.Serializer):
 
 class TermInputSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=80)
-    name = serializers.CharField(max_length=100)
+    name = text_field(min_length=2, max_length=100)
     aliases = serializers.ListField(
-        child=serializers.CharField(max_length=100), max_length=20, default=list
+        child=StrictCharField(max_length=100), max_length=20, default=list
     )
-    definition = serializers.CharField(max_length=20_000, help_text="Markdown.")
-    snippet = serializers.CharField(max_length=20_000, default="", allow_blank=True)
-    expected_output = serializers.CharField(max_length=20_000, default="", allow_blank=True)
+    definition = text_field(min_length=2, max_length=20_000, help_text="Markdown.")
+    snippet = StrictCharField(max_length=20_000, default="", allow_blank=True)
+    expected_output = StrictCharField(max_length=20_000, default="", allow_blank=True)
 
 
 class TermEditInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, required=False)
+    name = text_field(min_length=2, max_length=100, required=False)
     aliases = serializers.ListField(
-        child=serializers.CharField(max_length=100), max_length=20, required=False
+        child=StrictCharField(max_length=100), max_length=20, required=False
     )
-    definition = serializers.CharField(max_length=20_000, required=False)
-    snippet = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
-    expected_output = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    definition = text_field(min_length=2, max_length=20_000, required=False)
+    snippet = StrictCharField(max_length=20_000, required=False, allow_blank=True)
+    expected_output = StrictCharField(max_length=20_000, required=False, allow_blank=True)
 
 
 # --- traces and diagnoses --------------------------------------------------------------------
@@ -422,20 +500,14 @@ class TraceUploadInputSerializer(serializers.Serializer):
     question = serializers.IntegerField(
         required=False, min_value=1, help_text="Attach to this question of yours."
     )
-    title = serializers.CharField(
-        required=False,
+    title = text_field(
         min_length=TITLE_MIN_LENGTH,
         max_length=TITLE_MAX_LENGTH,
+        required=False,
         help_text="Ask a new question with this title (needs the write scope too).",
     )
-    body = serializers.CharField(
-        required=False, min_length=BODY_MIN_LENGTH, max_length=BODY_MAX_LENGTH
-    )
-    tags = serializers.ListField(
-        child=serializers.RegexField(TAG_PATTERN, max_length=TAG_MAX_LENGTH),
-        max_length=MAX_TAGS,
-        required=False,
-    )
+    body = text_field(min_length=BODY_MIN_LENGTH, max_length=BODY_MAX_LENGTH, required=False)
+    tags = tag_list_field(required=False)
     private = serializers.BooleanField(
         required=False, default=False, help_text="Diagnose privately, attached to no question."
     )
@@ -453,7 +525,13 @@ class TraceUploadInputSerializer(serializers.Serializer):
 
 
 class DiagnosisListQuerySerializer(serializers.Serializer):
-    code = serializers.CharField(required=False, max_length=64, help_text="A finding code.")
+    code = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="A finding code."
+    )
+
+
+class TextSearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
 # --- webhooks --------------------------------------------------------------------------------
@@ -471,10 +549,19 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(help_text="The signing secret: shown only in this response.")
 
 
+# What the delivery needs: http(s), a host name or IPv4 address, an optional valid port.
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+WEBHOOK_URL_PATTERN = (
+    rf"^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:{_PORT})?([/?#][^\s]*)?$"
+)
+
+
 class WebhookEndpointInputSerializer(serializers.Serializer):
-    url = serializers.URLField(
+    url = StrictCharField(
         max_length=500,
-        validators=[URLValidator(schemes=["http", "https"])],
+        validators=[
+            RegexValidator(WEBHOOK_URL_PATTERN, message="Enter an http:// or https:// URL.")
+        ],
         help_text="http(s) only; in production not a private or loopback address.",
     )
     events = serializers.ListField(
@@ -485,7 +572,7 @@ class WebhookEndpointInputSerializer(serializers.Serializer):
 
 
 class WebhookEndpointEditInputSerializer(serializers.Serializer):
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=list(WEBHOOK_EVENTS)), min_length=1, required=False
     )

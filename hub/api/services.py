@@ -63,7 +63,7 @@ def token_create(
         expires_at = timezone.now() + timedelta(days=expires_days)
     live = AccessToken.objects.filter(user=user, revoked_at__isnull=True).count()
     if live >= MAX_TOKENS_PER_USER:
-        raise ValidationError(
+        raise PermissionDenied(
             f"You have {live} active tokens, the maximum: revoke one you no longer use."
         )
     secret = secrets.token_urlsafe(TOKEN_SECRET_BYTES)
@@ -143,7 +143,9 @@ def webhook_endpoint_create(*, user, url: str, events) -> tuple[WebhookEndpoint,
     url = webhook_url_validate(url=url)
     event_list = webhook_events_parse(events=events)
     if WebhookEndpoint.objects.filter(user=user).count() >= MAX_WEBHOOKS_PER_USER:
-        raise ValidationError(f"You can have at most {MAX_WEBHOOKS_PER_USER} webhook endpoints.")
+        raise PermissionDenied(
+            f"You can have at most {MAX_WEBHOOKS_PER_USER} webhook endpoints: delete one first."
+        )
     secret = f"whsec_{secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)}"
     endpoint = WebhookEndpoint.objects.create(user=user, url=url, secret=secret, events=event_list)
     return endpoint, secret

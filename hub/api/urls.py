@@ -67,5 +67,5 @@ urlpatterns = [
         name="webhook-deliveries",
     ),
     path("webhooks/<int:endpoint_id>/ping/", views.WebhookPingView.as_view(), name="webhook-ping"),
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*$", api_not_found),  # any path, newlines included
 ]

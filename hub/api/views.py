@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     inline_serializer,
@@ -49,10 +48,7 @@ def _paginated_response(item_serializer, description: str):
     )
 
 
-CURSOR_PARAMS = [
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque; from `next`/`previous`."),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description="1-100, default 20."),
-]
+CURSOR_PARAMS = [s.CursorQuerySerializer]
 
 
 def _query(serializer_class, request):
@@ -156,6 +152,7 @@ class QuestionListView(ApiView):
         query = _query(s.QuestionListQuerySerializer, request)
         if query.get("q"):
             # Search results are ranked, not chronological: one page of the best matches.
+            _query(s.CursorQuerySerializer, request)  # the same checks as a paged list
             results = question_search(query=query["q"], viewer=request.user)
             data = s.QuestionSummarySerializer(results, many=True, context={"request": request})
             return Response({"next": None, "previous": None, "results": data.data})
@@ -240,6 +237,8 @@ class QuestionDetailView(ApiView):
 
 
 class AnswerListView(ApiView):
+    pagination_class = None  # a thread's answers come whole, accepted first
+
     @extend_schema(
         summary="A question's answers (accepted first, then by score)",
         responses={200: s.AnswerWithCommentsSerializer(many=True)},
@@ -288,7 +287,7 @@ class AnswerDetailView(ApiView):
 
     @extend_schema(
         summary="Edit an answer (author or moderator)",
-        request=s.AnswerInputSerializer,
+        request=s.AnswerEditInputSerializer,
         responses={200: s.AnswerSerializer},
         tags=["answers"],
     )
@@ -296,9 +295,9 @@ class AnswerDetailView(ApiView):
         from hub.forum.services import answer_edit
 
         answer = _answer_visible(request=request, answer_id=answer_id)
-        data = _input(s.AnswerInputSerializer, request)
+        data = _input(s.AnswerEditInputSerializer, request)
         question = answer.question
-        answer = answer_edit(answer=answer, editor=request.user, body=data["body"])
+        answer = answer_edit(answer=answer, editor=request.user, body=data.get("body", answer.body))
         answer.question = question
         return Response(s.AnswerSerializer(answer, context={"request": request}).data)
 
@@ -412,17 +411,14 @@ class TagListView(ApiView):
     @extend_schema(
         summary="Tags, by name, with their question counts",
         operation_id="tags_list",
-        parameters=[
-            OpenApiParameter("q", OpenApiTypes.STR, description="Part of a tag name."),
-            *CURSOR_PARAMS,
-        ],
+        parameters=[s.TextSearchQuerySerializer, *CURSOR_PARAMS],
         responses={200: _paginated_response(s.TagSerializer, "tags")},
         tags=["tags"],
     )
     def get(self, request):
         from hub.forum.selectors import tag_list
 
-        query = request.query_params.get("q", "")[:50]
+        query = _query(s.TextSearchQuerySerializer, request).get("q", "")
         return self.paginated(tag_list(query=query, sort="name"), s.TagSerializer)
 
 
@@ -551,18 +547,16 @@ class TermListView(ApiView):
     @extend_schema(
         summary="Glossary terms",
         operation_id="glossary_list",
-        parameters=[
-            OpenApiParameter("q", OpenApiTypes.STR, description="Search names and definitions."),
-            *CURSOR_PARAMS,
-        ],
+        parameters=[s.TextSearchQuerySerializer, *CURSOR_PARAMS],
         responses={200: _paginated_response(s.TermSerializer, "terms")},
         tags=["glossary"],
     )
     def get(self, request):
         from hub.glossary.selectors import term_list, term_search
 
-        query = request.query_params.get("q", "")[:100]
+        query = _query(s.TextSearchQuerySerializer, request).get("q", "")
         if query.strip():
+            _query(s.CursorQuerySerializer, request)  # the same checks as a paged list
             data = s.TermSerializer(
                 term_search(query=query), many=True, context={"request": request}
             )
@@ -838,6 +832,7 @@ class WebhookDetailView(ApiView):
 
 
 class WebhookDeliveryListView(ApiView):
+    pagination_class = None  # the latest deliveries only
     permission_classes = [TokenHasScope, IsAuthenticated]
 
     @extend_schema(

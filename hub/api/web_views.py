@@ -51,8 +51,8 @@ def token_create(request):
                 scopes=form.cleaned_data["scopes"],
                 expires_days=form.cleaned_data["expires_days"],
             )
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
         else:
             request.session[SESSION_NEW_TOKEN] = {"name": token.name, "raw": raw}
             return redirect("api_web:settings")
@@ -79,8 +79,9 @@ def webhook_create(request):
             endpoint, secret = services.webhook_endpoint_create(
                 user=request.user, url=form.cleaned_data["url"], events=form.cleaned_data["events"]
             )
-        except ValidationError as exc:
-            form.add_error("url" if "host" in " ".join(exc.messages) else None, exc)
+        except (ValidationError, PermissionDenied) as exc:
+            message = " ".join(getattr(exc, "messages", [str(exc)]))
+            form.add_error("url" if "host" in message else None, message)
         else:
             request.session[SESSION_NEW_SECRET] = {"url": endpoint.url, "secret": secret}
             return redirect("api_web:settings")
