@@ -489,6 +489,12 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
 
     from traces.format import TraceFormatError
 
+    if not os.path.exists(path):  # say so without showing the server's paths
+        trace_fail(
+            trace_id=trace_id,
+            reason="The uploaded file is missing on the server. Upload the trace again.",
+        )
+        return None
     try:
         # The worker posts first and draws the plots in a follow-up task (matplotlib takes
         # many times longer than the diagnosis); a forced re-run draws them inline, so the

@@ -408,3 +408,12 @@ def test_a_hostile_file_name_cannot_inject_markdown_into_the_bot_post(asker, que
     assert html.split("</p>")[0].count("<a ") == 1  # only the trace link, no injected one
     assert "<img" not in html and "<b>" not in html
     assert "x](javascript:alert(1)) ![pixel](track.png) &lt;b&gt;.trace" in html  # as text
+
+
+def test_a_trace_whose_file_vanished_fails_without_showing_server_paths(asker):
+    trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    trace.file.storage.delete(trace.file.name)
+    services.trace_diagnose(trace_id=trace.pk)
+    trace.refresh_from_db()
+    assert trace.state == Trace.State.FAILED
+    assert "missing on the server" in trace.failure_reason and "/" not in trace.failure_reason
