@@ -38,11 +38,12 @@ class Command(BaseCommand):
             help="give every demo account this password (default: they cannot log in)",
         )
 
-    def handle(self, *args, password: str, **options):
+    def handle(self, *args, password: str, verbosity: int = 1, **options):
         data = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
         first = data["users"][0]["username"]
         if User.objects.filter(username=first).exists():
-            self.stdout.write("Demo community already present: nothing to do.")
+            if verbosity:
+                self.stdout.write("Demo community already present: nothing to do.")
             return
         rng = random.Random(20240611)  # the same community on every machine
         with transaction.atomic(), services.limits_bypassed():
@@ -51,11 +52,12 @@ class Command(BaseCommand):
             now = timezone.now()
             for spec in sorted(data["questions"], key=lambda q: -q["days_ago"]):
                 self._thread(spec, people, rng, now)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo community: {len(people)} people, {len(data['questions'])} questions."
+        if verbosity:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo community: {len(people)} people, {len(data['questions'])} questions."
+                )
             )
-        )
 
     def _people(self, specs, password: str) -> dict:
         people = {}
