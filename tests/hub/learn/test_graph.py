@@ -63,3 +63,22 @@ def test_a_malformed_graph_is_reported_by_name():
         graph_compute(graph=graph, answers={})
     with pytest.raises(GraphSpecError, match="output"):
         graph_compute(graph={"output": "nope", "nodes": []}, answers={})
+
+
+def test_the_web_modules_do_not_import_torch():
+    # Pages must not pay torch's import time: it is imported on the first computation only.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django, sys; django.setup(); "
+        "import hub.learn.views, hub.glossary.views, hub.glossary.autolink, hub.learn.urls; "
+        "import hub.glossary.management.commands.load_learning_content; "
+        "print('torch' in sys.modules)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+    )  # fmt: skip
+    assert completed.stdout.strip() == "False"
