@@ -215,3 +215,19 @@ def test_question_page_shows_the_diagnosis_after_it_lands(client, owner):
     assert f'id="trace-{trace.pk}"' in html
     assert "Diagnosed" in html and "Vanishing gradients" in html
     assert "Gradient Doctor · automated diagnosis" in html  # the bot's answer in the thread
+
+
+def test_a_failed_trace_on_a_question_offers_the_asker_alone_a_reupload(client, owner):
+    question = question_make(author=owner)
+    data = vanishing_trace_bytes()
+    trace = services.trace_upload(owner=owner, uploaded_file=upload(data[:-200]), question=question)
+    services.trace_diagnose(trace_id=trace.pk)
+    reupload = f'action="/traces/questions/{question.pk}/upload/"'
+
+    html = client.get(question.get_absolute_url()).content.decode()
+    assert "The diagnosis failed." in html and "truncated" in html
+    assert reupload not in html
+
+    client.force_login(owner)
+    html = client.get(question.get_absolute_url()).content.decode()
+    assert "Upload a new trace" in html and reupload in html
