@@ -39,3 +39,13 @@ class SignupForm(forms.Form):
         if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return cleaned
+
+
+class ProfileForm(forms.Form):
+    bio = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="About you",
+        help_text="A line or two: what you work on, what you can help with. Plain text.",
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

@@ -73,6 +73,20 @@ def profile_get(*, user) -> Profile:
         return profile
 
 
+BIO_MAX_LENGTH = 2000
+
+
+def profile_update(*, user, bio: str) -> Profile:
+    """Change what a person says about themselves (plain text, shown escaped)."""
+    bio = (bio or "").strip()
+    if len(bio) > BIO_MAX_LENGTH:
+        raise ValidationError(f"Keep the bio under {BIO_MAX_LENGTH} characters.")
+    profile = profile_get(user=user)
+    profile.bio = bio
+    profile.save(update_fields=["bio"])
+    return profile
+
+
 def bot_user_get() -> User:
     """The automated "Gradient Doctor" that posts diagnoses; created on first use."""
     with transaction.atomic():

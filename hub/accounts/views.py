@@ -5,6 +5,7 @@ import hashlib
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -15,8 +16,8 @@ from hub.core.ratelimit import RateLimited, rate_limit
 from hub.forum.selectors import user_profile_page
 from hub.forum.views import client_ip, rate_limited_response
 
-from .forms import SignupForm
-from .services import user_create
+from .forms import ProfileForm, SignupForm
+from .services import profile_get, profile_update, user_create
 
 User = get_user_model()
 
@@ -130,3 +131,22 @@ def user_profile(request, username: str):
         "accounts/profile.html",
         {"page": page, "person": person, "is_me": request.user.pk == person.pk},
     )
+
+
+@login_required
+def profile_edit(request):
+    status = 200
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            try:
+                profile_update(user=request.user, bio=form.cleaned_data["bio"])
+            except ValidationError as error:
+                form.add_error("bio", error)
+            else:
+                messages.success(request, "Profile saved.")
+                return redirect(f"/users/{request.user.username}/")
+        status = 400
+    else:
+        form = ProfileForm(initial={"bio": profile_get(user=request.user).bio})
+    return render(request, "accounts/profile_edit.html", {"form": form}, status=status)

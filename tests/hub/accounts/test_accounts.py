@@ -163,3 +163,14 @@ def test_password_reset_is_rate_limited_per_ip(client, db, monkeypatch):
     response = client.post("/accounts/password/reset/", {"email": "ada@example.com"})
     assert response.status_code == 429
     assert len(mail.outbox) == 1
+
+
+def test_profile_edit_saves_the_bio_shown_escaped(client, db):
+    user = services.user_create(username="ada", email="ada@example.com", password=PASSWORD)
+    assert client.get("/accounts/profile/").status_code == 302
+    client.force_login(user)
+    response = client.post("/accounts/profile/", {"bio": "I debug <b>optimisers</b>."})
+    assert response.status_code == 302
+    page = client.get("/users/ada/").content.decode()
+    assert "I debug &lt;b&gt;optimisers&lt;/b&gt;." in page
+    assert client.post("/accounts/profile/", {"bio": "x" * 2001}).status_code == 400
