@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.detectors._updates import update_stats
 from analysis.detectors._view import (
     TraceView,
     fmt,
@@ -41,6 +42,9 @@ RELU_GAIN_NEEDED = 1.0
 TANH_GAIN_NEEDED = 0.7
 # Deep enough that per-layer shrinkage compounds into decades (ours: 0.5^6 = 1.6e-2).
 DEEP_LAYERS = 6
+
+# An update this large before a later onset is named as the cause (lr_too_high's threshold).
+LARGE_UPDATE = 0.1
 
 SATURATING = ("sigmoid", "tanh")
 RELU_LIKE = ("relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu")
@@ -86,6 +90,10 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
             break
     per_layer = med_ratio ** (1.0 / (len(layers) - 1)) if med_ratio > 0 else 0.0
     causes, cause_facts = _likely_causes(view, actor, layers)
+    blow_up = _large_update_before(view, actor, int(view.steps.step[rows[onset]]))
+    if blow_up:
+        causes.insert(0, blow_up)
+    cause_facts["after_large_update"] = bool(blow_up)
 
     onset_step = view.step_of(int(rows[onset]))
     first_name = view.describe(layers[0].module)
@@ -138,6 +146,22 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
     )
 
 
+def _large_update_before(view: TraceView, actor: int, onset_step: int) -> str:
+    """Gradients that vanish only after a huge update: the update broke the network."""
+    st = update_stats(view, actor)
+    if st is None or onset_step <= view.step_of(int(st.rows[0])):
+        return ""
+    upto = view.steps.step[st.rows] <= onset_step
+    ratios = np.where(upto & np.isfinite(st.per_row), st.per_row, 0.0)
+    if ratios.max() < LARGE_UPDATE:
+        return ""
+    i = int(np.argmax(ratios))
+    return (
+        f"a learning rate too high: the update at step {view.step_of(int(st.rows[i]))} moved "
+        f"the weights by {fmt(float(ratios[i]))} of their size, just before the decay began"
+    )
+
+
 def _likely_causes(view: TraceView, actor: int, layers) -> tuple[list[str], dict]:
     lo, hi = layers[0].order, layers[-1].order
     acts = [
@@ -178,6 +202,8 @@ def _likely_causes(view: TraceView, actor: int, layers) -> tuple[list[str], dict
 
 def _fix(facts: dict) -> Fix:
     lines = []
+    if facts.get("after_large_update"):
+        lines.append("Lower the learning rate (and warm it up): the gradients vanished after it")
     if "sigmoid" in facts["activations"] or "tanh" in facts["activations"]:
         lines.append("Use ReLU/GELU in the hidden layers instead of sigmoid/tanh")
     if facts["small_init"] or not lines:

@@ -81,3 +81,12 @@ def test_group_with_learning_rate_zero_is_a_freeze_not_a_low_rate():
         t, lr=np.zeros_like(t.steps.lr), update_norm=np.zeros_like(t.steps.update_norm), loss=FLAT
     )
     assert codes(t) == []
+
+
+def test_loss_spike_edge_decides_divergence_when_the_loss_ends_lower():
+    falling = np.linspace(1.0, 0.5, N)
+    below, above = falling.copy(), falling.copy()
+    below[3] = hi.LOSS_SPIKE * 0.9
+    above[3] = hi.LOSS_SPIKE * 1.1
+    assert "lr_too_high" not in codes(_run(0.5, below))
+    assert find(_run(0.5, above), "lr_too_high").severity.value == "error"
