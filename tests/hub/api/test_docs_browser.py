@@ -7,7 +7,7 @@ from tests.browser.conftest import browser, page, screenshot  # noqa: F401 (fixt
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_api_docs_render_offline_under_the_csp(page, screenshot):  # noqa: F811
+def test_api_docs_render_offline_under_the_csp(page, screenshot, live_server):  # noqa: F811
     console_errors: list[str] = []
     page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
     external: list[str] = []
@@ -15,7 +15,7 @@ def test_api_docs_render_offline_under_the_csp(page, screenshot):  # noqa: F811
         "request",
         lambda request: (
             external.append(request.url)
-            if not request.url.startswith(page.base_url) and not request.url.startswith("data:")
+            if not request.url.startswith(live_server.url) and not request.url.startswith("data:")
             else None
         ),
     )
