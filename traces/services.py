@@ -51,7 +51,9 @@ MAX_ATTEMPTS = 5
 HEADER_PEEK_BYTES = 64
 # The bot post's first line: people must see at once that a program wrote it.
 BOT_POST_BANNER = "**Gradient Doctor · automated diagnosis**"
-# Plots in the post, by the name analysis.plots gives them, and their alt text.
+# The engine's report in a post is cut (at a finding) beyond this: the forum takes automated
+# posts up to 4 x 30,000 characters (hub/forum/services.py), and the rest of the post is short.
+BOT_POST_REPORT_MAX_CHARS = 100_000
 SIMILAR_QUESTIONS_LIMIT = 5
 # Tags the findings add to a question: warnings and errors only (an info note is not a problem).
 TAGGED_SEVERITIES = ("error", "warning")
@@ -649,6 +651,12 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
     report = diagnosis.report_markdown.rstrip()
     # raw HTML is off in posts: drop the engine's <sub> footer line, we write our own
     report = "\n".join(line for line in report.splitlines() if not line.startswith("<sub>"))
+    if len(report) > BOT_POST_REPORT_MAX_CHARS:  # the forum refuses longer automated posts
+        cut = report.rfind("\n### ", 0, BOT_POST_REPORT_MAX_CHARS)
+        report = report[: cut if cut > 0 else BOT_POST_REPORT_MAX_CHARS].rstrip() + (
+            f"\n\n*The report is longer than a post: read all of it on "
+            f"[the trace page]({trace.get_absolute_url()}).*"
+        )
     name = _md_escape(trace.original_name or "uploaded trace")
     parts = [
         f"{BOT_POST_BANNER} of [trace #{trace.pk}]({trace.get_absolute_url()}) ({name})",

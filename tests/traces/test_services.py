@@ -417,3 +417,15 @@ def test_a_trace_whose_file_vanished_fails_without_showing_server_paths(asker):
     trace.refresh_from_db()
     assert trace.state == Trace.State.FAILED
     assert "missing on the server" in trace.failure_reason and "/" not in trace.failure_reason
+
+
+def test_an_overlong_report_is_cut_at_a_finding_with_a_link_to_the_trace(asker, monkeypatch):
+    trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    diagnosis = services.trace_diagnose(trace_id=trace.pk)
+    monkeypatch.setattr(services, "BOT_POST_REPORT_MAX_CHARS", 200)
+    diagnosis.report_markdown = (
+        "**Diagnosis**\n\n### First\n" + "a" * 100 + "\n### Second\n" + "b" * 300
+    )
+    body = services.bot_post_body(trace=trace, diagnosis=diagnosis)
+    assert "### First" in body and "### Second" not in body
+    assert f"[the trace page](/traces/{trace.pk}/)" in body
