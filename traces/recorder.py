@@ -85,6 +85,20 @@ def _compiling() -> bool:
     return torch.compiler.is_compiling()
 
 
+def _hook(method):
+    """A torch hook of the recorder: an error inside stops recording, not the training."""
+
+    @functools.wraps(method)
+    def hook(self, *args):
+        try:
+            return method(self, *args)
+        except Exception as exc:  # noqa: BLE001 - any bug of ours must not kill the run
+            self._fail(exc)
+            return None
+
+    return hook
+
+
 class _Window:
     """What happened since the previous row."""
 
@@ -171,6 +185,7 @@ class Recorder:
         self.manual: dict | None = None  # weights/grad stats after the last backward, no optimizer
         self.capped = False
         self.finished = False
+        self.failure = ""  # set when the recorder itself failed
         self.window = _Window(recording=True)
 
         self.probes: dict[tuple, torch.Tensor] = {}
@@ -218,8 +233,30 @@ class Recorder:
         setattr(owner, name, wrapper_factory(original))
 
     def _ours(self) -> bool:
-        """Hooks do nothing in forked children (DataLoader workers), under compile or after end."""
-        return not self.finished and os.getpid() == self.pid and not _compiling()
+        """Hooks do nothing in forked children (DataLoader workers), under compile, after the
+        end, or after an internal error."""
+        # is_compiling first: dynamo knows it, and must not trace the rest
+        return (
+            not _compiling() and not self.finished and not self.failure and os.getpid() == self.pid
+        )
+
+    @contextlib.contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """Run recorder code; an error in it stops recording, never the user's training."""
+        with self._lock:
+            try:
+                yield
+            except Exception as exc:  # noqa: BLE001 - any bug of ours must not kill the run
+                self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        if not self.failure:
+            self.failure = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            print(
+                f"traces: recording stopped after an internal error ({self.failure}); "
+                "the run goes on and the trace keeps the rows so far",
+                file=sys.stderr,
+            )
 
     # ---------------------------------------------------------------- discovery
 
@@ -246,6 +283,9 @@ class Recorder:
         return index
 
     def _add_root(self, module: torch.nn.Module) -> None:
+        original = getattr(module, "_orig_mod", None)  # torch.compile's OptimizedModule
+        if isinstance(original, torch.nn.Module):
+            module = original
         index = self._module_id(module)
         if index not in self.roots:
             self.roots.append(index)
@@ -335,6 +375,7 @@ class Recorder:
 
     # ---------------------------------------------------------------- forward
 
+    @_hook
     def _on_forward_pre(self, module, args):
         if not self._ours():
             return None
@@ -352,6 +393,7 @@ class Recorder:
         self.depth += 1
         return None
 
+    @_hook
     def _on_forward(self, module, args, output):
         if not self._ours():
             return None
@@ -387,10 +429,10 @@ class Recorder:
                 return original(tensors, *args, **kwargs)
             recorder.backward_depth += 1
             try:
-                with recorder._lock:
+                with recorder._guarded():
                     recorder._before_backward(tensors)
                 result = original(tensors, *args, **kwargs)
-                with recorder._lock:
+                with recorder._guarded():
                     recorder._after_backward(tensors)
                 return result
             finally:
@@ -468,7 +510,7 @@ class Recorder:
         def zero_grad(obj, *args, **kwargs):
             if not recorder._ours():
                 return original(obj, *args, **kwargs)
-            with recorder._lock:
+            with recorder._guarded():
                 recorder._manual_boundary()
                 recorder._measure_fresh()
                 before = [
@@ -476,7 +518,7 @@ class Recorder:
                     for info in recorder.params
                 ]
             result = original(obj, *args, **kwargs)
-            with recorder._lock:
+            with recorder._guarded():
                 opt = recorder._optimizer_id(obj) if isinstance(obj, torch.optim.Optimizer) else -1
                 window = recorder.window
                 window.add(EventKind.CLEAR, opt)
@@ -499,7 +541,7 @@ class Recorder:
         @functools.wraps(original)
         def clip(*args, **kwargs):
             if recorder._ours():
-                with recorder._lock:
+                with recorder._guarded():
                     recorder._measure_fresh()
             return original(*args, **kwargs)
 
@@ -527,7 +569,7 @@ class Recorder:
             before = recorder.total_steps
             result = original(scaler, optimizer, *args, **kwargs)
             if recorder.total_steps == before and scaler.is_enabled():
-                with recorder._lock:
+                with recorder._guarded():
                     recorder._skipped_step(recorder._optimizer_id(optimizer))
             return result
 
@@ -569,12 +611,14 @@ class Recorder:
 
     # ---------------------------------------------------------------- optimizer steps
 
+    @_hook
     def _on_step_pre(self, optimizer, args, kwargs):
         if not self._ours():
             return
         with self._lock:
             self._step_pre(optimizer)
 
+    @_hook
     def _on_step_post(self, optimizer, args, kwargs):
         if not self._ours() or self.step_state is None:
             return
@@ -855,6 +899,8 @@ class Recorder:
         extra: dict = {"recorder": "gradhub-traces", "act_sample_elements": ACT_SAMPLE_ELEMENTS}
         if self.capped:
             extra["rows_capped"] = True
+        if self.failure:
+            extra["recorder_error"] = self.failure
         G = len(self.group_keys)
         groups = [
             {"optimizer": self.group_keys[g][0], "hyperparams": self.group_hparams[g]}

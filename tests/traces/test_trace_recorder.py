@@ -1,0 +1,157 @@
+"""The recorder in-process: streaming, failure containment, how runs end, torch.compile."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import traces
+from traces import recorder as recorder_module
+from traces.model import RunEnd
+
+
+def _train(model, optimizer, steps):
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(torch.randn(8, 4)).pow(2).mean().backward()
+        optimizer.step()
+
+
+def _model():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    return model, torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def test_rows_are_streamed_so_a_run_killed_without_warning_still_loads(tmp_path):
+    path = tmp_path / "run.trace"
+    model, optimizer = _model()
+    recorder = recorder_module.start(path, every=1, command=("test",))
+    recorder.stream.flush_rows = 4
+    try:
+        _train(model, optimizer, 10)
+        assert len(recorder.stream.rows) <= 4  # memory stays bounded: rows go to the file
+        # Read the file as it is now, as if the process had been killed (no final META).
+        trace = traces.load(path)
+        assert trace.run.ended is RunEnd.RUNNING
+        assert trace.num_rows == 8
+        np.testing.assert_array_equal(trace.steps.step, np.arange(8))
+    finally:
+        recorder.finish(RunEnd.COMPLETED)
+    trace = traces.load(path)
+    assert trace.run.ended is RunEnd.COMPLETED and trace.num_rows == 10
+
+
+def test_an_internal_recorder_error_stops_recording_but_not_training(tmp_path, monkeypatch, capsys):
+    calls = {"n": 0}
+    original = recorder_module.Recorder._measure_before
+
+    def failing(self, opt, members):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("boom")
+        return original(self, opt, members)
+
+    monkeypatch.setattr(recorder_module.Recorder, "_measure_before", failing)
+    model, optimizer = _model()
+    before = model[0].weight.detach().clone()
+    with traces.record(tmp_path / "run.trace"):
+        _train(model, optimizer, 5)
+    assert not torch.equal(before, model[0].weight)  # training went on
+    assert (
+        "recording stopped after an internal error (RuntimeError: boom)" in capsys.readouterr().err
+    )
+    trace = traces.load(tmp_path / "run.trace")
+    assert trace.num_rows == 2
+    assert trace.extra["recorder_error"] == "RuntimeError: boom"
+    assert trace.run.ended is RunEnd.COMPLETED
+
+
+def test_record_context_records_an_exception_and_lets_it_through(tmp_path):
+    model, optimizer = _model()
+    with pytest.raises(ValueError, match="bad batch"):
+        with traces.record(tmp_path / "run.trace"):
+            _train(model, optimizer, 2)
+            raise ValueError("bad batch\nsecond line")
+    trace = traces.load(tmp_path / "run.trace")
+    assert trace.run.ended is RunEnd.EXCEPTION
+    assert trace.run.error == "ValueError: bad batch"
+    assert trace.num_rows == 2
+
+
+def test_hooks_are_removed_after_recording(tmp_path):
+    model, optimizer = _model()
+    backward = torch.autograd.backward
+    with traces.record(tmp_path / "a.trace"):
+        _train(model, optimizer, 1)
+    assert torch.autograd.backward is backward
+    with traces.record(tmp_path / "b.trace"):  # a second recording in the same process
+        _train(model, optimizer, 2)
+    assert traces.load(tmp_path / "b.trace").num_rows == 2
+
+
+def test_only_one_recording_at_a_time(tmp_path):
+    with traces.record(tmp_path / "a.trace"):
+        with pytest.raises(RuntimeError, match="already being recorded"):
+            with traces.record(tmp_path / "b.trace"):
+                pass
+
+
+def test_fp16_gradients_do_not_overflow_the_norms(tmp_path):
+    torch.manual_seed(0)
+    weight = nn.Parameter(torch.full((64, 64), 1.0, dtype=torch.float16))
+    optimizer = torch.optim.SGD([weight], lr=0.0)
+    with traces.record(tmp_path / "run.trace"):
+        optimizer.zero_grad()
+        (weight.float() * 300.0).sum().backward()  # every gradient element is 300 (fp16-safe)
+        optimizer.step()
+    trace = traces.load(tmp_path / "run.trace")
+    # sqrt(4096) * 300 = 19200 fits fp16, but the sum of squares (3.7e8) would not
+    assert trace.steps.grad_norm[0, 0] == pytest.approx(19200.0)
+    assert trace.steps.grad_nonfinite[0, 0] == 0
+
+
+def test_nan_gradients_are_counted(tmp_path):
+    weight = nn.Parameter(torch.ones(3, 2))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    with traces.record(tmp_path / "run.trace"):
+        optimizer.zero_grad()
+        (
+            weight * torch.tensor([[1.0, float("nan")], [1.0, 1.0], [float("inf"), 1.0]])
+        ).sum().backward()
+        optimizer.step()
+    trace = traces.load(tmp_path / "run.trace")
+    assert trace.steps.grad_nonfinite[0, 0] == 2
+    assert trace.steps.weight_nonfinite[0, 0] == 2
+    assert not np.isfinite(trace.steps.grad_norm[0, 0])
+
+
+def test_dead_input_columns_are_measured_from_the_gradient(tmp_path):
+    layer = nn.Linear(6, 3)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    x = torch.randn(16, 6)
+    x[:, [1, 4]] = 0.0  # two inputs are zero for the whole batch: their columns get no gradient
+    with traces.record(tmp_path / "run.trace"):
+        optimizer.zero_grad()
+        layer(x).pow(2).sum().backward()
+        optimizer.step()
+    trace = traces.load(tmp_path / "run.trace")
+    names = [p.name for p in trace.params]
+    assert trace.steps.grad_dead_in_frac[0, names.index("weight")] == pytest.approx(2 / 6)
+    assert np.isnan(trace.steps.grad_dead_in_frac[0, names.index("bias")])
+
+
+@pytest.mark.slow
+def test_torch_compile_is_not_recompiled_by_the_hooks(tmp_path):
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    model, optimizer = _model()
+    compiled = torch.compile(model, backend="eager")
+    with traces.record(tmp_path / "run.trace"):
+        _train(compiled, optimizer, 4)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
+    trace = traces.load(tmp_path / "run.trace")
+    assert trace.num_rows == 4
+    assert [p.name for p in trace.params] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert (trace.steps.grad_norm > 0).all()
