@@ -54,6 +54,7 @@ BOT_POST_BANNER = "**Gradient Doctor · automated diagnosis**"
 # The engine's report in a post is cut (at a finding) beyond this: the forum takes automated
 # posts up to 4 x 30,000 characters (hub/forum/services.py), and the rest of the post is short.
 BOT_POST_REPORT_MAX_CHARS = 100_000
+# "Solved questions with the same diagnosis" listed in a bot post.
 SIMILAR_QUESTIONS_LIMIT = 5
 # Tags the findings add to a question: warnings and errors only (an info note is not a problem).
 TAGGED_SEVERITIES = ("error", "warning")
@@ -460,8 +461,9 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
     sure the post exists); otherwise mark ``replaying``. Phase 2 (no transaction): run the
     engine in a capped child. Phase 3 (locked, one transaction): store the diagnosis, the
     finding rows, the bot post, the tags and the state; a concurrent run that got there first
-    wins and this one's result is dropped. ``force`` recomputes (``manage.py rediagnose``)
-    and edits the existing post in place.
+    wins and this one's result is dropped. The plots follow in ``analysis.render_plots``.
+    ``force`` recomputes with the plots inline (``manage.py rediagnose``) and edits the
+    existing post in place.
     """
     version = _engine_version()
     with transaction.atomic():
@@ -708,7 +710,6 @@ def _bot_post(*, trace: Trace, diagnosis: Diagnosis, force: bool) -> None:
     # One post per trace: a new engine version (or a forced re-run) edits the earlier post.
     earlier = (
         Diagnosis.objects.filter(trace=trace, answer__isnull=False)
-        .exclude(answer__question_id__isnull=True)
         .order_by("-updated_at")
         .values_list("answer_id", flat=True)
         .first()
