@@ -51,6 +51,11 @@ urlpatterns = [
     ),
     path("glossary/", views.TermListView.as_view(), name="term-list"),
     path("glossary/<slug:slug>/", views.TermDetailView.as_view(), name="term-detail"),
+    path("lesson/", views.LessonProgressView.as_view(), name="lesson-progress"),
+    path("lesson/steps/<int:number>/", views.LessonStepView.as_view(), name="lesson-step"),
+    path(
+        "lesson/steps/<int:number>/answer/", views.LessonAnswerView.as_view(), name="lesson-answer"
+    ),
     path("traces/", views.TraceListView.as_view(), name="trace-list"),
     path("traces/<int:trace_id>/", views.TraceDetailView.as_view(), name="trace-detail"),
     path(

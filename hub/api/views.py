@@ -81,6 +81,7 @@ class RootView(ApiView):
             "me": "api:user-me",
             "notifications": "api:notification-list",
             "glossary": "api:term-list",
+            "lesson": "api:lesson-progress",
             "traces": "api:trace-list",
             "diagnoses": "api:diagnosis-list",
             "webhooks": "api:webhook-list",
@@ -612,6 +613,163 @@ class TermDetailView(ApiView):
             term = term_save(term=term)
             term_revision_record(term=term, editor=request.user, note="Edited through the API")
         return Response(s.TermSerializer(term, context={"request": request}).data)
+
+
+# --- the lesson ------------------------------------------------------------------------------
+
+
+def _lesson_or_404():
+    from hub.learn.selectors import lesson_get, lesson_steps
+
+    lesson = lesson_get()
+    if lesson is None:
+        raise Http404
+    return lesson, lesson_steps(lesson=lesson)
+
+
+def _lesson_progress_data(request, *, lesson, steps, progress) -> dict:
+    from django.urls import reverse as url_reverse
+
+    from hub.learn.selectors import progress_is_complete, progress_open_step
+
+    total = len(steps)
+    done = set(progress.completed_steps) if progress else set()
+    open_step = progress_open_step(progress=progress, total=total)
+    return {
+        "slug": lesson.slug,
+        "title": lesson.title,
+        "total_steps": total,
+        "completed_steps": sorted(done),
+        "open_step": open_step,
+        "attempts": progress.attempts if progress else 0,
+        "is_complete": progress_is_complete(progress=progress, total=total),
+        "completed_at": progress.completed_at if progress else None,
+        "steps": [
+            {
+                "number": step.number,
+                "title": step.title,
+                "kind": step.kind,
+                "done": step.number in done,
+                "open": step.number <= open_step,
+            }
+            for step in steps
+        ],
+        "url": request.build_absolute_uri(url_reverse("learn:lesson_resume")),
+    }
+
+
+def _lesson_step_open(*, lesson, steps, number: int, progress):
+    """The step if it exists and is open to this learner (the web page's rule)."""
+    from rest_framework.exceptions import PermissionDenied as Locked
+
+    from hub.learn.selectors import progress_open_step
+
+    if not 1 <= number <= len(steps):
+        raise Http404
+    open_step = progress_open_step(progress=progress, total=len(steps))
+    if number > open_step:
+        raise Locked(f"Step {number} is locked: answer step {open_step} first.")
+    return steps[number - 1]
+
+
+class LessonProgressView(ApiView):
+    permission_classes = [TokenHasScope, IsAuthenticated]
+
+    @extend_schema(
+        summary="Your progress through the backpropagation lesson",
+        responses={200: s.LessonProgressSerializer},
+        tags=["lesson"],
+    )
+    def get(self, request):
+        from hub.learn.services import progress_for_request
+
+        lesson, steps = _lesson_or_404()
+        progress = progress_for_request(request=request, lesson=lesson, create=False)
+        data = _lesson_progress_data(request, lesson=lesson, steps=steps, progress=progress)
+        return Response(data)
+
+
+class LessonStepView(ApiView):
+    permission_classes = [TokenHasScope, IsAuthenticated]
+
+    @extend_schema(
+        summary="One lesson step (403 while an earlier step is unanswered)",
+        responses={200: s.LessonStepSerializer},
+        tags=["lesson"],
+    )
+    def get(self, request, number: int):
+        from django.urls import reverse as url_reverse
+
+        from hub.learn.selectors import step_prompt_html
+        from hub.learn.services import progress_for_request
+
+        lesson, steps = _lesson_or_404()
+        progress = progress_for_request(request=request, lesson=lesson, create=False)
+        step = _lesson_step_open(lesson=lesson, steps=steps, number=number, progress=progress)
+        done = set(progress.completed_steps) if progress else set()
+        return Response(
+            {
+                "number": step.number,
+                "title": step.title,
+                "kind": step.kind,
+                "explanation_html": step.explanation_html,
+                "prompt_html": step_prompt_html(lesson=lesson, step=step),
+                "code": step.code,
+                "choices": [{"key": c["key"], "text": c["text"]} for c in step.choices or []],
+                "done": step.number in done,
+                "url": request.build_absolute_uri(
+                    url_reverse("learn:lesson_step", kwargs={"step": step.number})
+                ),
+            }
+        )
+
+
+class LessonAnswerView(ApiView):
+    permission_classes = [TokenHasScope, IsAuthenticated]
+
+    @extend_schema(
+        summary="Answer a lesson step; a right answer completes it",
+        request=s.LessonAnswerInputSerializer,
+        responses={200: s.LessonAnswerResultSerializer},
+        examples=[OpenApiExample("A numeric answer", value={"answer": "0.25"}, request_only=True)],
+        tags=["lesson"],
+    )
+    def post(self, request, number: int):
+        from django.core.exceptions import ValidationError
+
+        from hub.core.ratelimit import rate_limit
+        from hub.learn.selectors import step_expected
+        from hub.learn.services import answer_check, progress_for_request, progress_record_answer
+        from hub.learn.views import ANSWER_RATE_LIMIT, ANSWER_RATE_PERIOD_SECONDS
+
+        lesson, steps = _lesson_or_404()
+        data = _input(s.LessonAnswerInputSerializer, request)
+        progress = progress_for_request(request=request, lesson=lesson, create=True)
+        step = _lesson_step_open(lesson=lesson, steps=steps, number=number, progress=progress)
+        rate_limit(
+            scope="lesson-answer",
+            key=str(request.user.pk),
+            limit=ANSWER_RATE_LIMIT,
+            period_seconds=ANSWER_RATE_PERIOD_SECONDS,
+        )
+        result = answer_check(
+            step=step, raw=data["answer"], expected=step_expected(lesson=lesson, step=step)
+        )
+        if result.malformed:
+            raise ValidationError({"answer": [result.message]})
+        progress = progress_record_answer(progress=progress, step=step, result=result)
+        return Response(
+            {
+                "correct": result.correct,
+                "message": result.message,
+                "expected": result.expected if result.correct else None,
+                "unlocked": result.unlocked if result.correct else [],
+                "feedback_html": step.feedback_html if result.correct else "",
+                "progress": _lesson_progress_data(
+                    request, lesson=lesson, steps=steps, progress=progress
+                ),
+            }
+        )
 
 
 # --- traces and diagnoses --------------------------------------------------------------------

@@ -20,9 +20,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from .models import WebhookDelivery
+from .models import EVENT_DIAGNOSIS_READY, WebhookDelivery
 from .selectors import webhook_endpoint_list_for_event
 from .services import host_addresses_check
 
@@ -67,10 +68,34 @@ def webhook_signature_verify(
 def webhook_dispatch(*, user, event: str, payload: dict) -> list[WebhookDelivery]:
     """Record one delivery per active endpoint of `user` subscribed to `event`; each is sent
     by the `api.deliver_webhook` task once the surrounding transaction commits."""
+    if event == EVENT_DIAGNOSIS_READY:
+        payload = {**diagnosis_details(trace_id=payload.get("trace_id")), **payload}
     return [
         webhook_delivery_enqueue(endpoint=endpoint, event=event, payload=payload)
         for endpoint in webhook_endpoint_list_for_event(user=user, event=event)
     ]
+
+
+def diagnosis_details(*, trace_id) -> dict:
+    """What a CI job needs to decide: each finding's code, severity and title, `has_error`,
+    and where the API serves the whole diagnosis."""
+    from traces.models import Trace
+    from traces.selectors import diagnosis_latest
+
+    trace = Trace.objects.filter(pk=trace_id).first() if trace_id else None
+    diagnosis = diagnosis_latest(trace=trace) if trace is not None else None
+    if diagnosis is None:
+        return {}
+    findings = [
+        {"code": f.get("code"), "severity": f.get("severity"), "title": f.get("title")}
+        for f in diagnosis.findings
+    ]
+    path = reverse("api:trace-diagnosis", kwargs={"trace_id": trace.pk})
+    return {
+        "findings": findings,
+        "has_error": any(f["severity"] == "error" for f in findings),
+        "diagnosis_api_url": settings.SITE_URL.rstrip("/") + path,
+    }
 
 
 def webhook_delivery_enqueue(*, endpoint, event: str, payload: dict) -> WebhookDelivery:

@@ -198,6 +198,10 @@ def test_a_diagnosis_triggers_a_signed_diagnosis_ready_delivery(
     )
     data = json.loads(request["body"])["data"]
     assert data["trace_id"] == trace.pk and "vanishing_gradients" in data["codes"]
+    severities = {f["code"]: f["severity"] for f in data["findings"]}
+    assert data["has_error"] == ("error" in severities.values())
+    assert severities["vanishing_gradients"] in ("error", "warning")
+    assert data["diagnosis_api_url"].endswith(f"/api/v1/traces/{trace.pk}/diagnosis/")
 
 
 @pytest.mark.parametrize(
