@@ -336,3 +336,15 @@ def test_schema_md_writer_example_produces_a_valid_trace(tmp_path, monkeypatch):
     exec(compile(code, "SCHEMA.md", "exec"), {})
     trace = traces.load(tmp_path / "run.trace")
     assert trace.num_rows == 2 and trace.params[0].name == "w"
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "traces"
+
+
+def test_committed_fixture_traces_recorded_by_the_recorder_still_load():
+    # Recorded with python -m traces.capture from tests/traces/scripts/{healthy,missing_zero_grad}.py
+    healthy = traces.load(FIXTURES / "healthy.trace")
+    assert healthy.num_rows == 5 and healthy.run.ended is RunEnd.COMPLETED
+    assert not healthy.steps.stale_grad.any()
+    missing = traces.load(FIXTURES / "missing_zero_grad.trace")
+    assert missing.num_rows == 4 and missing.steps.stale_grad[1:].all()
