@@ -12,7 +12,7 @@ from django.contrib.postgres.search import (
     TrigramWordSimilarity,
 )
 from django.db import connection
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from hub.accounts.selectors import user_is_moderator
 
@@ -160,7 +160,8 @@ def _search_postgres(*, query: str, viewer=None) -> list:
         _list_base(viewer=viewer)
         .filter(search_vector=search)
         .annotate(
-            rank=SearchRank("search_vector", search),
+            # F(): a plain string would be re-parsed as to_tsvector(text) and lose the weights
+            rank=SearchRank(F("search_vector"), search),
             snippet=SearchHeadline(
                 "body",
                 search,

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Value
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -178,13 +178,20 @@ def _slug(title: str) -> str:
     return f"{slug}-question" if slug in RESERVED_SLUGS else slug
 
 
+# Answers count in search (weight C) up to this much text per question.
+SEARCH_ANSWERS_MAX_CHARS = 100_000
+
+
 def _question_index(question_id: int) -> None:
-    """Refresh the PostgreSQL search vector (title weighs more than the body)."""
+    """Refresh the PostgreSQL search vector: title (A) > body (B) > visible answers (C)."""
     if connection.vendor != "postgresql":
         return
+    answers = Answer.objects.filter(question_id=question_id, is_hidden=False).order_by("-score")
+    answers_text = "\n".join(answers.values_list("body", flat=True))[:SEARCH_ANSWERS_MAX_CHARS]
     Question.objects.filter(pk=question_id).update(
         search_vector=SearchVector("title", weight="A", config="english")
         + SearchVector("body", weight="B", config="english")
+        + SearchVector(Value(answers_text), weight="C", config="english")
     )
 
 
@@ -387,6 +394,7 @@ def answer_create(*, author, question: Question, body: str, automated: bool = Fa
             answer_count=F("answer_count") + 1, last_activity_at=timezone.now()
         )
         _revision_add(target=answer, editor=author, body=body)
+        _question_index(question.pk)
         url = answer.get_absolute_url()
         _notify(
             "notify_question_followers",
@@ -422,6 +430,7 @@ def answer_edit(*, answer: Answer, editor, body: str) -> Answer:
         answer.save(update_fields=["body", "body_html", "updated_at"])
         _revision_add(target=answer, editor=editor, body=body)
         _question_touch(answer.question_id)
+        _question_index(answer.question_id)
     return answer
 
 
@@ -587,6 +596,7 @@ def _post_set_hidden(*, moderator, target, hidden: bool) -> None:
             Question.objects.filter(pk=locked.question_id).update(
                 answer_count=F("answer_count") + (-1 if hidden else 1)
             )
+            _question_index(locked.question_id)
     target.is_hidden = hidden
 
 

@@ -108,3 +108,23 @@ def test_snippet_filter_drops_markdown_fences():
     from hub.forum.templatetags.forum_tags import marked_snippet
 
     assert "```" not in marked_snippet("```python x = 1 ``` and $$a$$")
+
+
+def test_postgres_search_finds_words_in_answers_below_title_matches(corpus, make_user, moderator):
+    answer = services.answer_create(
+        author=make_user(),
+        question=corpus["nan"],
+        body="Use GradScaler and check for overflow in the softmax.",
+    )
+    corpus_title = services.question_create(
+        author=make_user(reputation=500),
+        title="Softmax overflow in float16 attention",
+        body="Scores overflow before the softmax when I use half precision.",
+        tags=[],
+    )
+    found = selectors.question_search(query="softmax overflow", use_postgres=True)
+    ids = [q.pk for q in found]
+    assert ids == [corpus_title.pk, corpus["nan"].pk]
+    services.post_hide(moderator=moderator, target=answer)
+    ids = [q.pk for q in selectors.question_search(query="softmax overflow", use_postgres=True)]
+    assert ids == [corpus_title.pk]
