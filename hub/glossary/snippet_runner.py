@@ -2,7 +2,7 @@
 
     python -m hub.glossary.snippet_runner                # check every content/glossary/*.yaml
     python -m hub.glossary.snippet_runner --write relu   # (re)record relu.yaml's output
-    python -m hub.glossary.snippet_runner --lesson content/lesson/backprop.yaml --json
+    python -m hub.glossary.snippet_runner --lesson content/lesson/backprop.yaml  # + main.py
 
 One process runs every snippet in turn, each in a fresh namespace (torch is imported once).
 Only our own content files are run: never user input. No Django needed.
@@ -67,7 +67,7 @@ def check_lesson(path: Path) -> list[dict]:
     for step in data["steps"]:
         stdout, error = run_snippet(step.get("code", ""))
         results.append(
-            {"slug": f"step-{step['number']}", "ok": error is None, "stdout": stdout,
+            {"slug": f"lesson-step-{step['number']}", "ok": error is None, "stdout": stdout,
              "expected": "", "error": error}
         )  # fmt: skip
     return results
@@ -86,24 +86,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="record the printed output")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--dir", type=Path, default=CONTENT_DIR)
-    parser.add_argument("--lesson", type=Path, help="run a lesson file's main.py steps instead")
+    parser.add_argument("--lesson", type=Path, help="also run a lesson file's main.py steps")
     args = parser.parse_args(argv)
-    if args.lesson:
-        results = check_lesson(args.lesson)
-        json.dump(results, sys.stdout) if args.json else print(results)
-        return 0 if all(r["ok"] for r in results) else 1
     paths = (
         [args.dir / f"{slug}.yaml" for slug in args.slugs]
         if args.slugs
         else sorted(args.dir.glob("*.yaml"))
     )
     results = check_files(paths)
+    lesson_results = check_lesson(args.lesson) if args.lesson else []
     if args.json:
-        json.dump(results, sys.stdout)
+        json.dump(results + lesson_results, sys.stdout)
         return 0
     failed = 0
-    for path, result in zip(paths, results, strict=True):
-        if args.write and result["error"] is None:
+    for path, result in zip(
+        paths + [None] * len(lesson_results), results + lesson_results, strict=True
+    ):
+        if args.write and path is not None and result["error"] is None:
             _write_output(path, result["stdout"])
         status = "ok" if result["ok"] else ("ERROR" if result["error"] else "DIFFERS")
         failed += status != "ok"
