@@ -54,24 +54,28 @@ def term_index() -> list[IndexLetter]:
     return [IndexLetter(letter=letter, terms=by_letter.get(letter, [])) for letter in letters]
 
 
+def _search_form(text: str) -> str:
+    """Lower case, with '-' and '_' as spaces: "Zero-Grad" and "zero_grad" look alike."""
+    return " ".join(text.lower().replace("-", " ").replace("_", " ").split())
+
+
 def term_search(*, query: str) -> list[Term]:
-    """Terms whose name, aliases or definition mention the query; name hits first."""
-    needle = " ".join(query.lower().split())
+    """Terms whose name, slug, aliases or definition mention the query; name hits first."""
+    needle = _search_form(query)
     if not needle:
         return []
     ranked: list[tuple[int, str, Term]] = []
     for term in term_list():
-        name = term.name.lower()
-        aliases = [alias.lower() for alias in term.aliases]
-        if needle == name or needle in aliases:
+        names = [_search_form(text) for text in (term.name, term.slug, *term.aliases)]
+        if needle in names:
             rank = 0
-        elif needle in name or any(needle in alias for alias in aliases):
+        elif any(needle in name for name in names):
             rank = 1
-        elif needle in term.definition.lower():
+        elif needle in _search_form(term.definition):
             rank = 2
         else:
             continue
-        ranked.append((rank, name, term))
+        ranked.append((rank, term.name.lower(), term))
     ranked.sort(key=lambda row: (row[0], row[1]))
     return [term for _, _, term in ranked]
 

@@ -42,6 +42,7 @@ def test_search_finds_terms_by_name_alias_and_definition_name_first(client, term
     assert html.index(">ReLU</a>") < html.index(">Dead ReLU</a>")
     assert ">Dead ReLU</a>" in client.get("/glossary/", {"q": "Dying relu"}).content.decode()
     assert "No term matches" in client.get("/glossary/", {"q": "transformer"}).content.decode()
+    assert ">Dead ReLU</a>" in client.get("/glossary/", {"q": "dead_relu"}).content.decode()
 
 
 def test_term_page_shows_definition_snippet_output_related_terms_and_tagged_questions(
