@@ -11,10 +11,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 
+from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Max, Value
+from django.db.models import F, Max, OuterRef, Subquery, TextField, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -192,6 +194,27 @@ def _question_index(question_id: int) -> None:
         search_vector=SearchVector("title", weight="A", config="english")
         + SearchVector("body", weight="B", config="english")
         + SearchVector(Value(answers_text), weight="C", config="english")
+    )
+
+
+def questions_search_reindex() -> int:
+    """Rebuild every question's search vector in one statement (after bulk loads); PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return 0
+    answers_text = (
+        Answer.objects.filter(question=OuterRef("pk"), is_hidden=False)
+        .values("question")
+        .annotate(text=StringAgg("body", delimiter="\n", ordering=("-score",)))
+        .values("text")
+    )
+    return Question.objects.update(
+        search_vector=SearchVector("title", weight="A", config="english")
+        + SearchVector("body", weight="B", config="english")
+        + SearchVector(
+            Coalesce(Subquery(answers_text), Value(""), output_field=TextField()),
+            weight="C",
+            config="english",
+        )
     )
 
 

@@ -128,3 +128,16 @@ def test_postgres_search_finds_words_in_answers_below_title_matches(corpus, make
     services.post_hide(moderator=moderator, target=answer)
     ids = [q.pk for q in selectors.question_search(query="softmax overflow", use_postgres=True)]
     assert ids == [corpus_title.pk]
+
+
+def test_reindex_rebuilds_vectors_like_the_write_services(corpus, make_user):
+    from django.core.management import call_command
+
+    from hub.forum.models import Question
+
+    services.answer_create(author=make_user(), question=corpus["nan"], body="Check the softmax.")
+    expected = dict(Question.objects.values_list("pk", "search_vector"))
+    Question.objects.update(search_vector=None, excerpt="")
+    call_command("forum_reindex", verbosity=0)
+    assert dict(Question.objects.values_list("pk", "search_vector")) == expected
+    assert not Question.objects.filter(excerpt="").exists()
