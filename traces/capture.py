@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if not os.path.isfile(script):
         parser.error(f"no such script: {script}")
     output = options.output or os.path.splitext(os.path.basename(script))[0] + ".trace"
+    output = os.path.abspath(output)  # the script may change directory before importing torch
     try:
         with open(script, "rb") as f:
             code = compile(f.read(), script, "exec")

@@ -406,10 +406,13 @@ class Recorder:
             info.order = self.order_counter
             self.order_counter += 1
         window = self.window
+        if isinstance(output, tuple | list) and output:  # RNNs: (output, hidden)
+            output = output[0]
         if (
             window.recording
             and info.leaf
             and index not in window.acts
+            and torch.is_grad_enabled()  # a training forward, not an evaluation under no_grad
             and isinstance(output, torch.Tensor)
             and output.is_floating_point()
             and output.numel() > 0
@@ -807,6 +810,11 @@ class Recorder:
             self.stream.add_row(row, self.window.events)
             if self._over_caps():
                 self.capped = True
+                print(
+                    f"traces: the trace reached its size limit at step {self.total_steps}; "
+                    "later steps are not recorded (record every k-th step with --every k)",
+                    file=sys.stderr,
+                )
         self.window = _Window(recording=(self.total_steps % self.every == 0) and not self.capped)
 
     def _over_caps(self) -> bool:
@@ -1132,6 +1140,8 @@ def start(
         if _active is not None and not _active.finished:
             raise RuntimeError("a trace is already being recorded in this process")
         recorder = Recorder(path, every=every, command=command)
+        if main_globals is None and "__main__" in sys.modules:
+            main_globals = vars(sys.modules["__main__"])  # names top-level modules and tensors
         recorder.main_globals = main_globals
         recorder.install()
         _active = recorder
