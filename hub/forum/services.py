@@ -204,7 +204,7 @@ def questions_search_reindex() -> int:
     answers_text = (
         Answer.objects.filter(question=OuterRef("pk"), is_hidden=False)
         .values("question")
-        .annotate(text=StringAgg("body", delimiter="\n", ordering=("-score",)))
+        .annotate(text=StringAgg("body", delimiter="\n", order_by=("-score",)))
         .values("text")
     )
     return Question.objects.update(
