@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from hub.core.ratelimit import RateLimited, rate_limit
 from hub.forum.selectors import user_profile_page
@@ -117,7 +117,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().post(request, *args, **kwargs)
 
 
-@require_GET
+@require_safe
 def user_profile(request, username: str):
     try:
         from hub.forum.selectors import user_get_by_username

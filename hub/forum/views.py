@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from hub.accounts.selectors import user_is_moderator
 from hub.core.ratelimit import RateLimited, rate_limit
@@ -96,7 +96,7 @@ def _page(request, queryset):
     return paginator.get_page(request.GET.get("page"))
 
 
-@require_GET
+@require_safe
 def question_list(request):
     sort = request.GET.get("sort", "newest")
     if sort not in selectors.SORTS:
@@ -109,7 +109,7 @@ def question_list(request):
     )
 
 
-@require_GET
+@require_safe
 def tag_list(request):
     query = request.GET.get("q", "").strip()[:50]
     sort = "name" if request.GET.get("sort") == "name" else "popular"
@@ -117,7 +117,7 @@ def tag_list(request):
     return render(request, "forum/tag_list.html", {"page": page, "query": query, "sort": sort})
 
 
-@require_GET
+@require_safe
 def tag_detail(request, name: str):
     try:
         tag = selectors.tag_get(name=name)
@@ -146,7 +146,7 @@ def _lookup_limited(request) -> JsonResponse | None:
     return None
 
 
-@require_GET
+@require_safe
 def tag_autocomplete(request):
     if limited := _lookup_limited(request):
         return limited
@@ -154,14 +154,14 @@ def tag_autocomplete(request):
     return JsonResponse({"results": rows})
 
 
-@require_GET
+@require_safe
 def search(request):
     query = request.GET.get("q", "").strip()[:200]
     results = selectors.question_search(query=query, viewer=request.user) if query else []
     return render(request, "forum/search.html", {"query": query, "results": results})
 
 
-@require_GET
+@require_safe
 def question_similar(request):
     if limited := _lookup_limited(request):
         return limited
@@ -301,7 +301,7 @@ def _detail_context(request, question: Question, **extra) -> dict:
     }
 
 
-@require_GET
+@require_safe
 def question_detail(request, question_id: int, slug: str = ""):
     question = _question_or_404(request, question_id)
     if slug != question.slug:
@@ -533,7 +533,7 @@ def _revisions_page(request, *, revisions, question, subject: str, post_url: str
     )
 
 
-@require_GET
+@require_safe
 def question_revisions(request, question_id: int):
     question = _question_or_404(request, question_id)
     revisions = Revision.objects.filter(question=question).select_related("editor")
@@ -546,7 +546,7 @@ def question_revisions(request, question_id: int):
     )
 
 
-@require_GET
+@require_safe
 def answer_revisions(request, pk: int):
     answer = get_object_or_404(Answer, pk=pk)
     question = _question_or_404(request, answer.question_id)
