@@ -24,6 +24,7 @@ from hub.glossary.services import (
     term_upsert,
 )
 from hub.learn.models import FaqEntry
+from hub.learn.selectors import lesson_computed
 from hub.learn.services import article_upsert, faq_upsert, lesson_upsert
 
 CONTENT_DIR = Path(settings.BASE_DIR) / "content"
@@ -128,9 +129,12 @@ class Command(BaseCommand):
         for path in paths:
             data, text = _read_yaml(path)
             try:
-                _, was_changed = lesson_upsert(
+                lesson, was_changed = lesson_upsert(
                     data=data, checksum=content_checksum(text, fingerprint)
                 )
+                # Compute the Graph Matrix with torch here, when the content changed, so web
+                # workers read stored numbers and never import torch (a no-op when current).
+                lesson_computed(lesson=lesson)
             except (KeyError, ValueError) as error:
                 raise CommandError(f"{path}: {error}") from None
             changed += was_changed
