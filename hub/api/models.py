@@ -15,7 +15,7 @@ SCOPE_WRITE = "write"
 SCOPE_TRACES = "traces"
 SCOPES = {
     SCOPE_READ: "Read questions, answers, notifications, traces and diagnoses",
-    SCOPE_WRITE: "Ask, answer, comment, vote, accept and mark notifications read",
+    SCOPE_WRITE: "Ask, answer, comment, vote, accept, mark notifications read, lesson, webhooks",
     SCOPE_TRACES: "Upload traces and follow their diagnosis",
 }
 

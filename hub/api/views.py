@@ -29,6 +29,37 @@ from .permissions import IsAuthenticated, TokenHasScope
 from .selectors import webhook_delivery_list, webhook_endpoint_list_for_user
 from .throttling import UPLOAD_THROTTLES
 
+EXAMPLE_TRACE = {
+    "id": 42,
+    "state": "queued",
+    "failure_reason": "",
+    "is_private": False,
+    "question_id": 7,
+    "question_url": "https://gradhub.example/questions/7/loss-stays-flat/",
+    "url": "https://gradhub.example/traces/42/",
+    "sha256": "0341bb0e2b1e18ba899316dbf8aa52680bc81ed8bfce6dfbffcd1cfa3fc8aaed",
+    "size_bytes": 13620,
+    "original_name": "run.trace",
+    "created_at": "2026-11-29T12:00:00Z",
+    "state_changed_at": "2026-11-29T12:00:00Z",
+    "diagnosis_id": None,
+}
+EXAMPLE_FINDING = {
+    "code": "missing_zero_grad",
+    "severity": "error",
+    "title": "Gradients accumulate across optimizer steps",
+    "summary": ".grad is never cleared, so every step adds to the previous gradients.",
+    "fix": "Call optimizer.zero_grad() before loss.backward().",
+    "glossary": ["zero-grad"],
+    "confidence": 0.95,
+}
+EXAMPLE_ERROR = {
+    "error": {
+        "code": "validation_error",
+        "message": "title: Ensure this field has at least 10 characters.",
+        "fields": {"title": ["Ensure this field has at least 10 characters."]},
+    }
+}
 EXAMPLE_QUESTION = {
     "title": "Loss stays flat: are my LSTM's gradients vanishing?",
     "body": "After 5 epochs the loss has not moved. The first layer's gradients are ~1e-9.",
@@ -176,7 +207,12 @@ class QuestionListView(ApiView):
         summary="Ask a question",
         request=s.QuestionCreateInputSerializer,
         responses={201: s.QuestionDetailSerializer},
-        examples=[OpenApiExample("A question", value=EXAMPLE_QUESTION, request_only=True)],
+        examples=[
+            OpenApiExample("A question", value=EXAMPLE_QUESTION, request_only=True),
+            OpenApiExample(
+                "Too short", value=EXAMPLE_ERROR, response_only=True, status_codes=["400"]
+            ),
+        ],
         tags=["questions"],
     )
     def post(self, request):
@@ -813,6 +849,9 @@ class TraceListView(ApiView):
         ),
         request={"multipart/form-data": s.TraceUploadInputSerializer},
         responses={201: s.TraceSerializer},
+        examples=[
+            OpenApiExample("Queued", value=EXAMPLE_TRACE, response_only=True, status_codes=["201"])
+        ],
         tags=["traces"],
     )
     def post(self, request):
@@ -870,6 +909,31 @@ class TraceDiagnosisView(ApiView):
     @extend_schema(
         summary="The latest diagnosis of a trace: findings and plot links",
         responses={200: s.DiagnosisSerializer},
+        examples=[
+            OpenApiExample(
+                "An error finding",
+                value={
+                    "id": 9,
+                    "trace_id": 42,
+                    "question_id": 7,
+                    "engine_version": "1.0",
+                    "summary": "1 error: gradients accumulate across optimizer steps.",
+                    "healthy": False,
+                    "findings": [EXAMPLE_FINDING],
+                    "report_markdown": "**Gradient Doctor · automated diagnosis** ...",
+                    "plots": [
+                        {
+                            "name": "grad-norms",
+                            "url": "https://gradhub.example/traces/42/plots/grad-norms.svg",
+                        }
+                    ],
+                    "answer_url": "https://gradhub.example/questions/7/loss-stays-flat/#answer-12",
+                    "created_at": "2026-11-29T12:00:05Z",
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
         tags=["traces"],
     )
     def get(self, request, trace_id: int):

@@ -36,6 +36,17 @@ def _run(*argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
+def no_diagnosis(monkeypatch):
+    """Uploads without queueing a diagnosis: no task may still hold rows when the test's
+    database is flushed (a worker started by another test would be diagnosing it)."""
+    from analysis.tasks import diagnose_trace
+
+    queued: list[int] = []
+    monkeypatch.setattr(diagnose_trace, "delay", queued.append)
+    return queued
+
+
+@pytest.fixture
 def trace_file(tmp_path):
     def write(data: bytes | None = None, name: str = "run.trace") -> str:
         path = tmp_path / name
@@ -92,7 +103,9 @@ def test_an_unreachable_server_exits_2(trace_file):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_private_upload_prints_the_trace_url_with_a_progress_bar(live_server, trace_file):
+def test_a_private_upload_prints_the_trace_url_with_a_progress_bar(
+    live_server, trace_file, no_diagnosis
+):
     from traces.models import Trace
 
     user, token = _person()
@@ -103,10 +116,13 @@ def test_a_private_upload_prints_the_trace_url_with_a_progress_bar(live_server, 
     assert out.strip() == live_server.url + trace.get_absolute_url()
     assert trace.is_private and trace.size_bytes == os.path.getsize(path)
     assert "Uploading run.trace [" in err and "100%" in err
+    assert no_diagnosis == [trace.pk]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_asking_a_new_question_prints_its_url(live_server, trace_file, tmp_path, monkeypatch):
+def test_asking_a_new_question_prints_its_url(
+    live_server, trace_file, tmp_path, monkeypatch, no_diagnosis
+):
     from hub.forum.models import Question
 
     user, token = _person()
@@ -126,7 +142,7 @@ def test_asking_a_new_question_prints_its_url(live_server, trace_file, tmp_path,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_server_refusals_exit_2_with_the_servers_message(live_server, trace_file):
+def test_server_refusals_exit_2_with_the_servers_message(live_server, trace_file, no_diagnosis):
     _, token = _person(scopes=("read",))
     code, _, err = _run(trace_file(), "--private", "--token", token, "--url", live_server.url)
     assert code == 2 and "lacks the traces scope" in err and "(HTTP 403)" in err
@@ -163,7 +179,7 @@ def test_wait_prints_the_findings_and_exits_1_on_an_error(celery_worker, live_se
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_python_dash_m_traces_upload_runs_as_a_command(live_server, trace_file):
+def test_python_dash_m_traces_upload_runs_as_a_command(live_server, trace_file, no_diagnosis):
     _, token = _person()
     result = subprocess.run(
         [sys.executable, "-m", "traces.upload", trace_file(), "--private"],

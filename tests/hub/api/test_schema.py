@@ -32,6 +32,8 @@ def test_schema_is_openapi_3_and_covers_every_resource(schema):
         "/api/v1/users/{username}/",
         "/api/v1/notifications/",
         "/api/v1/glossary/",
+        "/api/v1/lesson/",
+        "/api/v1/lesson/steps/{number}/answer/",
         "/api/v1/traces/",
         "/api/v1/traces/{trace_id}/diagnosis/",
         "/api/v1/diagnoses/",
@@ -60,9 +62,12 @@ def test_token_authentication_is_documented_as_bearer(schema):
     assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
 
 
-def test_create_operations_carry_request_examples(schema):
+def test_create_operations_carry_request_and_response_examples(schema):
     question_create = schema["paths"]["/api/v1/questions/"]["post"]
     assert question_create["requestBody"]["content"]["application/json"]["examples"]
+    assert question_create["responses"]["400"]["content"]["application/json"]["examples"]
+    upload = schema["paths"]["/api/v1/traces/"]["post"]
+    assert upload["responses"]["201"]["content"]["application/json"]["examples"]
 
 
 def test_the_schema_is_served_as_json_and_yaml():

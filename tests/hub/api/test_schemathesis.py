@@ -1,7 +1,6 @@
 """Schemathesis over the whole published schema, against a live server: no server errors and
 no response that breaks the schema. The README gives the same command for a running site."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +31,21 @@ def seeded(make_user, make_question):
     return me
 
 
+# Three schemathesis processes side by side, each over a part of the schema, rather than one
+# with --workers: its worker threads parse lambdas with ast concurrently, which CPython 3.11
+# can break ("AST constructor recursion depth mismatch").
+PARTS = [
+    ["--include-path-regex", "^/api/v1/(questions|answers)"],
+    ["--include-path-regex", "^/api/v1/(traces|diagnoses|webhooks|lesson)"],
+    ["--exclude-path-regex", "^/api/v1/(questions|answers|traces|diagnoses|webhooks|lesson)"],
+]
+
+
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     seeded, make_token, live_server, tmp_path
 ):
     token = make_token(seeded)
-    command = [
+    base = [
         # Every check runs (schemathesis 4's default; `--checks all` on the command line would
         # also override the per-operation exceptions in schemathesis.toml).
         str(Path(sys.executable).with_name("st")), "--config-file", str(CONFIG), "run",
@@ -44,16 +53,24 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         "--header", f"Authorization: Bearer {token}",
         "--max-examples", str(MAX_EXAMPLES),
         "--phases", PHASES,
-        "--workers", "4",
+        "--workers", "1",
         "--seed", "20261129",
         "--request-timeout", "30",
         "--generation-database", "none",
         "--no-color",
         "--output-truncate", "false",
-        "--report", "junit", "--report-dir", str(tmp_path),
     ]  # fmt: skip
-    result = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-15000:] + result.stderr[-3000:]
+    runs = []
+    for index, part in enumerate(PARTS):
+        log = (tmp_path / f"schemathesis-{index}.log").open("w")
+        process = subprocess.Popen(
+            [*base, *part], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        runs.append((process, log))
+    failures = []
+    for process, log in runs:
+        process.wait(timeout=600)
+        log.close()
+        if process.returncode != 0:
+            failures.append(Path(log.name).read_text()[-15000:])
+    assert not failures, "\n\n".join(failures)
