@@ -142,6 +142,7 @@ def test_dead_input_columns_are_measured_from_the_gradient(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Using `torch.compile")
 def test_torch_compile_is_not_recompiled_by_the_hooks(tmp_path):
     import torch._dynamo
 
