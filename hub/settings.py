@@ -253,5 +253,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
+# Behind a reverse proxy that sets X-Forwarded-For, per-IP rate limits read the client address
+# from it; never trust the header when clients can reach the app directly.
+TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
+
 # --- Presence -----------------------------------------------------------------------------
 PRESENCE_WINDOW_SECONDS = 300  # "online" = seen in the last five minutes
