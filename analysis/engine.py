@@ -56,8 +56,23 @@ def diagnose(trace: Trace) -> Diagnosis:
     return Diagnosis(
         engine_version=ENGINE_VERSION,
         findings=tuple(findings),
-        summary=_summary(findings),
+        summary=_summary(findings) if trace.num_rows else _empty_summary(trace),
         facts=_facts(trace),
+    )
+
+
+def _empty_summary(trace: Trace) -> str:
+    run = trace.run
+    how = {
+        "completed": "the script finished",
+        "exit": f"the script exited (code {run.exit_code})",
+        "exception": f"the script raised {run.error or 'an exception'}",
+        "interrupted": "the run was interrupted",
+        "running": "the file was cut off",
+    }.get(str(run.ended.value), str(run.ended.value))
+    return (
+        f"No optimizer step was recorded ({how} before its first step): there is nothing to "
+        "diagnose yet."
     )
 
 

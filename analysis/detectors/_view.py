@@ -189,11 +189,12 @@ class TraceView:
             return np.zeros(self.P, dtype=bool)
         updated = np.any(self.steps.update_norm > 0, axis=0)
         w = self.steps.weight_norm
+        # fmin/fmax skip NaN (not measured) without copying the [rows, params] array.
+        lo = np.fmin.reduce(w, axis=0)
+        hi = np.fmax.reduce(w, axis=0)
         with np.errstate(invalid="ignore"):
-            lo = np.nanmin(np.where(np.isfinite(w), w, np.nan), axis=0) if w.size else w
-            hi = np.nanmax(np.where(np.isfinite(w), w, np.nan), axis=0) if w.size else w
-        # float32 norms: a relative change above 1e-6 is a real change, not rounding.
-        drift = np.nan_to_num(hi - lo, nan=0.0) > 1e-6 * np.nan_to_num(hi, nan=0.0)
+            # float32 norms: a relative change above 1e-6 is a real change, not rounding.
+            drift = np.nan_to_num(hi - lo, nan=0.0) > 1e-6 * np.nan_to_num(hi, nan=0.0)
         return updated | drift
 
     @cached_property
@@ -232,6 +233,12 @@ class TraceView:
         return f"optimizer {actor} ({opt.type})" if len(self.trace.optimizers) > 1 else opt.type
 
     def hidden_layers(self, actor: int) -> list[Layer]:
+        key = ("hidden_layers", actor)
+        if key not in self.memo:
+            self.memo[key] = self._hidden_layers(actor)
+        return self.memo[key]
+
+    def _hidden_layers(self, actor: int) -> list[Layer]:
         """The actor's layers with >=2-D weights, in forward order, without the output head.
 
         A layer is a module; its weight matrices are pooled (an LSTM's ih/hh). Embeddings are

@@ -41,10 +41,7 @@ def detect(view: TraceView) -> list[Finding]:
         return []
     zero_but_present = never & view.ever_grad_present
     if zero_but_present.any():
-        dead_in = np.nanmax(
-            np.where(np.isnan(view.steps.grad_dead_in_frac), 0.0, view.steps.grad_dead_in_frac),
-            axis=0,
-        )
+        dead_in = np.nan_to_num(np.fmax.reduce(view.steps.grad_dead_in_frac, axis=0), nan=0.0)
         never &= ~(zero_but_present & (dead_in >= DEAD_EXPLAINS))
         if _model_has_dead_units(view):
             never &= ~zero_but_present
