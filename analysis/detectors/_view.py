@@ -77,6 +77,11 @@ class TraceView:
             return {""}
         return {m.path for m in self.trace.modules if "." not in m.path}
 
+    def root_of(self, path: str) -> str:
+        if "" in self.roots:
+            return ""
+        return path.split(".", 1)[0]
+
     def _order_of_path(self, path: str, *, up_to_root: bool = True) -> float:
         """Forward order of a module; when it never ran itself (an attention block's out_proj,
         whose weight its parent uses directly), its nearest ancestor's that did. A root always

@@ -7,6 +7,8 @@ stricter ratio alone.
 
 from __future__ import annotations
 
+import numpy as np
+
 from analysis.detectors._updates import update_stats
 from analysis.detectors._view import TraceView, fmt, margin_confidence
 from analysis.findings import Evidence, Finding, Fix, Severity
@@ -23,6 +25,9 @@ LOW_RATIO_NO_LOSS = 1e-5
 # (Ours, `python -m tests.scenarios.report --stats`: the too-low runs changed by -2 % to -1 %;
 # healthy runs fell by 2-100 %, and their updates sit 4-400x above LOW_RATIO anyway.)
 LOSS_FLAT = 0.05
+# A learning rate that ends the recorded run this many times higher than it began is a warm-up
+# still in progress: small updates are the schedule's intent, not a wrong setting. (Ours.)
+WARMUP_GROWTH = 2.0
 
 
 def detect(view: TraceView) -> list[Finding]:
@@ -30,6 +35,8 @@ def detect(view: TraceView) -> list[Finding]:
     for actor in view.actors:
         st = update_stats(view, actor)
         if st is None:
+            continue
+        if _warming_up(view, actor):
             continue
         loss = st.loss
         if loss is None:
@@ -83,3 +90,17 @@ def detect(view: TraceView) -> list[Finding]:
             )
         )
     return findings
+
+
+def _warming_up(view: TraceView, actor: int) -> bool:
+    if actor < 0:
+        return False
+    groups = list(view.trace.optimizers[actor].groups)
+    rows = view.rows_of(actor)
+    lr = view.steps.lr[np.ix_(rows, groups)] if groups and rows.size else None
+    if lr is None or not np.isfinite(lr).all():
+        return False
+    first, last = lr[0], lr[-1]
+    return bool(
+        np.any((first > 0) & (last >= WARMUP_GROWTH * first)) or np.any((first == 0) & (last > 0))
+    )

@@ -2,7 +2,7 @@
 
 Statistic, per hidden sigmoid/tanh module: the share of its outputs within 1e-2 of a bound
 (``act_sat_frac``), where the local derivative is ~0 (sigmoid'(x) < 0.01). Output activations
-(no parametrised layer runs after them) are left out: a confident
+(no parametrised layer of the same top-level model runs after them) are left out: a confident
 classifier's sigmoid output is supposed to sit near 0 or 1. Saturation must persist from an
 onset step to the end of the run.
 """
@@ -27,13 +27,19 @@ def detect(view: TraceView) -> list[Finding]:
     rows = view.sample(np.arange(view.S))
     if rows.size == 0:
         return []
-    param_orders = view.param_order[np.isfinite(view.param_order)]
-    last_param_order = float(param_orders.max()) if param_orders.size else -1.0
+    # Last parametrised layer of each top-level model: a GAN's generator ends in a tanh whose
+    # output is an image (often -1 background), followed by the discriminator's layers.
+    last_param_order: dict[str, float] = {}
+    for i, p in enumerate(view.trace.params):
+        order = view.param_order[i]
+        if np.isfinite(order):
+            root = view.root_of(p.module)
+            last_param_order[root] = max(last_param_order.get(root, -1.0), float(order))
     hits = []
     for i, m in enumerate(view.trace.modules):
         if m.activation not in SATURATING or m.order < 0:
             continue
-        if m.order > last_param_order:
+        if m.order > last_param_order.get(view.root_of(m.path), -1.0):
             continue  # an output activation: no parametrised layer runs after it
         series = view.steps.act_sat_frac[rows, i].astype(np.float64)
         valid = np.isfinite(series)

@@ -98,3 +98,29 @@ def test_hidden_sigmoid_below_the_share_is_not():
 
 def test_a_confident_output_sigmoid_is_not_saturation():
     assert find(_saturated(0.99, output_only=True), "saturated_activations") is None
+
+
+def test_a_generators_output_tanh_is_not_saturation_even_with_a_discriminator_after_it():
+    import dataclasses
+
+    t = synthetic_trace(num_steps=30, layer_sizes=(8, 16, 16, 2), activation="tanh")
+    # Rename into two top-level models: G (the MLP) and D (a Linear after G's output tanh).
+    g_modules = [dataclasses.replace(m, path=f"G.{m.path}" if m.path else "G") for m in t.modules]
+    g_params = [dataclasses.replace(p, name=f"G.{p.name}", module=f"G.{p.module}")
+                for p in t.params]
+    out_tanh = ModuleInfo(path="G.5", type="Tanh", order=5, activation="tanh")
+    d_lin = ModuleInfo(path="D.0", type="Linear", order=7, activation=None)
+    d_top = ModuleInfo(path="D", type="Sequential", order=8, activation=None)
+    modules = g_modules[:-1] + [out_tanh, dataclasses.replace(g_modules[-1], order=6), d_lin, d_top]
+    params = g_params[:-2] + [dataclasses.replace(g_params[-2], module="D.0", name="D.0.weight"),
+                              dataclasses.replace(g_params[-1], module="D.0", name="D.0.bias")]
+    s = t.steps
+    extra = np.full((30, 3), np.nan, np.float32)
+    sat = np.concatenate([s.act_sat_frac[:, :-1], np.full((30, 1), 0.95, np.float32),
+                          s.act_sat_frac[:, -1:], extra[:, :2]], axis=1)
+    arrays = {k: np.concatenate([getattr(s, k)[:, :-1], extra[:, :1], getattr(s, k)[:, -1:],
+                                 extra[:, :2]], axis=1)
+              for k in ("act_mean", "act_std", "act_zero_frac", "act_dead_frac")}
+    steps = dataclasses.replace(s, act_sat_frac=sat, **arrays)
+    t = dataclasses.replace(t, modules=tuple(modules), params=tuple(params), steps=steps)
+    assert find(t, "saturated_activations") is None

@@ -90,3 +90,9 @@ def test_loss_spike_edge_decides_divergence_when_the_loss_ends_lower():
     above[3] = hi.LOSS_SPIKE * 1.1
     assert "lr_too_high" not in codes(_run(0.5, below))
     assert find(_run(0.5, above), "lr_too_high").severity.value == "error"
+
+
+def test_small_updates_during_a_warm_up_still_in_progress_are_not_lr_too_low():
+    t = _run(lo.LOW_RATIO * 0.5, FLAT)
+    lr = np.linspace(1e-5, 1e-3, N)[:, None]
+    assert "lr_too_low" not in codes(replace_steps(t, lr=lr))
