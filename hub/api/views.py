@@ -3,6 +3,8 @@
 Permissions, limits and business rules live in the services, shared with the web pages.
 """
 
+import threading
+
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -122,8 +124,17 @@ class RootView(ApiView):
         return Response({name: reverse(url, request=request) for name, url in names.items()})
 
 
+# drf-spectacular loads its extension classes lazily, and two threads doing that at once can
+# crash (one sets target_class to None while the other reads it). Schema requests are rare:
+# one at a time.
+_SCHEMA_LOCK = threading.Lock()
+
+
 class SchemaView(SpectacularAPIView):
-    pass
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        with _SCHEMA_LOCK:
+            return super().get(request, *args, **kwargs)
 
 
 class DocsView(SpectacularSwaggerSplitView):
