@@ -4,7 +4,9 @@
 
 Creates the PostgreSQL database `gradhub_bench` (dropped at the end), seeds it (users, tags,
 questions, answers and comments; one "busy" question with many answers and comments), serves
-bench.settings (the real settings + a bare HttpResponse view) with gunicorn (2 sync workers)
+bench.settings (the real settings + a bare HttpResponse view) as production runs them
+(GRADHUB_MODE=production: DEBUG off, cached template loader, manifest static files collected
+into a temporary STATIC_ROOT, requests arrive as from the HTTPS proxy) with gunicorn (2 sync workers)
 on a free 127.0.0.1 port, then drives each page with a small keep-alive HTTP client (threads,
 http.client) for a bounded time, alternating pages in rounds so drift hits them all alike.
 Prints requests/s, p50/p99 latency, the ratio to the bare view, and the SQL queries each page
@@ -15,11 +17,14 @@ import argparse
 import http.client
 import os
 import random
+import secrets
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -39,6 +44,10 @@ BUSY_ANSWERS = 60  # Stack Overflow's most-answered threads run to dozens of ans
 BUSY_COMMENTS_PER_ANSWER = 4
 BUSY_QUESTION_COMMENTS = 12
 BATCH = 5000
+BENCH_HOST = "127.0.0.1"
+# What the TLS-terminating proxy in front of a production deployment adds to each request
+# (production settings redirect plain HTTP to HTTPS otherwise).
+PROXY_HEADERS = {"Host": BENCH_HOST, "X-Forwarded-Proto": "https"}
 
 TAGS = [
     "pytorch", "autograd", "vanishing-gradients", "exploding-gradients", "optimizer", "adam",
@@ -124,6 +133,19 @@ def database_drop() -> None:
     _admin_execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
+def production_environment(static_root: str) -> None:
+    """Run the app as production does: GRADHUB_MODE=production, DEBUG off, a real SECRET_KEY,
+    ALLOWED_HOSTS, the hashed+compressed static files collected by `collectstatic`.
+
+    Set in os.environ, so the in-process measurements and the gunicorn server share it.
+    """
+    os.environ["GRADHUB_MODE"] = "production"
+    os.environ["DEBUG"] = "false"
+    os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
+    os.environ["ALLOWED_HOSTS"] = BENCH_HOST
+    os.environ["STATIC_ROOT"] = static_root
+
+
 def django_setup() -> None:
     os.environ["DATABASE_URL"] = f"{PG_ADMIN_URL}/{DB_NAME}"
     os.environ["REDIS_URL"] = REDIS_URL
@@ -133,6 +155,21 @@ def django_setup() -> None:
     django.setup()
 
 
+def static_collect() -> None:
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    call_command("collectstatic", interactive=False, verbosity=0)
+    print(f"collectstatic (manifest storage) in {time.perf_counter() - started:.1f}s", flush=True)
+
+
+def bench_client():
+    """Django's test client speaking to the app as the proxy does (HTTPS, the real host)."""
+    from django.test import Client
+
+    return Client(HTTP_HOST=BENCH_HOST, HTTP_X_FORWARDED_PROTO="https")
+
+
 def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     """Bulk-insert the community; returns the paths the load generator will drive."""
     from django.contrib.auth import get_user_model
@@ -140,8 +177,8 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     from django.db import connection, transaction
 
     from hub.accounts.models import Profile
-    from hub.forum.markdown import render_markdown
-    from hub.forum.models import Answer, Comment, Question, Tag
+    from hub.forum.markdown import html_excerpt, render_markdown
+    from hub.forum.models import EXCERPT_MAX_LENGTH, Answer, Comment, Question, Tag
 
     User = get_user_model()
     started = time.perf_counter()
@@ -160,7 +197,8 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     question_pool = []
     for i, topic in enumerate(TOPICS):
         body = QUESTION_BODY.format(topic=topic, n=4 + i, lr=0.01 * (i + 1), k=3 + i % 5)
-        question_pool.append((topic, body, render_markdown(body)))
+        html = render_markdown(body)
+        question_pool.append((topic, body, html, html_excerpt(html, max_length=EXCERPT_MAX_LENGTH)))
     answer_pool = []
     for n in range(4, 16):
         body = ANSWER_BODY.format(n=n)
@@ -170,7 +208,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     with transaction.atomic():
         question_rows = []
         for i in range(questions):
-            topic, body, html = question_pool[i % len(question_pool)]
+            topic, body, html, excerpt = question_pool[i % len(question_pool)]
             title = f"Why {topic}? (case {i})"
             question_rows.append(
                 Question(
@@ -179,6 +217,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
                     slug=f"why-{i}",
                     body=body,
                     body_html=html,
+                    excerpt=excerpt,
                     score=rng.randint(-2, 40),
                     view_count=rng.randint(0, 5000),
                 )
@@ -259,7 +298,10 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
             "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
             "setweight(to_tsvector('english', coalesce(body, '')), 'B')"
         )
-        cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        # What autovacuum does soon after a bulk load: statistics, and the visibility map that
+        # lets counts run as index-only scans.
+        cursor.execute("VACUUM ANALYZE")
     busy.refresh_from_db()
     print(
         f"seeded {len(created)} questions, {len(answers)} answers, {len(comments)} comments "
@@ -294,10 +336,9 @@ def paths_existing() -> dict:
 def queries_per_page(paths: dict) -> dict:
     """SQL queries and their time for one anonymous request to each page, counted in-process."""
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    client = Client()
+    client = bench_client()
     counts = {}
     for name, path in paths.items():
         client.get(path)  # warm caches (view dedup, template loading)
@@ -323,7 +364,7 @@ def free_port() -> int:
 
 
 def server_start(port: int, *, page_cache: bool) -> subprocess.Popen:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", DEBUG="false")
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings")
     env["BENCH_PAGE_CACHE"] = "1" if page_cache else "0"
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -340,7 +381,7 @@ def server_start(port: int, *, page_cache: bool) -> subprocess.Popen:
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/bench/bare/")
+            conn.request("GET", "/bench/bare/", headers=PROXY_HEADERS)
             if conn.getresponse().status == 200:
                 return process
         except OSError:
@@ -378,7 +419,7 @@ def load(*, port: int, path: str, seconds: float, max_requests: int) -> dict:
                 budget[0] -= 1
             started = time.perf_counter()
             try:
-                conn.request("GET", path, headers={"Host": "127.0.0.1"})
+                conn.request("GET", path, headers=PROXY_HEADERS)
                 response = conn.getresponse()
                 response.read()
                 ok = response.status == 200
@@ -433,8 +474,11 @@ def main() -> int:
     if not args.reuse_db:
         database_create()
     process = None
+    static_root = tempfile.mkdtemp(prefix="gradhub-bench-static-")
+    production_environment(static_root)
     try:
         django_setup()
+        static_collect()
         if args.reuse_db:
             paths = paths_existing()
         else:
@@ -466,6 +510,7 @@ def main() -> int:
     finally:
         if process is not None:
             server_stop(process)
+        shutil.rmtree(static_root, ignore_errors=True)
         if not (args.keep_db or args.reuse_db):
             from django.db import connections
 
@@ -521,9 +566,7 @@ def breakdown(paths: dict, *, repeat: int = 10) -> dict:
     import cProfile
     import pstats
 
-    from django.test import Client
-
-    client = Client()
+    client = bench_client()
     shares = {}
     for name, path in paths.items():
         client.get(path)
@@ -572,9 +615,7 @@ def profile_page(path: str) -> None:
     import cProfile
     import pstats
 
-    from django.test import Client
-
-    client = Client()
+    client = bench_client()
     client.get(path)
     profiler = cProfile.Profile()
     profiler.enable()

@@ -71,6 +71,8 @@ class AskForm(QuestionForm):
         "findings as an answer.",
         widget=forms.ClearableFileInput(attrs={"accept": ".trace"}),
     )
+    # "Ask the community" from a private trace: its id, checked against the asker in the view.
+    attach_trace = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class AnswerForm(forms.Form):

@@ -74,11 +74,20 @@ class Question(models.Model):
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # PostgreSQL only: title (weight A) + body (weight B), set by the write services.
     search_vector = SearchVectorField(null=True, editable=False)
+    # Bumped by every write service that changes what the question page shows (answers,
+    # comments, votes, accept, edits, moderation): part of the cache key of its rendered markup.
+    render_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["-score", "-created_at"], name="forum_q_score_idx"),
+            # The newest list and its count (an index-only scan instead of reading every row).
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=models.Q(is_hidden=False),
+                name="forum_q_visible_new_idx",
+            ),
             GinIndex(fields=["search_vector"], name="forum_q_search_gin"),
             GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="forum_q_title_trgm"),
         ]

@@ -72,10 +72,9 @@ def question_list(*, sort: str = "newest", tag: str | None = None, viewer=None) 
 
 def question_detail(*, question_id: int, viewer=None) -> Question:
     """One question with its author and tags; Question.DoesNotExist when missing or hidden."""
+    # Closing details load on access (closed questions are few); the accepted answer is an id.
     question = (
-        Question.objects.select_related(
-            "author__profile", "accepted_answer", "duplicate_of", "closed_by"
-        )
+        Question.objects.select_related("author__profile")
         .prefetch_related("tags")
         .defer("search_vector")
         .get(pk=question_id)

@@ -237,7 +237,14 @@ def _can_edit(*, user, author_id: int) -> bool:
 
 
 def _question_touch(question_id: int) -> None:
-    Question.objects.filter(pk=question_id).update(last_activity_at=timezone.now())
+    Question.objects.filter(pk=question_id).update(
+        last_activity_at=timezone.now(), render_version=F("render_version") + 1
+    )
+
+
+def question_render_bump(*, question_id: int) -> None:
+    """Invalidate the question page's cached markup (its key holds render_version)."""
+    Question.objects.filter(pk=question_id).update(render_version=F("render_version") + 1)
 
 
 def _new_user_question_cap(author) -> None:
@@ -323,6 +330,7 @@ def question_edit(*, question: Question, editor, title: str, body: str, tags: li
         question.tags.set(_tags_get_or_create(names))
         _revision_add(target=question, editor=editor, title=title, body=body, tags=" ".join(names))
         _question_index(question.pk)
+        question_render_bump(question_id=question.pk)
     return question
 
 
@@ -331,6 +339,7 @@ def question_tags_add(*, question: Question, tags: list[str]) -> None:
     names = tags_normalize(tags)
     if names:
         question.tags.add(*_tags_get_or_create(names))
+        question_render_bump(question_id=question.pk)
 
 
 def question_view_count(*, question: Question) -> None:
@@ -362,6 +371,7 @@ def question_close(*, moderator, question: Question, reason: str, duplicate_of=N
                 "updated_at",
             ]
         )  # fmt: skip
+        question_render_bump(question_id=question.pk)
     return question
 
 
@@ -381,6 +391,7 @@ def question_reopen(*, moderator, question: Question) -> Question:
                 "updated_at",
             ]
         )  # fmt: skip
+        question_render_bump(question_id=question.pk)
     return question
 
 
@@ -414,7 +425,9 @@ def answer_create(*, author, question: Question, body: str, automated: bool = Fa
             is_automated=automated,
         )
         Question.objects.filter(pk=question.pk).update(
-            answer_count=F("answer_count") + 1, last_activity_at=timezone.now()
+            answer_count=F("answer_count") + 1,
+            last_activity_at=timezone.now(),
+            render_version=F("render_version") + 1,
         )
         _revision_add(target=answer, editor=author, body=body)
         _question_index(question.pk)
@@ -472,7 +485,10 @@ def answer_accept(*, user, answer: Answer) -> Answer:
             _accept_reputation(question=question, answer=question.accepted_answer, sign=-1)
         question.accepted_answer = answer
         question.last_activity_at = timezone.now()
-        question.save(update_fields=["accepted_answer", "last_activity_at", "updated_at"])
+        question.render_version = F("render_version") + 1
+        question.save(
+            update_fields=["accepted_answer", "last_activity_at", "render_version", "updated_at"]
+        )
         _accept_reputation(question=question, answer=answer, sign=1)
         _notify(
             "notify",
@@ -495,7 +511,8 @@ def answer_unaccept(*, user, answer: Answer) -> Answer:
         if question.accepted_answer_id != answer.pk:
             return answer
         question.accepted_answer = None
-        question.save(update_fields=["accepted_answer", "updated_at"])
+        question.render_version = F("render_version") + 1
+        question.save(update_fields=["accepted_answer", "render_version", "updated_at"])
         _accept_reputation(question=question, answer=answer, sign=-1)
     return answer
 
@@ -531,6 +548,7 @@ def comment_create(*, author, target, body: str) -> Comment:
             body=body,
             body_html=render_markdown(body),
         )
+        question_render_bump(question_id=question.pk)
         url = comment.get_absolute_url()
         _notify(
             "notify",
@@ -591,6 +609,7 @@ def vote_cast(*, user, target, value: int) -> int:
             vote.value = value
             vote.save(update_fields=["value", "updated_at"])
         model.objects.filter(pk=locked.pk).update(score=F("score") + (value - old))
+        question_render_bump(question_id=locked.pk if model is Question else locked.question_id)
         delta = _vote_reputation(target=locked, value=value) - _vote_reputation(
             target=locked, value=old
         )
@@ -614,6 +633,10 @@ def _post_set_hidden(*, moderator, target, hidden: bool) -> None:
         if locked.is_hidden == hidden:
             return
         model.objects.filter(pk=locked.pk).update(is_hidden=hidden)
+        if model is Question:
+            question_render_bump(question_id=locked.pk)
+        else:
+            question_render_bump(question_id=_question_id_of(locked))
         if model is Answer:
             # answer_count counts visible answers ("unanswered" must not count hidden ones)
             Question.objects.filter(pk=locked.question_id).update(
@@ -621,6 +644,14 @@ def _post_set_hidden(*, moderator, target, hidden: bool) -> None:
             )
             _question_index(locked.question_id)
     target.is_hidden = hidden
+
+
+def _question_id_of(post) -> int:
+    if isinstance(post, Answer):
+        return post.question_id
+    return post.question_id or Answer.objects.values_list("question_id", flat=True).get(
+        pk=post.answer_id
+    )
 
 
 def post_hide(*, moderator, target) -> None:

@@ -11,7 +11,9 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
 from hub.accounts.selectors import user_is_moderator
@@ -33,6 +35,11 @@ RATE_LOOKUP_IP = (600, 300)  # similar-question and tag look-ups while typing (d
 RATE_PREVIEW = (120, 600)  # previews per user: one every few seconds of typing
 PREVIEW_MAX_LENGTH = 30_000
 VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour counts once
+# Anonymous visitors get the answers and comments of a question page from the cache, keyed on
+# Question.render_version (bumped by every write service), so a write shows at once. The
+# lifetime bounds the drift of what no write on this question bumps: authors' reputation and
+# "n minutes ago". Ours: a minute of drift on those is invisible to a reader.
+FRAGMENT_CACHE_SECONDS = 60
 
 
 def client_ip(request) -> str:
@@ -96,16 +103,45 @@ def _page(request, queryset):
     return paginator.get_page(request.GET.get("page"))
 
 
+def _question_rows(request, queryset) -> tuple:
+    """A page of the list and its rows' markup, each row cached on (id, render_version).
+
+    The page query reads ids and versions only; questions (with authors and tags) are loaded
+    for the rows not in the cache. A row holds nothing personal. What no write on the question
+    bumps (views, the author's reputation, "n minutes ago") may lag by FRAGMENT_CACHE_SECONDS.
+    """
+    versions = queryset.prefetch_related(None).values_list("pk", "render_version")
+    page = _page(request, versions)
+    keys = {pk: f"forum:qrow:{pk}:{version}" for pk, version in page.object_list}
+    rows = cache.get_many(keys.values())
+    missing = [pk for pk, key in keys.items() if key not in rows]
+    if missing:
+        fresh = {
+            keys[q.pk]: render_to_string("forum/_question_summary.html", {"q": q})
+            for q in queryset.filter(pk__in=missing).order_by()
+        }
+        cache.set_many(fresh, FRAGMENT_CACHE_SECONDS)
+        rows.update(fresh)
+    # A question hidden or deleted between the two queries drops out of this page.
+    return page, [mark_safe(rows[key]) for key in keys.values() if key in rows]
+
+
 @require_safe
 def question_list(request):
     sort = request.GET.get("sort", "newest")
     if sort not in selectors.SORTS:
         sort = "newest"
-    page = _page(request, selectors.question_list(sort=sort, viewer=request.user))
+    page, rows = _question_rows(request, selectors.question_list(sort=sort, viewer=request.user))
     return render(
         request,
         "forum/question_list.html",
-        {"page": page, "sort": sort, "sorts": selectors.SORTS, "heading": "Questions"},
+        {
+            "page": page,
+            "rows": rows,
+            "sort": sort,
+            "sorts": selectors.SORTS,
+            "heading": "Questions",
+        },
     )
 
 
@@ -126,11 +162,18 @@ def tag_detail(request, name: str):
     sort = request.GET.get("sort", "newest")
     if sort not in selectors.SORTS:
         sort = "newest"
-    page = _page(request, selectors.question_list(sort=sort, tag=tag.name, viewer=request.user))
+    questions = selectors.question_list(sort=sort, tag=tag.name, viewer=request.user)
+    page, rows = _question_rows(request, questions)
     return render(
         request,
         "forum/tag_detail.html",
-        {"tag": tag, "page": page, "sort": sort, "sorts": selectors.SORTS},
+        {
+            "tag": tag,
+            "page": page,
+            "rows": rows,
+            "sort": sort,
+            "sorts": selectors.SORTS,
+        },
     )
 
 
@@ -212,16 +255,30 @@ def _trace_upload_service():
     return trace_upload
 
 
+def _trace_prefill(*, user, trace_id) -> dict | None:
+    """The pipeline's prefill for "Ask the community" from the user's own private trace, or
+    None (unknown id, someone else's trace, not diagnosed yet, traces not installed)."""
+    if not trace_id:
+        return None
+    try:
+        from traces.selectors import trace_ask_prefill
+    except ImportError:
+        return None
+    return trace_ask_prefill(user=user, trace_id=trace_id)
+
+
 def question_ask(request):
     if not request.user.is_authenticated:
         return _login_then(request, request.get_full_path())
     status = 200
+    prefill = None
     if request.method == "POST":
         form = AskForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
             trace_file = request.FILES.get("trace")
             trace_upload = _trace_upload_service()
+            prefill = _trace_prefill(user=request.user, trace_id=data.get("attach_trace"))
             try:
                 ip_limit(request, scope="post", rule=RATE_IP_POST)
                 # One transaction: a refused trace leaves no half-asked question behind.
@@ -242,6 +299,10 @@ def question_ask(request):
                         except ValidationError as error:
                             form.add_error("trace", error)
                             raise
+                    if prefill is not None:
+                        from traces.services import trace_attach
+
+                        trace_attach(trace=prefill["trace"], question=question, user=request.user)
             except RateLimited as error:
                 return rate_limited_response(request, error)
             except ValidationError as error:
@@ -254,11 +315,22 @@ def question_ask(request):
         else:
             status = 400
     else:
-        form = AskForm(initial={"title": request.GET.get("title", "")[:150]})
+        initial = {"title": request.GET.get("title", "")[:150]}
+        # ?trace=<id>: someone else's or an unknown trace is ignored (an ordinary blank form).
+        prefill = _trace_prefill(user=request.user, trace_id=request.GET.get("trace"))
+        if prefill is not None:
+            initial.update(
+                title=prefill["title"], body=prefill["body"], attach_trace=prefill["trace"].pk
+            )
+        form = AskForm(initial=initial)
     return render(
         request,
         "forum/question_ask.html",
-        {"form": form, "trace_uploads": _trace_upload_service() is not None},
+        {
+            "form": form,
+            "trace_uploads": _trace_upload_service() is not None,
+            "attached_trace": prefill["trace"] if prefill is not None else None,
+        },
         status=status,
     )
 
@@ -301,13 +373,55 @@ def _detail_context(request, question: Question, **extra) -> dict:
     }
 
 
+def _anonymous_context(request, question: Question) -> dict:
+    """The question page for a visitor who is not logged in: the answers and comments markup
+    from the cache when this version of the question was rendered before (no per-user content
+    in it: no vote state, no forms, no CSRF token), rendered and stored otherwise."""
+    prefix = f"forum:qpage:{question.pk}:{question.render_version}:"
+    keys = {"question_comments_html": prefix + "comments", "answers_html": prefix + "answers"}
+    cached = cache.get_many(keys.values())
+    context = {
+        "question": question,
+        "question_vote": 0,
+        "is_asker": False,
+        "can_moderate": False,
+        "answer_form": None,
+        "close_form": None,
+    }
+    if len(cached) == len(keys):
+        for name, key in keys.items():
+            context[name] = mark_safe(cached[key])  # our own rendered, escaped markup
+        return context
+    full = _detail_context(request, question)
+    fragments = {
+        "question_comments_html": render_to_string(
+            "forum/_comments.html",
+            {
+                "comments": full["question_comments"],
+                "target_kind": "questions",
+                "target": question,
+                "can_moderate": False,
+            },
+            request=request,
+        ),
+        "answers_html": render_to_string("forum/_answers.html", full, request=request),
+    }
+    cache.set_many({keys[name]: html for name, html in fragments.items()}, FRAGMENT_CACHE_SECONDS)
+    context.update({name: mark_safe(html) for name, html in fragments.items()})
+    return context
+
+
 @require_safe
 def question_detail(request, question_id: int, slug: str = ""):
     question = _question_or_404(request, question_id)
     if slug != question.slug:
         return redirect(question.get_absolute_url(), permanent=True)
     _count_view(request, question)
-    return render(request, "forum/question_detail.html", _detail_context(request, question))
+    if request.user.is_authenticated:
+        context = _detail_context(request, question)
+    else:
+        context = _anonymous_context(request, question)
+    return render(request, "forum/question_detail.html", context)
 
 
 @require_POST

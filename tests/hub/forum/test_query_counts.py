@@ -66,6 +66,7 @@ def test_question_list_query_count_does_not_grow_with_questions(
     for n in range(22):
         make_question(author=make_user(reputation=500), title=f"Question number {n} about autograd")
     for sort in ("newest", "active", "top", "unanswered"):
-        assert _count(client, f"/questions/?sort={sort}") == few
+        # Rows cached by an earlier sort skip the load of their questions: never more.
+        assert _count(client, f"/questions/?sort={sort}") <= few
     with django_assert_max_num_queries(MAX_LIST_QUERIES):
         client.get("/questions/?page=2")

@@ -1,0 +1,100 @@
+"""Cached markup on the question page and the lists is never stale after a write."""
+
+import pytest
+
+from hub.forum import services
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(monkeypatch):
+    monkeypatch.setattr(services, "_limit", lambda **kwargs: None)
+
+
+def _page(client, question) -> str:
+    response = client.get(question.get_absolute_url())
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_anonymous_question_page_shows_a_new_answer_comment_and_edit_at_once(
+    client, question, answer, asker, answerer
+):
+    assert "You forgot optimizer.zero_grad()" in _page(client, question)  # now cached
+
+    services.answer_create(
+        author=answerer, question=question, body="Also check the learning rate schedule."
+    )
+    assert "Also check the learning rate schedule." in _page(client, question)
+
+    services.comment_create(author=asker, target=answer, body="That was it, thank you!")
+    assert "That was it, thank you!" in _page(client, question)
+
+    services.comment_create(author=answerer, target=question, body="Which optimizer is this?")
+    assert "Which optimizer is this?" in _page(client, question)
+
+    services.answer_edit(answer=answer, editor=answerer, body="Call optimizer.zero_grad() first.")
+    html = _page(client, question)
+    assert "Call optimizer.zero_grad() first." in html
+    assert "You forgot optimizer.zero_grad()" not in html
+
+
+def test_anonymous_question_page_shows_a_vote_accept_and_hide_at_once(
+    client, question, answer, asker, make_user, moderator
+):
+    assert 'aria-label="score 0"' in _page(client, question)
+
+    services.vote_cast(user=make_user(reputation=500), target=answer, value=1)
+    assert 'aria-label="score 1"' in _page(client, question)
+
+    services.answer_accept(user=asker, answer=answer)
+    assert 'aria-label="Accepted answer"' in _page(client, question)
+
+    services.post_hide(moderator=moderator, target=answer)
+    assert "You forgot optimizer.zero_grad()" not in _page(client, question)
+
+
+def test_hiding_a_comment_on_an_answer_removes_it_from_the_cached_page(
+    client, question, answer, asker, moderator
+):
+    comment = services.comment_create(author=asker, target=answer, body="A rude remark here.")
+    assert "A rude remark here." in _page(client, question)
+    services.post_hide(moderator=moderator, target=comment)
+    assert "A rude remark here." not in _page(client, question)
+
+
+def test_cached_anonymous_markup_is_never_shown_to_a_member(client, question, answer, make_user):
+    _page(client, question)  # cache the anonymous version
+    client.force_login(make_user(reputation=500))
+    html = _page(client, question)
+    assert 'action="/answers/' in html  # live vote forms, not the anonymous login links
+    assert "Log in to vote" not in html
+    assert "csrfmiddlewaretoken" in html
+
+
+def test_anonymous_markup_holds_no_csrf_token(client, question, answer):
+    html = _page(client, question)
+    assert "csrfmiddlewaretoken" not in html
+
+
+def test_question_list_rows_show_a_vote_and_an_edit_at_once(client, question, make_user, asker):
+    assert "Why does my loss not decrease at all?" in client.get("/questions/").content.decode()
+    services.vote_cast(user=make_user(reputation=500), target=question, value=1)
+    html = client.get("/questions/").content.decode()
+    assert "<strong>1</strong> vote" in html
+    services.question_edit(
+        question=question,
+        editor=asker,
+        title="Why does my loss stay flat from the first epoch?",
+        body=question.body,
+        tags=["pytorch"],
+    )
+    html = client.get("/questions/").content.decode()
+    assert "Why does my loss stay flat from the first epoch?" in html
+    assert "Why does my loss not decrease at all?" not in html
+    assert "Why does my loss stay flat" in client.get("/tags/pytorch/").content.decode()
+
+
+def test_question_list_drops_a_hidden_question_at_once(client, question, moderator):
+    assert question.title in client.get("/questions/").content.decode()
+    services.post_hide(moderator=moderator, target=question)
+    assert question.title not in client.get("/questions/").content.decode()
