@@ -3,8 +3,8 @@
 CommonMark (markdown-it-py, raw HTML off) + tables, strikethrough and `$…$` / `$$…$$` math
 (mdit-py-plugins dollarmath: marked up as `.math` elements that static/js/math.js renders with
 the vendored KaTeX). Fenced code is highlighted on the server by Pygments (classes; the colours
-live in static/css/pygments.css). `@username` becomes a profile link. The HTML then goes through
-nh3 with an allow-list (belt and braces: nothing raw gets in, but a bug in a plugin must not
+live in static/css/pygments.css). `@username` of an existing user becomes a profile link. The
+HTML then goes through nh3 with an allow-list (belt and braces: nothing raw gets in, but a bug in a plugin must not
 become an XSS), links get rel="nofollow ugc", and glossary terms are linked when the glossary
 app provides `autolink_html`.
 """
@@ -45,8 +45,40 @@ def _highlight(code: str, lang: str, attrs: str) -> str:
     return f'<pre class="{CODE_CLASS}"{label}><code>{body}</code></pre>\n'
 
 
+def _existing_usernames(names: set[str]) -> set[str]:
+    """The names that belong to active accounts: a mention of nobody stays plain text."""
+    if not names:
+        return set()
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    return set(
+        User.objects.filter(username__in=names, is_active=True).values_list("username", flat=True)
+    )
+
+
+def _mention_candidates(state) -> set[str]:
+    names = set()
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        in_link = 0
+        for token in block.children:
+            if token.type == "link_open":
+                in_link += 1
+            elif token.type == "link_close":
+                in_link -= 1
+            elif token.type == "text" and not in_link and "@" in token.content:
+                names.update(m.group(1) for m in MENTION_RE.finditer(token.content))
+    return names
+
+
 def _mentions(state) -> None:
-    """Core rule: turn @username in text (not in code or links) into a profile link."""
+    """Core rule: turn @username in text (not in code or links) into a profile link, when
+    that user exists (one query per render, only when the text has mentions)."""
+    existing = _existing_usernames(_mention_candidates(state))
+    if not existing:
+        return
     for block in state.tokens:
         if block.type != "inline" or not block.children:
             continue
@@ -62,6 +94,8 @@ def _mentions(state) -> None:
                 continue
             position = 0
             for match in MENTION_RE.finditer(token.content):
+                if match.group(1) not in existing:
+                    continue
                 if match.start() > position:
                     text = Token("text", "", 0)
                     text.content = token.content[position : match.start()]

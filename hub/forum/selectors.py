@@ -86,6 +86,14 @@ def question_detail(*, question_id: int, viewer=None) -> Question:
     return question
 
 
+def question_head(*, question_id: int) -> Question:
+    """The few columns an anonymous question page needs before its cached markup; hidden
+    questions are Question.DoesNotExist (only their authors and moderators see them)."""
+    return Question.objects.only(
+        "id", "author_id", "title", "slug", "excerpt", "is_hidden", "render_version"
+    ).get(pk=question_id, is_hidden=False)
+
+
 @dataclass
 class QuestionPage:
     question: Question

@@ -104,10 +104,20 @@ def test_dollar_amounts_are_not_math():
     assert "math" not in render_markdown("The GPU cost $5 and then $10 more.")
 
 
-def test_mentions_link_to_profiles_but_not_inside_code():
+def test_mentions_link_to_profiles_but_not_inside_code(make_user):
+    make_user(username="alice_1")
+    make_user(username="bob")
     html = render_markdown("Thanks @alice_1! Not `@bob` nor mail@example.com")
     assert '<a href="/users/alice_1/" class="mention" rel="nofollow ugc">@alice_1</a>' in html
     assert "/users/bob/" not in html and "/users/example" not in html
+
+
+def test_mentions_of_users_who_do_not_exist_stay_plain_text(make_user):
+    make_user(username="carol")
+    html = render_markdown("Ask @carol or @nobody_here about it.")
+    assert '<a href="/users/carol/" class="mention"' in html
+    assert "/users/nobody_here/" not in html
+    assert "@nobody_here about it." in html
 
 
 def test_tables_keep_alignment_only():
