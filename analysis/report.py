@@ -88,7 +88,7 @@ def render_markdown(diagnosis: Diagnosis, *, glossary_url: str = "/glossary/{slu
         if f.fix.code:
             out += ["", "```python", f.fix.code.rstrip(), "```"]
         out.append("")
-    out.append(f"<sub>GradHub engine {diagnosis.engine_version}</sub>")
+    out.append(f"*GradHub engine {diagnosis.engine_version}*")  # no raw HTML: the forum escapes it
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -8,11 +8,11 @@ X = torch.randn(512, 16)
 Y = X[:, :2].sum(dim=1, keepdim=True)
 model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1))
 opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-scaler = torch.amp.GradScaler("cpu", init_scale=2.0**126)
+scaler = torch.amp.GradScaler("cpu", init_scale=2.0**24)
 for step in range(40):
     idx = torch.randint(0, 512, (64,))
     opt.zero_grad()
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast("cpu", dtype=torch.float16):
         pred = model(X[idx])
     loss = nn.functional.mse_loss(pred.float(), Y[idx])
     scaler.scale(loss).backward()
