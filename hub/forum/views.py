@@ -1,8 +1,10 @@
 """Forum pages. Thin: parse input, call one service or selector, render or redirect."""
 
 import difflib
+import hashlib
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
@@ -20,6 +22,7 @@ from hub.accounts.selectors import user_is_moderator
 from hub.core.ratelimit import RateLimited, rate_limit
 
 from . import selectors, services
+from .client_ip import client_ip
 from .forms import AnswerForm, AskForm, CloseForm, CommentForm, QuestionForm
 from .markdown import render_markdown
 from .models import Answer, Comment, Question, Revision, Tag
@@ -40,10 +43,10 @@ VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour count
 # lifetime bounds the drift of what no write on this question bumps: authors' reputation and
 # "n minutes ago". Ours: a minute of drift on those is invisible to a reader.
 FRAGMENT_CACHE_SECONDS = 60
-
-
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+# Whole responses for cookieless anonymous visitors, keyed on the same versions plus the path:
+# the lifetime bounds what the page shows that no forum write bumps (the footer's "N online",
+# trace cards newly attached, view counts). Ours: ten seconds behind is still "live".
+PAGE_CACHE_SECONDS = 10
 
 
 def ip_limit(request, *, scope: str, rule: tuple[int, int]) -> None:
@@ -98,21 +101,52 @@ def _back(request, fallback: str):
 # --- lists -----------------------------------------------------------------------------------
 
 
+def _page_cache_key(request, *parts) -> str | None:
+    """A cache key for the whole response, or None when the visitor is not a cookieless
+    anonymous one: a session or a pending message makes a page personal."""
+    if request.user.is_authenticated:
+        return None
+    if settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES:
+        return None
+    digest = hashlib.sha256(repr((request.get_full_path(), *parts)).encode()).hexdigest()
+    return f"forum:page:{digest[:32]}"
+
+
+def _page_cached(key: str | None) -> HttpResponse | None:
+    if key is None:
+        return None
+    content = cache.get(key)
+    return None if content is None else HttpResponse(content)
+
+
+def _page_store(request, key: str | None, response):
+    # A page that asked for a CSRF token holds one: never share it.
+    if key is not None and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+        cache.set(key, response.content, PAGE_CACHE_SECONDS)
+    return response
+
+
 def _page(request, queryset):
     paginator = Paginator(queryset, PAGE_SIZE)
     return paginator.get_page(request.GET.get("page"))
 
 
-def _question_rows(request, queryset) -> tuple:
-    """A page of the list and its rows' markup, each row cached on (id, render_version).
+def _question_row_keys(request, queryset) -> tuple:
+    """A page of the list and the cache keys of its rows: (id, render_version) each.
 
-    The page query reads ids and versions only; questions (with authors and tags) are loaded
-    for the rows not in the cache. A row holds nothing personal. What no write on the question
-    bumps (views, the author's reputation, "n minutes ago") may lag by FRAGMENT_CACHE_SECONDS.
+    The page query reads ids and versions only; _question_rows loads questions (with authors
+    and tags) for the rows not in the cache.
     """
     versions = queryset.prefetch_related(None).values_list("pk", "render_version")
     page = _page(request, versions)
     keys = {pk: f"forum:qrow:{pk}:{version}" for pk, version in page.object_list}
+    return page, (queryset, keys)
+
+
+def _question_rows(row_keys) -> list[str]:
+    """The rows' markup. A row holds nothing personal. What no write on the question bumps
+    (views, the author's reputation, "n minutes ago") may lag by FRAGMENT_CACHE_SECONDS."""
+    queryset, keys = row_keys
     rows = cache.get_many(keys.values())
     missing = [pk for pk, key in keys.items() if key not in rows]
     if missing:
@@ -123,7 +157,7 @@ def _question_rows(request, queryset) -> tuple:
         cache.set_many(fresh, FRAGMENT_CACHE_SECONDS)
         rows.update(fresh)
     # A question hidden or deleted between the two queries drops out of this page.
-    return page, [mark_safe(rows[key]) for key in keys.values() if key in rows]
+    return [mark_safe(rows[key]) for key in keys.values() if key in rows]  # our escaped markup
 
 
 @require_safe
@@ -131,8 +165,14 @@ def question_list(request):
     sort = request.GET.get("sort", "newest")
     if sort not in selectors.SORTS:
         sort = "newest"
-    page, rows = _question_rows(request, selectors.question_list(sort=sort, viewer=request.user))
-    return render(
+    page, row_keys = _question_row_keys(
+        request, selectors.question_list(sort=sort, viewer=request.user)
+    )
+    key = _page_cache_key(request, "list", page.paginator.count, tuple(row_keys[1].values()))
+    if cached := _page_cached(key):
+        return cached
+    rows = _question_rows(row_keys)
+    response = render(
         request,
         "forum/question_list.html",
         {
@@ -143,6 +183,7 @@ def question_list(request):
             "heading": "Questions",
         },
     )
+    return _page_store(request, key, response)
 
 
 @require_safe
@@ -163,7 +204,8 @@ def tag_detail(request, name: str):
     if sort not in selectors.SORTS:
         sort = "newest"
     questions = selectors.question_list(sort=sort, tag=tag.name, viewer=request.user)
-    page, rows = _question_rows(request, questions)
+    page, row_keys = _question_row_keys(request, questions)
+    rows = _question_rows(row_keys)
     return render(
         request,
         "forum/tag_detail.html",
@@ -409,10 +451,12 @@ def question_detail(request, question_id: int, slug: str = ""):
         return redirect(question.get_absolute_url(), permanent=True)
     _count_view(request, question)
     if request.user.is_authenticated:
-        context = _detail_context(request, question)
-    else:
-        context = _anonymous_context(request, question)
-    return render(request, "forum/question_detail.html", context)
+        return render(request, "forum/question_detail.html", _detail_context(request, question))
+    key = _page_cache_key(request, "question", question.pk, question.render_version)
+    if cached := _page_cached(key):
+        return cached
+    response = render(request, "forum/question_detail.html", _anonymous_context(request, question))
+    return _page_store(request, key, response)
 
 
 @require_POST

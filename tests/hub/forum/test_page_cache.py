@@ -98,3 +98,29 @@ def test_question_list_drops_a_hidden_question_at_once(client, question, moderat
     assert question.title in client.get("/questions/").content.decode()
     services.post_hide(moderator=moderator, target=question)
     assert question.title not in client.get("/questions/").content.decode()
+
+
+def test_question_list_shows_a_new_question_at_once(client, make_question):
+    make_question(title="The first question on this site")
+    assert "The first question on this site" in client.get("/questions/").content.decode()
+    make_question(title="A second question arrives later")
+    html = client.get("/questions/").content.decode()
+    assert "A second question arrives later" in html
+    assert "2 questions" in html
+
+
+def test_only_cookieless_anonymous_visitors_share_cached_pages(rf, make_user):
+    from django.contrib.auth.models import AnonymousUser
+
+    from hub.forum.views import _page_cache_key
+
+    def key(user=None, **cookies):
+        request = rf.get("/questions/")
+        request.user = user or AnonymousUser()
+        request.COOKIES.update(cookies)
+        return _page_cache_key(request, "list")
+
+    assert key() is not None
+    assert key(messages="a pending message") is None
+    assert key(sessionid="abc") is None
+    assert key(user=make_user()) is None
