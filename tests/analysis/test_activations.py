@@ -1,5 +1,7 @@
 """dead_relu and saturated_activations."""
 
+import dataclasses
+
 import numpy as np
 
 from analysis.detectors import dead_relu, saturated_activations
@@ -51,36 +53,22 @@ def test_zero_input_columns_of_the_first_layer_are_data_not_dead_units():
 
 def _saturated(share: float, *, output_only: bool = False):
     t = synthetic_trace(num_steps=40, layer_sizes=(8, 32, 32, 2), activation="sigmoid")
-    sat = t.steps.act_sat_frac.copy()
-    modules = list(t.modules)
-    if output_only:
-        # Add an output sigmoid after the head; only it saturates.
-        top = modules.pop()
-        modules += [
-            ModuleInfo(path="5", type="Sigmoid", order=5, activation="sigmoid"),
-            ModuleInfo(path="", type="Sequential", order=6, activation=None),
-        ]
-        t = with_modules(t, modules)
-        sat = np.concatenate(
-            [sat, np.full((40, 1), share, np.float32), np.full((40, 1), np.nan, np.float32)], axis=1
-        )
-        extra = {
-            name: np.concatenate(
-                [getattr(t.steps, name), np.full((40, 1), np.nan, np.float32)], axis=1
-            )
-            for name in ("act_mean", "act_std", "act_zero_frac", "act_dead_frac")
-        }
-        del top
-        import dataclasses
-
-        steps = dataclasses.replace(
-            t.steps,
-            act_sat_frac=sat[:, : len(modules)],
-            **{k: v[:, : len(modules)] for k, v in extra.items()},
-        )
-        return dataclasses.replace(t, steps=steps)
-    sat[:, mod(t, "1")] = share
-    return replace_steps(t, act_sat_frac=sat)
+    if not output_only:
+        sat = t.steps.act_sat_frac.copy()
+        sat[:, mod(t, "1")] = share
+        return replace_steps(t, act_sat_frac=sat)
+    # Add an output sigmoid after the head (before the top-level Sequential); only it saturates.
+    top = t.modules[-1]
+    out = ModuleInfo(path="5", type="Sigmoid", order=top.order, activation="sigmoid")
+    t = with_modules(t, [*t.modules[:-1], out, dataclasses.replace(top, order=top.order + 1)])
+    s = t.steps
+    fill = {"act_sat_frac": share}
+    arrays = {}
+    for name in ("act_mean", "act_std", "act_zero_frac", "act_dead_frac", "act_sat_frac"):
+        old = getattr(s, name)
+        column = np.full((40, 1), fill.get(name, np.nan), np.float32)
+        arrays[name] = np.concatenate([old[:, :-1], column, old[:, -1:]], axis=1)
+    return dataclasses.replace(t, steps=dataclasses.replace(s, **arrays))
 
 
 def test_hidden_sigmoid_saturated_above_the_share_is_reported():
@@ -101,26 +89,37 @@ def test_a_confident_output_sigmoid_is_not_saturation():
 
 
 def test_a_generators_output_tanh_is_not_saturation_even_with_a_discriminator_after_it():
-    import dataclasses
-
     t = synthetic_trace(num_steps=30, layer_sizes=(8, 16, 16, 2), activation="tanh")
     # Rename into two top-level models: G (the MLP) and D (a Linear after G's output tanh).
     g_modules = [dataclasses.replace(m, path=f"G.{m.path}" if m.path else "G") for m in t.modules]
-    g_params = [dataclasses.replace(p, name=f"G.{p.name}", module=f"G.{p.module}")
-                for p in t.params]
+    g_params = [
+        dataclasses.replace(p, name=f"G.{p.name}", module=f"G.{p.module}") for p in t.params
+    ]
     out_tanh = ModuleInfo(path="G.5", type="Tanh", order=5, activation="tanh")
     d_lin = ModuleInfo(path="D.0", type="Linear", order=7, activation=None)
     d_top = ModuleInfo(path="D", type="Sequential", order=8, activation=None)
     modules = g_modules[:-1] + [out_tanh, dataclasses.replace(g_modules[-1], order=6), d_lin, d_top]
-    params = g_params[:-2] + [dataclasses.replace(g_params[-2], module="D.0", name="D.0.weight"),
-                              dataclasses.replace(g_params[-1], module="D.0", name="D.0.bias")]
+    params = g_params[:-2] + [
+        dataclasses.replace(g_params[-2], module="D.0", name="D.0.weight"),
+        dataclasses.replace(g_params[-1], module="D.0", name="D.0.bias"),
+    ]
     s = t.steps
     extra = np.full((30, 3), np.nan, np.float32)
-    sat = np.concatenate([s.act_sat_frac[:, :-1], np.full((30, 1), 0.95, np.float32),
-                          s.act_sat_frac[:, -1:], extra[:, :2]], axis=1)
-    arrays = {k: np.concatenate([getattr(s, k)[:, :-1], extra[:, :1], getattr(s, k)[:, -1:],
-                                 extra[:, :2]], axis=1)
-              for k in ("act_mean", "act_std", "act_zero_frac", "act_dead_frac")}
+    sat = np.concatenate(
+        [
+            s.act_sat_frac[:, :-1],
+            np.full((30, 1), 0.95, np.float32),
+            s.act_sat_frac[:, -1:],
+            extra[:, :2],
+        ],
+        axis=1,
+    )
+    arrays = {
+        k: np.concatenate(
+            [getattr(s, k)[:, :-1], extra[:, :1], getattr(s, k)[:, -1:], extra[:, :2]], axis=1
+        )
+        for k in ("act_mean", "act_std", "act_zero_frac", "act_dead_frac")
+    }
     steps = dataclasses.replace(s, act_sat_frac=sat, **arrays)
     t = dataclasses.replace(t, modules=tuple(modules), params=tuple(params), steps=steps)
     assert find(t, "saturated_activations") is None
