@@ -110,7 +110,9 @@ class Steps:
     grad_norm: np.ndarray  # L2 norm of .grad when the step ran (what the optimizer used)
     fresh_grad_norm: np.ndarray  # L2 norm of the gradient the window's backward passes added
     weight_norm: np.ndarray  # L2 norm of the weights just before the step
-    update_norm: np.ndarray  # L2 norm of (weights after - weights before) the step
+    update_norm: np.ndarray  # L2 norm of (weights after - weights before) the step; exact
+    #   for tensors up to 16384 elements, above an unbiased estimate from a fixed sample of
+    #   16384 elements (relative error measured <= 1.2 % on dense updates; SCHEMA.md)
     grad_nonfinite: np.ndarray  # int32[S, P], non-finite elements in .grad at step time
     weight_nonfinite: np.ndarray  # int32[S, P], non-finite elements in the weights after the step
     stale_grad: np.ndarray  # bool[S, P], .grad still held a previous window's values when

@@ -41,6 +41,13 @@ from traces.runend import Terminated, die_of_sigterm, outcome, sigterm_unwinds
 # Activation statistics use at most this many elements of a module output per window: the
 # prototype measured full-batch statistics at several percent of a CPU step, a slice at ~1%.
 ACT_SAMPLE_ELEMENTS = 16384
+# Update norms are exact for tensors up to this many elements; above, estimated from a fixed
+# sample of this many elements (no copy of the weights): the relative error measured on real
+# SGD / AdamW steps of large layers is given in SCHEMA.md (well under the order-of-magnitude
+# judgements the diagnosis engine makes on update/weight ratios).
+UPDATE_SAMPLE_ELEMENTS = 16384
+# ... taken as runs of this many consecutive elements (one 64-byte cache line of float32).
+UPDATE_SAMPLE_RUN = 16
 # sigmoid/tanh outputs this close to a bound count as saturated (local gradient < ~1e-2).
 SATURATION_MARGIN = 1e-2
 # Events kept per window; a script that calls backward a million times without stepping still
@@ -189,7 +196,8 @@ class Recorder:
         self.window = _Window(recording=True)
 
         self.probes: dict[tuple, torch.Tensor] = {}
-        self.buffers: dict[int, torch.Tensor] = {}  # weights before the step, per parameter
+        self.buffers: dict[int, torch.Tensor] = {}  # small weights before the step
+        self.samples: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}  # _update_sample
         self._handles: list = []
         self._patches: list[tuple[object, str, object]] = []
         self._lock = threading.RLock()
@@ -673,11 +681,21 @@ class Recorder:
         state["before"] = self._copy_weights(params, state["members"])
         return state
 
-    def _copy_weights(self, params: list, members: list[int]) -> list[torch.Tensor]:
-        """The members' weights, copied into buffers kept from step to step (no allocation)."""
-        buffers, weights = [], []
+    def _copy_weights(self, params: list, members: list[int]) -> dict:
+        """What the update norm needs of the members' weights before the step: small tensors
+        whole (copied into buffers kept from step to step), large ones as their values at a
+        fixed sample of positions (``_update_sample``) - a copy of every weight cost a pass
+        over the model and its size in memory."""
+        exact, buffers, weights, sampled, values, numel = [], [], [], [], [], []
         for i in members:
             weight = params[i].detach()
+            if weight.numel() > UPDATE_SAMPLE_ELEMENTS and weight.is_contiguous():
+                index, _ = self._update_sample(i, weight)
+                sampled.append(i)
+                numel.append(weight.numel())
+                # index_select on the flat view: several times faster than torch.take
+                values.append(weight.view(-1).index_select(0, index).float())
+                continue
             buffer = self.buffers.get(i)
             if (
                 buffer is None
@@ -686,11 +704,68 @@ class Recorder:
                 or buffer.device != weight.device
             ):
                 buffer = self.buffers[i] = torch.empty_like(weight)
+            exact.append(i)
             buffers.append(buffer)
             weights.append(weight)
         if buffers:
             torch._foreach_copy_(buffers, weights)
-        return buffers
+        return {
+            "exact": exact,
+            "buffers": buffers,
+            "sampled": sampled,
+            "values": values,
+            "numel": numel,
+        }
+
+    def _update_sample(self, i: int, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A fixed stratified sample of a large tensor, the same every step: the flat tensor is
+        seen as runs of UPDATE_SAMPLE_RUN consecutive elements, the runs are cut into nearly
+        equal consecutive strata, and one run at a fixed random position is taken from each
+        (plus the few elements after the last whole run). Returns (positions, sqrt of each
+        position's weight = its stratum's size in runs): the weighted sum of squared
+        differences at the positions is an unbiased estimate of the full sum. Runs of 16
+        float32 elements are one cache line each: several times cheaper than lone elements."""
+        n = weight.numel()
+        key = (i, n, weight.device)
+        sample = self.samples.get(key)
+        if sample is None:
+            run = UPDATE_SAMPLE_RUN
+            runs = n // run
+            k = UPDATE_SAMPLE_ELEMENTS // run
+            bounds = torch.arange(k + 1, dtype=torch.int64) * runs // k
+            sizes = bounds[1:] - bounds[:-1]
+            generator = torch.Generator().manual_seed(i)  # not the script's random stream
+            offsets = (torch.rand(k, generator=generator, dtype=torch.float64) * sizes).long()
+            starts = (bounds[:-1] + torch.minimum(offsets, sizes - 1)) * run
+            index = (starts[:, None] + torch.arange(run)).reshape(-1)
+            weights = sizes.repeat_interleave(run)
+            tail = torch.arange(runs * run, n, dtype=torch.int64)
+            index = torch.cat([index, tail]).to(weight.device)
+            weights = torch.cat([weights, torch.ones(tail.numel(), dtype=torch.int64)])
+            sample = (index, weights.to(torch.float32).sqrt().to(weight.device))
+            self.samples[key] = sample
+        return sample
+
+    def _update_norms(self, params: list, before: dict) -> dict[int, torch.Tensor]:
+        """Norm of (after - before) per member: exact for small tensors, estimated from the
+        fixed sample for large ones."""
+        out: dict[int, torch.Tensor] = {}
+        if before["buffers"]:
+            after = [params[i].detach() for i in before["exact"]]
+            torch._foreach_sub_(before["buffers"], after)
+            norms = torch._foreach_norm(before["buffers"], 2, dtype=torch.float32)
+            out.update(zip(before["exact"], norms, strict=True))
+        for i, values, numel in zip(
+            before["sampled"], before["values"], before["numel"], strict=True
+        ):
+            weight = params[i].detach()
+            index, scale = self._update_sample(i, weight)
+            if not weight.is_contiguous() or weight.numel() != numel:
+                out[i] = torch.tensor(math.nan)  # the step replaced the tensor (p.data = ...)
+                continue
+            diff = weight.view(-1).index_select(0, index).float().sub_(values).mul_(scale)
+            out[i] = torch.linalg.vector_norm(diff)
+        return out
 
     def _dead_columns(self, grad: torch.Tensor) -> torch.Tensor:
         """Share of columns of a 2-D gradient that are exactly zero: ``r @ grad`` with a fixed
@@ -716,13 +791,9 @@ class Recorder:
             params = [info.ref() for info in self.params]
             members = state["members"]
             before = state["before"]
-            after = [params[i].detach() for i in members]
-            if before:
-                torch._foreach_sub_(before, after)
-                update = torch._foreach_norm(before, 2, dtype=torch.float32)
-            else:
-                update = []
-            self._emit_row(step_number, opt, state, members, update, after)
+            norms = self._update_norms(params, before)
+            update = [norms[i] for i in members]
+            self._emit_row(step_number, opt, state, members, update, [])
         else:
             self._close_window(record=False)
         for info in self.params:
@@ -772,7 +843,14 @@ class Recorder:
             if grad is not None:
                 grad_bad[i] = int((~torch.isfinite(grad)).sum())
         weight_bad = np.zeros(P, dtype=np.int32)
-        suspicious = ~np.isfinite(weight_norm) | (_mask(P, members) & ~np.isfinite(update_norm))
+        # The update norm of a large tensor is sampled: a non-finite gradient (what usually
+        # makes weights non-finite) also triggers the exact count.
+        stepped = _mask(P, members)
+        suspicious = (
+            ~np.isfinite(weight_norm)
+            | (stepped & ~np.isfinite(update_norm))
+            | (stepped & has_grad & ~np.isfinite(grad_norm))
+        )
         for i in np.flatnonzero(suspicious & _mask(P, state["live"])):
             if params[i] is not None:
                 weight_bad[i] = int((~torch.isfinite(params[i].detach())).sum())
@@ -904,7 +982,11 @@ class Recorder:
     # ---------------------------------------------------------------- the file
 
     def meta(self, ended: RunEnd, exit_code: int | None = None, error: str = "") -> dict:
-        extra: dict = {"recorder": "gradhub-traces", "act_sample_elements": ACT_SAMPLE_ELEMENTS}
+        extra: dict = {
+            "recorder": "gradhub-traces",
+            "act_sample_elements": ACT_SAMPLE_ELEMENTS,
+            "update_sample_elements": UPDATE_SAMPLE_ELEMENTS,
+        }
         if self.capped:
             extra["rows_capped"] = True
         if self.failure:
