@@ -124,16 +124,61 @@ def question_page(*, question: Question, viewer=None) -> QuestionPage:
         .order_by("accepted_first", "-score", "created_at")
     )
     question_comments = list(comments.filter(question=question).order_by("created_at"))
-    votes: dict[str, int] = {}
-    if viewer is not None and viewer.is_authenticated:
-        rows = Vote.objects.filter(user=viewer).filter(
-            Q(question=question) | Q(answer__in=[a.pk for a in answers])
-        )
-        for vote in rows.values("question_id", "answer_id", "value"):
-            key = f"q{vote['question_id']}" if vote["question_id"] else f"a{vote['answer_id']}"
-            votes[key] = vote["value"]
+    votes = question_votes(question=question, viewer=viewer, answer_ids=[a.pk for a in answers])
     return QuestionPage(
         question=question, answers=answers, question_comments=question_comments, votes=votes
+    )
+
+
+def question_votes(*, question: Question, viewer, answer_ids: list[int]) -> dict[str, int]:
+    """The viewer's votes on the question and these answers: "q<id>" / "a<id>" → ±1."""
+    votes: dict[str, int] = {}
+    if viewer is None or not viewer.is_authenticated:
+        return votes
+    rows = Vote.objects.filter(user=viewer).filter(Q(question=question) | Q(answer__in=answer_ids))
+    for vote in rows.values("question_id", "answer_id", "value"):
+        key = f"q{vote['question_id']}" if vote["question_id"] else f"a{vote['answer_id']}"
+        votes[key] = vote["value"]
+    return votes
+
+
+def question_comments(*, question: Question) -> list[Comment]:
+    """The question's own comments a non-moderator sees, oldest first."""
+    return list(
+        Comment.objects.filter(question=question, is_hidden=False)
+        .select_related("author__profile")
+        .order_by("created_at")
+    )
+
+
+def _answer_order(question: Question):
+    return Case(
+        When(pk=question.accepted_answer_id or 0, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+
+
+def question_answer_rows(*, question: Question, viewer) -> list[dict]:
+    """The answers a member (not a moderator) sees, in page order, without their content:
+    pk, author_id, score, is_hidden. The content comes from cached markup."""
+    answers = Answer.objects.filter(question=question).filter(
+        Q(is_hidden=False) | Q(author_id=getattr(viewer, "pk", None))
+    )
+    return list(
+        answers.annotate(accepted_first=_answer_order(question))
+        .order_by("accepted_first", "-score", "created_at")
+        .values("pk", "author_id", "score", "is_hidden")
+    )
+
+
+def answers_with_comments(*, answer_ids: list[int]) -> list[Answer]:
+    """Answers with their authors and visible comments, for rendering their markup."""
+    comments = Comment.objects.filter(is_hidden=False).select_related("author__profile")
+    return list(
+        Answer.objects.filter(pk__in=answer_ids)
+        .select_related("author__profile")
+        .prefetch_related(Prefetch("comments", queryset=comments.order_by("created_at")))
     )
 
 

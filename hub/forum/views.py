@@ -3,6 +3,7 @@
 import difflib
 import hashlib
 import logging
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib import messages
@@ -393,6 +394,60 @@ def _count_view(request, question: Question) -> None:
         services.question_view_count(question=question)
 
 
+# Between the cached parts of an answer (see forum/_answer_static.html).
+ANSWER_SPLIT = "<!--gradhub:split-->"
+
+
+def _answer_parts(question: Question, pks: list[int]) -> dict[int, list]:
+    """Body, author card and comment list of each answer, cached on (answer, render_version):
+    the same for every member, so per-user bits (votes, forms, links) stay out of them."""
+    keys = {pk: f"forum:answer:{pk}:{question.render_version}" for pk in pks}
+    parts = cache.get_many(keys.values())
+    missing = [pk for pk, key in keys.items() if key not in parts]
+    if missing:
+        fresh = {
+            keys[answer.pk]: render_to_string("forum/_answer_static.html", {"answer": answer})
+            for answer in selectors.answers_with_comments(answer_ids=missing)
+        }
+        cache.set_many(fresh, FRAGMENT_CACHE_SECONDS)
+        parts.update(fresh)
+    # our own rendered, escaped markup
+    return {
+        pk: [mark_safe(part) for part in parts[key].split(ANSWER_SPLIT)]
+        for pk, key in keys.items()
+        if key in parts
+    }
+
+
+def _member_context(request, question: Question) -> dict:
+    """The question page for a member who is not a moderator: answers from cached parts."""
+    viewer = request.user
+    rows = selectors.question_answer_rows(question=question, viewer=viewer)
+    parts = _answer_parts(question, [row["pk"] for row in rows])
+    votes = selectors.question_votes(question=question, viewer=viewer, answer_ids=list(parts))
+    answers = [
+        SimpleNamespace(
+            **row,
+            parts=parts[row["pk"]],
+            my_vote=votes.get(f"a{row['pk']}", 0),
+            is_own=row["author_id"] == viewer.pk,
+            is_accepted=row["pk"] == question.accepted_answer_id,
+        )
+        for row in rows
+        if row["pk"] in parts
+    ]
+    return {
+        "question": question,
+        "answers": answers,
+        "question_comments": selectors.question_comments(question=question),
+        "question_vote": votes.get(f"q{question.pk}", 0),
+        "is_asker": viewer.pk == question.author_id,
+        "can_moderate": False,
+        "answer_form": AnswerForm(),
+        "close_form": None,
+    }
+
+
 def _detail_context(request, question: Question, **extra) -> dict:
     page = selectors.question_page(question=question, viewer=request.user)
     can_moderate = user_is_moderator(user=request.user)
@@ -451,7 +506,11 @@ def question_detail(request, question_id: int, slug: str = ""):
         return redirect(question.get_absolute_url(), permanent=True)
     _count_view(request, question)
     if request.user.is_authenticated:
-        return render(request, "forum/question_detail.html", _detail_context(request, question))
+        if user_is_moderator(user=request.user):  # hide/restore controls everywhere
+            context = _detail_context(request, question)
+        else:
+            context = _member_context(request, question)
+        return render(request, "forum/question_detail.html", context)
     key = _page_cache_key(request, "question", question.pk, question.render_version)
     if cached := _page_cached(key):
         return cached

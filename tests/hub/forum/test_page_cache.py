@@ -124,3 +124,42 @@ def test_only_cookieless_anonymous_visitors_share_cached_pages(rf, make_user):
     assert key(messages="a pending message") is None
     assert key(sessionid="abc") is None
     assert key(user=make_user()) is None
+
+
+def test_member_question_page_shows_new_comments_edits_and_own_vote_at_once(
+    client, question, answer, asker, answerer, make_user
+):
+    voter = make_user(reputation=500)
+    client.force_login(voter)
+    assert "You forgot optimizer.zero_grad()" in _page(client, question)  # parts now cached
+
+    services.comment_create(author=asker, target=answer, body="Tried it, still flat.")
+    assert "Tried it, still flat." in _page(client, question)
+
+    services.answer_edit(answer=answer, editor=answerer, body="Call optimizer.zero_grad() first.")
+    html = _page(client, question)
+    assert "Call optimizer.zero_grad() first." in html
+    assert "You forgot optimizer.zero_grad()" not in html
+
+    services.vote_cast(user=voter, target=answer, value=1)
+    html = _page(client, question)
+    assert 'aria-label="score 1"' in html
+    assert 'aria-pressed="true" aria-label="Withdraw your upvote"' in html
+
+    other = make_user(reputation=500)
+    client.force_login(other)  # the same cached parts, this member's own (absent) vote
+    html = _page(client, question)
+    assert "Call optimizer.zero_grad() first." in html
+    assert "Withdraw your upvote" not in html
+
+
+def test_member_sees_their_own_hidden_answer_but_others_do_not(
+    client, question, answer, answerer, moderator, make_user
+):
+    services.post_hide(moderator=moderator, target=answer)
+    client.force_login(answerer)
+    html = _page(client, question)
+    assert "You forgot optimizer.zero_grad()" in html
+    assert "Hidden by a moderator." in html
+    client.force_login(make_user())
+    assert "You forgot optimizer.zero_grad()" not in _page(client, question)
