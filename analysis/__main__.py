@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from analysis.engine import ENGINE_VERSION, diagnose
@@ -21,8 +22,6 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("trace", help="path to a .trace file")
     d.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
-
-    import os
 
     import traces
 
@@ -44,9 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         data = diagnosis.to_dict()
         data["engine_version"] = ENGINE_VERSION
-        print(json.dumps(data, indent=2, allow_nan=False))
+        text = json.dumps(data, indent=2, allow_nan=False) + "\n"
     else:
-        sys.stdout.write(render_text(diagnosis))
+        text = render_text(diagnosis)
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
