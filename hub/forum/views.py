@@ -102,12 +102,29 @@ def _back(request, fallback: str):
 # --- lists -----------------------------------------------------------------------------------
 
 
+def _canonical_query(request) -> bool:
+    """Only the list's own parameters with valid values: junk query strings must not fill
+    the cache with copies of a page."""
+    for name, values in request.GET.lists():
+        if len(values) != 1:
+            return False
+        if name == "sort" and values[0] in selectors.SORTS:
+            continue
+        if name == "page" and values[0].isdigit() and len(values[0]) <= 6:
+            continue
+        return False
+    return True
+
+
 def _page_cache_key(request, *parts) -> str | None:
     """A cache key for the whole response, or None when the visitor is not a cookieless
-    anonymous one: a session or a pending message makes a page personal."""
+    anonymous one (a session or a pending message makes a page personal) or the query
+    string is not a canonical one."""
     if request.user.is_authenticated:
         return None
     if settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES:
+        return None
+    if not _canonical_query(request):
         return None
     digest = hashlib.sha256(repr((request.get_full_path(), *parts)).encode()).hexdigest()
     return f"forum:page:{digest[:32]}"

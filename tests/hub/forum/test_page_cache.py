@@ -163,3 +163,21 @@ def test_member_sees_their_own_hidden_answer_but_others_do_not(
     assert "Hidden by a moderator." in html
     client.force_login(make_user())
     assert "You forgot optimizer.zero_grad()" not in _page(client, question)
+
+
+def test_junk_query_strings_are_not_cached_as_pages(rf):
+    from django.contrib.auth.models import AnonymousUser
+
+    from hub.forum.views import _page_cache_key
+
+    def key(path):
+        request = rf.get(path)
+        request.user = AnonymousUser()
+        return _page_cache_key(request, "list")
+
+    assert key("/questions/?sort=top&page=2") is not None
+    assert key("/questions/?sort=top&page=3") != key("/questions/?sort=top&page=2")
+    assert key("/questions/?utm=1234") is None
+    assert key("/questions/?sort=bogus") is None
+    assert key("/questions/?page=abc") is None
+    assert key("/questions/?q=search-box-text") is None
