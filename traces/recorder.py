@@ -690,11 +690,9 @@ class Recorder:
         for i in members:
             weight = params[i].detach()
             if weight.numel() > UPDATE_SAMPLE_ELEMENTS and weight.is_contiguous():
-                index, _ = self._update_sample(i, weight)
                 sampled.append(i)
                 numel.append(weight.numel())
-                # index_select on the flat view: several times faster than torch.take
-                values.append(weight.view(-1).index_select(0, index).float())
+                values.append(self._sampled_values(i, weight))
                 continue
             buffer = self.buffers.get(i)
             if (
@@ -720,31 +718,34 @@ class Recorder:
     def _update_sample(self, i: int, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A fixed stratified sample of a large tensor, the same every step: the flat tensor is
         seen as runs of UPDATE_SAMPLE_RUN consecutive elements, the runs are cut into nearly
-        equal consecutive strata, and one run at a fixed random position is taken from each
-        (plus the few elements after the last whole run). Returns (positions, sqrt of each
-        position's weight = its stratum's size in runs): the weighted sum of squared
-        differences at the positions is an unbiased estimate of the full sum. Runs of 16
-        float32 elements are one cache line each: several times cheaper than lone elements."""
+        equal consecutive strata, and one run at a fixed random position is taken from each;
+        the few elements after the last whole run are always taken. Returns (run numbers,
+        sqrt of each run's weight = its stratum's size in runs, shaped (k, 1)): the weighted
+        sum of squared differences is an unbiased estimate of the full sum. Runs of 16 float32
+        elements are one cache line each: several times cheaper to read than lone elements."""
         n = weight.numel()
         key = (i, n, weight.device)
         sample = self.samples.get(key)
         if sample is None:
-            run = UPDATE_SAMPLE_RUN
-            runs = n // run
-            k = UPDATE_SAMPLE_ELEMENTS // run
+            runs = n // UPDATE_SAMPLE_RUN
+            k = UPDATE_SAMPLE_ELEMENTS // UPDATE_SAMPLE_RUN
             bounds = torch.arange(k + 1, dtype=torch.int64) * runs // k
             sizes = bounds[1:] - bounds[:-1]
             generator = torch.Generator().manual_seed(i)  # not the script's random stream
             offsets = (torch.rand(k, generator=generator, dtype=torch.float64) * sizes).long()
-            starts = (bounds[:-1] + torch.minimum(offsets, sizes - 1)) * run
-            index = (starts[:, None] + torch.arange(run)).reshape(-1)
-            weights = sizes.repeat_interleave(run)
-            tail = torch.arange(runs * run, n, dtype=torch.int64)
-            index = torch.cat([index, tail]).to(weight.device)
-            weights = torch.cat([weights, torch.ones(tail.numel(), dtype=torch.int64)])
-            sample = (index, weights.to(torch.float32).sqrt().to(weight.device))
+            index = bounds[:-1] + torch.minimum(offsets, sizes - 1)
+            scale = sizes.to(torch.float32).sqrt().reshape(k, 1)
+            sample = (index.to(weight.device), scale.to(weight.device))
             self.samples[key] = sample
         return sample
+
+    def _sampled_values(self, i: int, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the sampled runs, the trailing elements) of a contiguous tensor, as float32 copies."""
+        index, _ = self._update_sample(i, weight)
+        flat = weight.view(-1)
+        whole = flat.numel() - flat.numel() % UPDATE_SAMPLE_RUN
+        runs = flat[:whole].view(-1, UPDATE_SAMPLE_RUN).index_select(0, index)
+        return runs.float(), flat[whole:].to(torch.float32, copy=True)
 
     def _update_norms(self, params: list, before: dict) -> dict[int, torch.Tensor]:
         """Norm of (after - before) per member: exact for small tensors, estimated from the
@@ -755,16 +756,19 @@ class Recorder:
             torch._foreach_sub_(before["buffers"], after)
             norms = torch._foreach_norm(before["buffers"], 2, dtype=torch.float32)
             out.update(zip(before["exact"], norms, strict=True))
-        for i, values, numel in zip(
+        for i, (runs, tail), numel in zip(
             before["sampled"], before["values"], before["numel"], strict=True
         ):
             weight = params[i].detach()
-            index, scale = self._update_sample(i, weight)
             if not weight.is_contiguous() or weight.numel() != numel:
                 out[i] = torch.tensor(math.nan)  # the step replaced the tensor (p.data = ...)
                 continue
-            diff = weight.view(-1).index_select(0, index).float().sub_(values).mul_(scale)
-            out[i] = torch.linalg.vector_norm(diff)
+            _, scale = self._update_sample(i, weight)
+            runs_after, tail_after = self._sampled_values(i, weight)
+            norm = torch.linalg.vector_norm(runs_after.sub_(runs).mul_(scale))
+            if tail.numel():
+                norm = torch.hypot(norm, torch.linalg.vector_norm(tail_after.sub_(tail)))
+            out[i] = norm
         return out
 
     def _dead_columns(self, grad: torch.Tensor) -> torch.Tensor:

@@ -199,3 +199,20 @@ def test_update_norm_of_a_large_layer_is_estimated_within_tolerance(tmp_path, ma
     np.testing.assert_allclose(recorded[:, 0], exact[:, 0], rtol=SAMPLED_UPDATE_TOLERANCE)
     assert not np.allclose(recorded[:, 0], exact[:, 0], rtol=1e-6, atol=0)  # it is an estimate
     np.testing.assert_allclose(recorded[:, 1:], exact[:, 1:], rtol=1e-5)  # small tensors exact
+
+
+def test_sampled_update_norm_weights_every_part_of_an_odd_sized_tensor(tmp_path):
+    # A uniform update of a tensor whose size is not a multiple of the run length: the
+    # stratum weights and the trailing elements must add up to the exact norm.
+    weight = nn.Parameter(torch.zeros(129, 333))
+    assert weight.numel() > recorder_module.UPDATE_SAMPLE_ELEMENTS
+    assert weight.numel() % recorder_module.UPDATE_SAMPLE_RUN != 0
+    optimizer = torch.optim.SGD([weight], lr=0.5)
+    with traces.record(tmp_path / "run.trace"):
+        for _ in range(3):
+            optimizer.zero_grad()
+            weight.sum().backward()
+            optimizer.step()
+    trace = traces.load(tmp_path / "run.trace")
+    expected = 0.5 * np.sqrt(weight.numel())
+    np.testing.assert_allclose(trace.steps.update_norm[:, 0], expected, rtol=1e-5)
