@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
+from tests.browser_fixtures import browser, page, screenshot  # noqa: F401 (shared fixtures)
 from tests.worker import WorkerProcess
 
 START_HINT = {

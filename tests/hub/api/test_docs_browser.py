@@ -2,8 +2,6 @@
 
 import pytest
 
-from tests.browser.conftest import browser, page, screenshot  # noqa: F401 (fixtures)
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 

@@ -1,4 +1,6 @@
-"""Browser tests: Playwright drives Debian's Chromium (no browser download) against a live server.
+"""Browser fixtures: Playwright drives Debian's Chromium (no browser download) against a live server.
+
+Registered for the whole suite in tests/conftest.py, so every test module shares one browser.
 
 Screenshots land in `screenshots/` at the repository root (git-ignored) for people to look at.
 """
@@ -13,7 +15,7 @@ import pytest
 # itself (creating users, checking rows) are still synchronous and safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "screenshots"
+SCREENSHOT_DIR = Path(__file__).resolve().parents[1] / "screenshots"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
