@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import struct
 import time
 from dataclasses import dataclass
@@ -297,7 +298,10 @@ def _read_source(source, *, max_bytes: int) -> bytes | memoryview:
     if isinstance(source, bytes | bytearray | memoryview):
         return source
     if hasattr(source, "read"):
-        data = source.read(max_bytes + 1)
+        # read(n) reserves n bytes up front: ask for no more than what is left in the file.
+        size = _remaining_size(source)
+        limit = max_bytes if size is None else min(size, max_bytes)
+        data = source.read(limit + 1)
         if not isinstance(data, bytes | bytearray):
             raise TraceFormatError("file object must be opened in binary mode")
         if len(data) > max_bytes:
@@ -313,6 +317,17 @@ def _read_source(source, *, max_bytes: int) -> bytes | memoryview:
         except OSError as exc:
             raise TraceFormatError(f"cannot read {os.fspath(source)!r}: {exc.strerror}") from exc
     raise TraceFormatError(f"cannot read a trace from {type(source).__name__}")
+
+
+def _remaining_size(f) -> int | None:
+    """Bytes left to read in a regular file, or None when unknown (a pipe, a socket, BytesIO)."""
+    try:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return max(0, st.st_size - f.tell())
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
 def _reject_constant(name: str):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.detectors._updates import update_stats
+from analysis.detectors._updates import judged_params, row_update_ratio
 from analysis.detectors._view import TraceView, fmt, persistent_onset, persistent_onsets
 from analysis.findings import Evidence, Finding, Fix, Severity
 
@@ -88,16 +88,21 @@ def detect(view: TraceView) -> list[Finding]:
 def _large_update_before(view: TraceView, onset_step: int) -> str:
     """A step that moved the weights by a large fraction of their size, up to the onset."""
     for actor in view.actors:
-        st = update_stats(view, actor)
-        if st is None:
+        params = judged_params(view, actor)
+        rows = view.rows_of(actor)
+        rows = rows[view.steps.step[rows] <= onset_step]
+        if params.size == 0 or rows.size == 0:
             continue
-        upto = view.steps.step[st.rows] <= onset_step
-        ratios = np.where(upto & np.isfinite(st.per_row), st.per_row, 0.0)
-        if ratios.size and ratios.max() >= LARGE_UPDATE:
-            i = int(np.argmax(ratios))
+        # Per row, not update_stats: a blow-up at step 1 that kills every unit leaves too few
+        # rows with a gradient for the run's medians, yet its first rows tell.
+        per_row = row_update_ratio(view, rows, params)
+        ratios = np.where(np.isfinite(per_row), per_row, 0.0)
+        if ratios.max() >= LARGE_UPDATE:
+            i = int(np.argmax(ratios >= LARGE_UPDATE))
             return (
-                f"a large update at step {view.step_of(int(st.rows[i]))} (the weights moved by "
-                f"{fmt(float(ratios[i]))} of their size), which pushed units permanently negative"
+                f"a learning rate too high: the update at step {view.step_of(int(rows[i]))} "
+                f"moved the weights by {fmt(float(ratios[i]))} of their size, which pushed "
+                "units permanently negative"
             )
     return ""
 

@@ -4,7 +4,8 @@ Two rules, per actor, on the gradient each window's backward passes produced (be
 clipping):
 - temporal: the total gradient norm grows GROWTH_THRESHOLD times above its early baseline, or
   reaches GRAD_WEIGHT_RATIO times the weights' norm (a net exploding from its first step has
-  no sane baseline), on at least MIN_EXPLODED_ROWS rows, or once and then turns non-finite;
+  no sane baseline), or overflows float32 with finite elements, on at least MIN_EXPLODED_ROWS
+  rows, or once and then turns non-finite, or once by a one-step jump the loss confirms;
 - spatial: the first hidden layer's gradient stays SPATIAL_THRESHOLD times above the last hidden
   layer's (persistently, as for vanishing gradients).
 """
@@ -15,7 +16,13 @@ import math
 
 import numpy as np
 
-from analysis.detectors._updates import update_stats
+from analysis.detectors._updates import (
+    EARLY_MIN_ROWS,
+    EARLY_SHARE,
+    judged_params,
+    row_update_ratio,
+    update_stats,
+)
 from analysis.detectors._view import (
     TraceView,
     fmt,
@@ -48,6 +55,15 @@ HIGH_UPDATE_RATIO = 0.1
 RECURRENT_TYPES = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 # A single spike that recovers (what clipping is for) is not a finding.
 MIN_EXPLODED_ROWS = 2
+# A single exploded row counts when the norm jumped GROWTH_THRESHOLD-fold in one step and the
+# loss rose LOSS_CONFIRM-fold within JUMP_LOSS_WITHIN rows: a blow-up, not a spike clipping
+# contains. (Ours, a measurement: SGD at lr 0.9 took an MLP's gradient norm from 50 to 7e10 and
+# its loss from 8.7e3 to 1.3e12 in one step, then every ReLU died and the gradient was 0.)
+LOSS_CONFIRM = 1e2
+JUMP_LOSS_WITHIN = 2
+# float32's largest finite value: a norm above it is stored as inf although every element is
+# finite (ours, a measurement: a ReLU RNN with W_hh = 1.6 I over 60 steps at step 0).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 # First/last hidden-layer ratio above which gradients grow toward the input. AUTOTRAINER uses
 # 70; the prototype measured 0.7-14 on healthy nets, so 100 leaves a 7x margin.
 SPATIAL_THRESHOLD = 1e2
@@ -82,20 +98,45 @@ def _temporal(view: TraceView, actor: int) -> Finding | None:
     grown = np.isfinite(growth) & (growth >= GROWTH_THRESHOLD)
     grown[:n_base] = False
     huge = np.isfinite(to_weight) & (to_weight >= GRAD_WEIGHT_RATIO)
-    big = grown | huge
+    # The norm overflowed float32 while every element was finite: the gradient is beyond
+    # 3.4e38, not NaN (a NaN element is non_finite's business).
+    elements_ok = ~np.any(view.steps.grad_nonfinite[np.ix_(rows, params)] > 0, axis=1)
+    overflow = np.isposinf(total) & elements_ok
+    # A one-step jump counts only when the loss confirms it (a clipped spike does not).
+    jumped = _jumps(total)
+    for i in np.flatnonzero(jumped):
+        jumped[i] = _loss_rose(view, rows, int(i))
+    big = grown | huge | overflow | jumped
     if not big.any():
         return None
     first_big = int(np.argmax(big))
     went_bad = bool(np.any(~np.isfinite(total[first_big + 1 :])))
-    if big.sum() < MIN_EXPLODED_ROWS and not went_bad:
+    if big.sum() < MIN_EXPLODED_ROWS and not (went_bad or jumped[first_big]):
         return None
-    peak_i = int(np.nanargmax(np.where(np.isfinite(total), total, -1.0)))
+    finite_total = np.where(np.isfinite(total), total, -1.0)
+    peak_i = int(np.argmax(finite_total)) if finite_total.max() > 0 else first_big
     peak = float(total[peak_i])
     peak_step = view.step_of(int(rows[peak_i]))
     onset_step = view.step_of(int(rows[first_big]))
     clipped = _clipping_note(view, rows[big], params)
-    ratio_peak = float(np.nanmax(np.where(np.isfinite(to_weight), to_weight, np.nan)))
-    if grown.any():
+    finite_ratio = to_weight[np.isfinite(to_weight)]
+    ratio_peak = float(finite_ratio.max()) if finite_ratio.size else math.nan
+    if overflow.any() and not np.isfinite(peak):
+        statistic = "total gradient norm (float32 overflow with finite elements)"
+        value = threshold = FLOAT32_MAX
+        summary = (
+            f"At step {onset_step} the total gradient norm overflowed float32 (above "
+            f"{fmt(FLOAT32_MAX)}) while every gradient element was still finite"
+        )
+    elif jumped[first_big] and not grown.any():
+        prev = float(total[:first_big][np.isfinite(total[:first_big])][-1])
+        statistic = "total gradient norm / its value on the previous recorded step"
+        value, threshold = float(total[first_big]) / prev, GROWTH_THRESHOLD
+        summary = (
+            f"The total gradient norm jumped from {fmt(prev)} to {fmt(float(total[first_big]))} "
+            f"at step {onset_step} ({fmt(value)}x in one step)"
+        )
+    elif grown.any():
         statistic = "total gradient norm / its median over the first steps"
         value, threshold = peak / baseline, GROWTH_THRESHOLD
         summary = (
@@ -143,6 +184,29 @@ def _temporal(view: TraceView, actor: int) -> Finding | None:
             },
         ),
         margin_confidence(value, threshold, decades_full=3.0),
+    )
+
+
+def _jumps(total: np.ndarray) -> np.ndarray:
+    """bool per row: the norm is GROWTH_THRESHOLD times the previous finite, non-zero one."""
+    out = np.zeros(total.size, dtype=bool)
+    prev = math.nan
+    for i, x in enumerate(total):
+        if np.isfinite(prev) and prev > 0 and x >= GROWTH_THRESHOLD * prev:
+            out[i] = True
+        if np.isfinite(x) and x > 0:
+            prev = x
+    return out
+
+
+def _loss_rose(view: TraceView, rows: np.ndarray, i: int) -> bool:
+    """The loss from row i on rose LOSS_CONFIRM-fold over the last finite loss before it."""
+    loss = view.steps.loss[rows].astype(np.float64)
+    before = loss[:i][np.isfinite(loss[:i])]
+    after = loss[i : i + 1 + JUMP_LOSS_WITHIN]
+    after = after[np.isfinite(after)]
+    return bool(
+        before.size and after.size and before[-1] > 0 and after.max() >= LOSS_CONFIRM * before[-1]
     )
 
 
@@ -199,10 +263,21 @@ def likely_causes(view: TraceView, actor: int) -> list[str]:
             "1.41, PyTorch's default 0.58)"
         )
     st = update_stats(view, actor)
-    if st is not None and max(st.early, st.typical) >= HIGH_UPDATE_RATIO:
+    if st is not None:
+        update = max(st.early, st.typical)
+    else:
+        # Too few rows with a gradient for the run's statistics (a net that blew up and died):
+        # the largest early update still tells.
+        rows = view.rows_of(actor)
+        early = rows[: max(EARLY_MIN_ROWS, math.ceil(EARLY_SHARE * rows.size))]
+        judged = judged_params(view, actor)
+        ratios = row_update_ratio(view, early, judged) if judged.size and early.size else []
+        finite = np.asarray(ratios)[np.isfinite(ratios)]
+        update = float(finite.max()) if finite.size else math.nan
+    if update >= HIGH_UPDATE_RATIO:
         causes.append(
             f"a learning rate too high (each step changes the weights by "
-            f"{fmt(max(st.early, st.typical))} of their size)"
+            f"{fmt(update)} of their size)"
         )
     recurrent = [m.path for m in view.trace.modules if m.type in RECURRENT_TYPES]
     if recurrent:

@@ -7,6 +7,8 @@ stricter ratio alone.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from analysis.detectors._updates import update_stats
@@ -53,25 +55,36 @@ def detect(view: TraceView) -> list[Finding]:
             )
             threshold = LOW_RATIO
         who = view.actor_name(actor)
-        factor = 1e-3 / st.typical if st.typical > 0 else float("inf")
+        # A median of exactly 0 means most layers' updates vanished below float32 precision;
+        # the layers that did move tell the learning rate's size. None moved: say so, no ratio.
+        moved = st.typical if st.typical > 0 else st.moving
+        if math.isfinite(moved) and moved > 0:
+            factor = 1e-3 / moved
+            change = f"changes the weights by only {fmt(moved)} of their size"
+            counterfactual = (
+                f"a learning rate about {fmt(factor)}x larger would bring the ratio to ~1e-3"
+            )
+            raise_by = f"Raise the learning rate by about {fmt(min(factor, 1e4))}x (try a range"
+        else:
+            change = "leaves the weights unchanged (every update is below float32 precision)"
+            counterfactual = "a larger learning rate would bring the ratio toward ~1e-3"
+            raise_by = "Raise the learning rate (try a range"
         findings.append(
             Finding(
                 code=CODE,
                 severity=Severity.WARNING,
                 title="Learning rate too low",
                 summary=(
-                    f"Each step of {who} changes the weights by only {fmt(st.typical)} of their "
-                    f"size (healthy training is near 1e-3), and {confirmation}."
+                    f"Each step of {who} {change} (healthy training is near 1e-3), and "
+                    f"{confirmation}."
                 ),
                 evidence=Evidence(
                     statistic="median ||update|| / ||weights|| per step over the run",
-                    value=st.typical,
+                    value=moved if math.isfinite(moved) else st.typical,
                     threshold=threshold,
                     comparison="<",
                     steps=tuple(view.step_of(int(r)) for r in st.rows[:3]),
-                    counterfactual=(
-                        f"a learning rate about {fmt(factor)}x larger would bring the ratio to ~1e-3"
-                    ),
+                    counterfactual=counterfactual,
                     details={
                         "actor": who,
                         "loss_start": loss.first if loss else None,
@@ -79,14 +92,11 @@ def detect(view: TraceView) -> list[Finding]:
                     },
                 ),
                 fix=Fix(
-                    text=(
-                        f"Raise the learning rate by about {fmt(min(factor, 1e4))}x (try a "
-                        "range: a learning-rate finder sweeps it in one short run)."
-                    ),
+                    text=(f"{raise_by}: a learning-rate finder sweeps it in one short run)."),
                     code="optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)",
                 ),
                 glossary=("learning-rate", "optimizer"),
-                confidence=margin_confidence(st.typical, threshold, decades_full=2.0),
+                confidence=margin_confidence(moved, threshold, decades_full=2.0),
             )
         )
     return findings

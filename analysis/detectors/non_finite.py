@@ -35,12 +35,23 @@ def detect(view: TraceView) -> list[Finding]:
     weight_bad = np.any(s.weight_nonfinite > 0, axis=1) if view.P else np.zeros(view.S, dtype=bool)
     # A row whose window had a skipped step, with finite weights after it, was handled.
     excused = view.skipped_in_window & ~weight_bad
-    bad = (loss_bad | grad_bad | weight_bad) & ~excused
+    overflow = _norm_overflow(view)
+    bad = (loss_bad | grad_bad | weight_bad | overflow.any(axis=1)) & ~excused
     if bad.any():
-        return [_finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken)]
+        return [_finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow)]
     if skipped and skipped >= SKIPPED_SHARE * (skipped + taken):
         return [_scaler_finding(view, skipped, taken)]
     return []
+
+
+def _norm_overflow(view: TraceView) -> np.ndarray:
+    """bool[rows, params]: the gradient's norm is +Inf while none of its elements is: the norm
+    overflowed float32 (above 3.4e38), the first sign of a blow-up before any NaN."""
+    s = view.steps
+    if not view.P:
+        return np.zeros((view.S, 0), dtype=bool)
+    inf_norm = np.isposinf(s.grad_norm) | np.isposinf(s.fresh_grad_norm)
+    return inf_norm & (s.grad_nonfinite == 0)
 
 
 def _loss_seen_mask(view: TraceView) -> np.ndarray:
@@ -60,12 +71,14 @@ def _loss_seen_mask(view: TraceView) -> np.ndarray:
     return mask & corroborated
 
 
-def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken) -> Finding:
+def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow) -> Finding:
     s = view.steps
     first = int(np.argmax(bad))
     step = view.step_of(first)
     where = []
-    params_bad = np.flatnonzero((s.grad_nonfinite[first] > 0) | (s.weight_nonfinite[first] > 0))
+    params_bad = np.flatnonzero(
+        (s.grad_nonfinite[first] > 0) | (s.weight_nonfinite[first] > 0) | overflow[first]
+    )
     if params_bad.size:
         order = np.argsort(view.param_order[params_bad], kind="stable")
         params_bad = params_bad[order]
@@ -75,6 +88,11 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken) -> Findi
         where.append("the loss")
     if grad_bad[first]:
         where.append(f"the gradients of {len(names)} parameter(s)")
+    elif overflow[first].any():
+        where.append(
+            f"the gradient norm of {int(overflow[first].sum())} parameter(s), which overflowed "
+            "float32 (above 3.4e38) while every element was still finite"
+        )
     if weight_bad[first]:
         where.append("the weights")
     weights_lost = bool(weight_bad.any())

@@ -3,7 +3,8 @@
 Statistic, per actor (optimizer): the ratio of the first to the last *hidden* layer's gradient
 norm (the gradient each window's backward passes produced), per row. Scale-free (a loss scaled
 by 1000 or a GradScaler cancels out) and temporal: the ratio must stay below the threshold on
-PERSIST_SHARE of the rows from an onset step to the end of the run.
+PERSIST_SHARE of the rows from an onset step to the end of the run, or stay a decade below it
+over the first half of the run (median) without ever recovering to healthy values.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ TANH_GAIN_NEEDED = 0.7
 # Deep enough that per-layer shrinkage compounds into decades (ours: 0.5^6 = 1.6e-2).
 DEEP_LAYERS = 6
 
+# A run can vanish for most of its length and then creep just above RATIO_THRESHOLD once the
+# output layer has fitted the mean (ours, a measurement: 12 Linear+Sigmoid layers went from
+# 1.7e-10 at step 0 to 1.3e-3 by the end, the first layers never moving, the loss flat at ln 2).
+# So a run whose ratio is a decade under the threshold over its first half (median) vanished,
+# provided the run as a whole stays a decade under the tanh grey zone (0.1, issue 4's prototype):
+# a net that recovers to healthy ratios is not reported.
+EARLY_RATIO_THRESHOLD = 1e-4
+EARLY_SHARE = 0.5
+RUN_RATIO_CEILING = 1e-2
+
 # An update this large before a later onset is named as the cause (lr_too_high's threshold).
 LARGE_UPDATE = 0.1
 
@@ -73,10 +84,16 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
     rows, norms = rows[valid], norms[valid]
     ratio = norms[:, 0] / norms[:, -1]
     onset = persistent_onset(ratio < RATIO_THRESHOLD, view.rows_of(actor).size)
-    if onset is None:
-        return None
-
-    after = slice(onset, None)
+    statistic = "median first/last hidden-layer gradient-norm ratio from the onset on"
+    threshold = RATIO_THRESHOLD
+    if onset is not None:
+        after = slice(onset, None)
+    else:
+        onset, after = _early_onset(ratio)
+        if onset is None:
+            return None
+        statistic = "median first/last hidden-layer gradient-norm ratio over the first half"
+        threshold = EARLY_RATIO_THRESHOLD
     med_ratio = float(np.median(ratio[after]))
     with np.errstate(all="ignore"):
         layer_med = nanmedian(norms[after], axis=0)
@@ -95,6 +112,7 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
         causes.insert(0, blow_up)
     cause_facts["after_large_update"] = bool(blow_up)
 
+    frozen = _frozen_layers(view, actor, layers)
     onset_step = view.step_of(int(rows[onset]))
     first_name = view.describe(layers[0].module)
     last_name = view.describe(layers[-1].module)
@@ -105,6 +123,12 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
         f"about {fmt(per_layer)}x per layer over {len(layers)} layers. "
         f"{len(affected)} layer(s) barely learn (under 1% of the last hidden layer's gradient)"
         + (f"; the decay is already 10x at {view.describe(start)}" if start else "")
+        + (
+            f". The weights of {len(frozen)} layer(s) never changed at all (their updates are "
+            f"below float32 precision), from {view.describe(frozen[0])}"
+            if frozen
+            else ""
+        )
         + f". Likely cause: {causes[0]}."
     )
     return Finding(
@@ -113,9 +137,9 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
         title="Vanishing gradients: the early layers barely learn",
         summary=summary,
         evidence=Evidence(
-            statistic="median first/last hidden-layer gradient-norm ratio from the onset on",
+            statistic=statistic,
             value=med_ratio,
-            threshold=RATIO_THRESHOLD,
+            threshold=threshold,
             comparison="<",
             modules=tuple(affected),
             steps=(onset_step,),
@@ -137,6 +161,8 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
                     for j, layer in enumerate(layers)
                 ],
                 "likely_causes": causes,
+                "frozen_layers": frozen,
+                "run_median_ratio": float(np.median(ratio)),
                 **cause_facts,
             },
         ),
@@ -144,6 +170,33 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
         glossary=_glossary(cause_facts),
         confidence=margin_confidence(med_ratio, RATIO_THRESHOLD, decades_full=3.0),
     )
+
+
+def _early_onset(ratio: np.ndarray) -> tuple[int | None, slice]:
+    """A ratio far below the threshold over the first half of the run, never recovering to
+    healthy values: the onset is the first row under RATIO_THRESHOLD, the window the first
+    half."""
+    n_early = max(2, int(np.ceil(EARLY_SHARE * ratio.size)))
+    early = ratio[:n_early]
+    if not (np.median(early) < EARLY_RATIO_THRESHOLD and np.median(ratio) < RUN_RATIO_CEILING):
+        return None, slice(0, 0)
+    return int(np.argmax(early < RATIO_THRESHOLD)), slice(0, n_early)
+
+
+def _frozen_layers(view: TraceView, actor: int, layers) -> list[str]:
+    """Layers that received a gradient but whose weights never moved (float32 absorbed every
+    update: lr x gradient below eps x ||W||)."""
+    rows = view.rows_of(actor)
+    if view.param_actor.size == 0 or rows.size == 0:
+        return []
+    out = []
+    for layer in layers:
+        upd = view.steps.update_norm[np.ix_(rows, layer.params)]
+        grad = view.steps.grad_norm[np.ix_(rows, layer.params)]
+        measured = ~np.isnan(upd)
+        if measured.any() and np.any(grad > 0) and np.all(upd[measured] == 0):
+            out.append(layer.module)
+    return out
 
 
 def _large_update_before(view: TraceView, actor: int, onset_step: int) -> str:
