@@ -70,7 +70,7 @@ def diagnose_trace(trace_id: int) -> None:
     trace_diagnose(trace_id=trace_id)
 
 
-@shared_task(name="traces.sweep_stuck_traces", acks_late=True, time_limit=60)
+@shared_task(name="traces.sweep_stuck_traces", acks_late=True, soft_time_limit=50, time_limit=60)
 def sweep_stuck_traces() -> dict:
     from traces.services import traces_sweep_stuck
 
