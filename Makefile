@@ -6,14 +6,14 @@ BIN := $(VENV)/bin
 .PHONY: run test lint format bench clean browser-deps
 
 # The venv is rebuilt only when a requirements file changes: a second run starts in seconds.
-$(BIN)/.runtime-installed: requirements.txt
+$(BIN)/.runtime-installed: requirements.txt constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	@touch $@
 
 $(BIN)/.dev-installed: $(BIN)/.runtime-installed requirements-dev.txt
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	@touch $@
 
 run: $(BIN)/.runtime-installed
