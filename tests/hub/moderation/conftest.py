@@ -1,25 +1,6 @@
-import itertools
-
 import pytest
 
-from hub.accounts.services import user_create
 from hub.forum.services import answer_create, comment_create, question_create
-
-_numbers = itertools.count(1)
-
-
-@pytest.fixture
-def make_user(db):
-    def make(username: str | None = None, **extra):
-        name = username or f"member{next(_numbers)}"
-        user = user_create(username=name, email=f"{name}@example.com", password="correct horse 9")
-        for field, value in extra.items():
-            setattr(user, field, value)
-        if extra:
-            user.save()
-        return user
-
-    return make
 
 
 @pytest.fixture
