@@ -36,7 +36,7 @@ def detect(view: TraceView) -> list[Finding]:
     # A row whose window had a skipped step, with finite weights after it, was handled.
     excused = view.skipped_in_window & ~weight_bad
     overflow = _norm_overflow(view)
-    bad = (loss_bad | grad_bad | weight_bad | overflow.any(axis=1)) & ~excused
+    bad = (loss_bad | grad_bad | weight_bad | overflow) & ~excused
     if bad.any():
         return [_finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow)]
     if skipped and skipped >= SKIPPED_SHARE * (skipped + taken):
@@ -45,13 +45,22 @@ def detect(view: TraceView) -> list[Finding]:
 
 
 def _norm_overflow(view: TraceView) -> np.ndarray:
-    """bool[rows, params]: the gradient's norm is +Inf while none of its elements is: the norm
-    overflowed float32 (above 3.4e38), the first sign of a blow-up before any NaN."""
+    """bool[rows]: a gradient's norm is +Inf while none of its elements is: the norm overflowed
+    float32 (above 3.4e38), the first sign of a blow-up before any NaN. Row maxima first, so
+    no [rows, params] temporary is made on a healthy run."""
     s = view.steps
-    if not view.P:
-        return np.zeros((view.S, 0), dtype=bool)
-    inf_norm = np.isposinf(s.grad_norm) | np.isposinf(s.fresh_grad_norm)
-    return inf_norm & (s.grad_nonfinite == 0)
+    out = np.zeros(view.S, dtype=bool)
+    if not view.P or not view.S:
+        return out
+    for norms in (s.grad_norm, s.fresh_grad_norm):
+        rows = np.flatnonzero(np.isposinf(np.fmax.reduce(norms, axis=1)))
+        if rows.size:
+            out[rows] |= np.any(_overflow_cells(view, norms, rows), axis=1)
+    return out
+
+
+def _overflow_cells(view: TraceView, norms: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return np.isposinf(norms[rows]) & (view.steps.grad_nonfinite[rows] == 0)
 
 
 def _loss_seen_mask(view: TraceView) -> np.ndarray:
@@ -76,8 +85,14 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow
     first = int(np.argmax(bad))
     step = view.step_of(first)
     where = []
+    overflowed = np.zeros(view.P, dtype=bool)
+    if overflow[first]:
+        one = np.array([first])
+        overflowed = (
+            _overflow_cells(view, s.grad_norm, one) | _overflow_cells(view, s.fresh_grad_norm, one)
+        )[0]
     params_bad = np.flatnonzero(
-        (s.grad_nonfinite[first] > 0) | (s.weight_nonfinite[first] > 0) | overflow[first]
+        (s.grad_nonfinite[first] > 0) | (s.weight_nonfinite[first] > 0) | overflowed
     )
     if params_bad.size:
         order = np.argsort(view.param_order[params_bad], kind="stable")
@@ -88,9 +103,9 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow
         where.append("the loss")
     if grad_bad[first]:
         where.append(f"the gradients of {len(names)} parameter(s)")
-    elif overflow[first].any():
+    elif overflowed.any():
         where.append(
-            f"the gradient norm of {int(overflow[first].sum())} parameter(s), which overflowed "
+            f"the gradient norm of {int(overflowed.sum())} parameter(s), which overflowed "
             "float32 (above 3.4e38) while every element was still finite"
         )
     if weight_bad[first]:

@@ -186,8 +186,8 @@ def _early_onset(ratio: np.ndarray) -> tuple[int | None, slice]:
 def _frozen_layers(view: TraceView, actor: int, layers) -> list[str]:
     """Layers that received a gradient but whose weights never moved (float32 absorbed every
     update: lr x gradient below eps x ||W||)."""
-    rows = view.rows_of(actor)
-    if view.param_actor.size == 0 or rows.size == 0:
+    rows = view.sample(view.rows_of(actor))
+    if rows.size == 0:
         return []
     out = []
     for layer in layers:
