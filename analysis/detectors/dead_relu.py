@@ -90,7 +90,7 @@ def _large_update_before(view: TraceView, onset_step: int) -> str:
     for actor in view.actors:
         params = judged_params(view, actor)
         rows = view.rows_of(actor)
-        rows = rows[view.steps.step[rows] <= onset_step]
+        rows = view.sample(rows[view.steps.step[rows] <= onset_step])
         if params.size == 0 or rows.size == 0:
             continue
         # Per row, not update_stats: a blow-up at step 1 that kills every unit leaves too few

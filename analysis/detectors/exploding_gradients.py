@@ -24,6 +24,7 @@ from analysis.detectors._updates import (
     update_stats,
 )
 from analysis.detectors._view import (
+    MAX_SERIES_ROWS,
     TraceView,
     fmt,
     margin_confidence,
@@ -269,7 +270,9 @@ def likely_causes(view: TraceView, actor: int) -> list[str]:
         # Too few rows with a gradient for the run's statistics (a net that blew up and died):
         # the largest early update still tells.
         rows = view.rows_of(actor)
-        early = rows[: max(EARLY_MIN_ROWS, math.ceil(EARLY_SHARE * rows.size))]
+        early = rows[
+            : min(MAX_SERIES_ROWS, max(EARLY_MIN_ROWS, math.ceil(EARLY_SHARE * rows.size)))
+        ]
         judged = judged_params(view, actor)
         ratios = row_update_ratio(view, early, judged) if judged.size and early.size else []
         finite = np.asarray(ratios)[np.isfinite(ratios)]

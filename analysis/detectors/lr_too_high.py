@@ -20,6 +20,7 @@ from analysis.detectors._updates import (
     update_stats,
 )
 from analysis.detectors._view import (
+    MAX_SERIES_ROWS,
     TraceView,
     fmt,
     margin_confidence,
@@ -151,7 +152,8 @@ def _early_blow_up(view: TraceView, actor: int) -> Finding | None:
     rows = view.rows_of(actor)
     if params.size == 0 or rows.size < 2:
         return None
-    n_early = max(EARLY_MIN_ROWS, math.ceil(EARLY_SHARE * rows.size))
+    # The first rows themselves, not a sample: a blow-up is one step. Capped like every series.
+    n_early = min(MAX_SERIES_ROWS, max(EARLY_MIN_ROWS, math.ceil(EARLY_SHARE * rows.size)))
     per_row = row_update_ratio(view, rows[:n_early], params)
     big = np.flatnonzero(np.isfinite(per_row) & (per_row >= HIGH_RATIO))
     if big.size == 0:
