@@ -191,12 +191,14 @@ def _temporal(view: TraceView, actor: int) -> Finding | None:
 def _jumps(total: np.ndarray) -> np.ndarray:
     """bool per row: the norm is GROWTH_THRESHOLD times the previous finite, non-zero one."""
     out = np.zeros(total.size, dtype=bool)
-    prev = math.nan
-    for i, x in enumerate(total):
-        if np.isfinite(prev) and prev > 0 and x >= GROWTH_THRESHOLD * prev:
-            out[i] = True
-        if np.isfinite(x) and x > 0:
-            prev = x
+    if total.size < 2:
+        return out
+    valid = np.isfinite(total) & (total > 0)
+    last_valid = np.maximum.accumulate(np.where(valid, np.arange(total.size), -1))
+    prev = np.concatenate(([-1], last_valid[:-1]))
+    has_prev = prev >= 0
+    with np.errstate(all="ignore"):
+        out[has_prev] = total[has_prev] >= GROWTH_THRESHOLD * total[prev[has_prev]]
     return out
 
 
