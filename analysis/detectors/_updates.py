@@ -31,10 +31,7 @@ class UpdateStats:
 
 
 def update_stats(view: TraceView, actor: int) -> UpdateStats | None:
-    key = ("update_stats", actor)
-    if key not in view.memo:
-        view.memo[key] = _update_stats(view, actor)
-    return view.memo[key]
+    return view.cached("update_stats", actor, _update_stats)
 
 
 def _update_stats(view: TraceView, actor: int) -> UpdateStats | None:

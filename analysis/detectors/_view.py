@@ -237,11 +237,15 @@ class TraceView:
         opt = self.trace.optimizers[actor]
         return f"optimizer {actor} ({opt.type})" if len(self.trace.optimizers) > 1 else opt.type
 
-    def hidden_layers(self, actor: int) -> list[Layer]:
-        key = ("hidden_layers", actor)
+    def cached(self, name: str, actor: int, compute):
+        """``compute(self, actor)``, computed once per view (shared by several detectors)."""
+        key = (name, actor)
         if key not in self.memo:
-            self.memo[key] = self._hidden_layers(actor)
+            self.memo[key] = compute(self, actor)
         return self.memo[key]
+
+    def hidden_layers(self, actor: int) -> list[Layer]:
+        return self.cached("hidden_layers", actor, TraceView._hidden_layers)
 
     def _hidden_layers(self, actor: int) -> list[Layer]:
         """The actor's layers with >=2-D weights, in forward order, without the output head.

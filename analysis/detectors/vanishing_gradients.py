@@ -5,12 +5,23 @@ norm (the gradient each window's backward passes produced), per row. Scale-free 
 by 1000 or a GradScaler cancels out) and temporal: the ratio must stay below the threshold on
 PERSIST_SHARE of the rows from an onset step to the end of the run, or stay a decade below it
 over the first half of the run (median) without ever recovering to healthy values.
+
+A second route reads the forward signal (``_signal.py``): when a too-small init makes every
+layer shrink its input, the std of the hidden layers' outputs falls by orders of magnitude
+through depth and *every* weight gradient shrinks with it (delta x activation: one of the two
+crosses the shrinking layers), so the first/last ratio stays level (~0.1) while training
+stalls. A persistent collapse with a stalled run is vanishing gradients caused by the init, not
+a learning rate too low.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from analysis.detectors import lr_too_low
+from analysis.detectors._signal import Signal, deepest_fall, forward_signal
 from analysis.detectors._updates import update_stats
 from analysis.detectors._view import (
     TraceView,
@@ -57,6 +68,23 @@ RUN_RATIO_CEILING = 1e-2
 # An update this large before a later onset is named as the cause (lr_too_high's threshold).
 LARGE_UPDATE = 0.1
 
+# Forward-signal collapse: the narrowest hidden layer's output std over the widest one before it
+# (no normalisation layer between), below which the signal has collapsed through depth. "Orders
+# of magnitude": three decades. Theory: PyTorch's default init with its biases bottoms out at
+# >= 2e-2 of the first layer's std for fan_in up to 4096 (bias floor sqrt(1.2 / (3 fan_in))
+# against ~0.58); Xavier/He keep ~1. Ours (`python -m tests.scenarios.report --stats`, column
+# "collapse"): healthy scenarios >= 0.27, non-vanishing bugs >= 1.2e-2 (saturated sigmoid,
+# unnormalised pixels: a huge first layer), N(0, 0.02) tanh 1.1e-4, 1e-3-scaled ReLU 4e-8.
+COLLAPSE_RATIO = 1e-3
+# ... an error from six decades on (ERROR_RATIO's scale).
+ERROR_COLLAPSE = 1e-6
+# A stalled run: the loss fell by less than lr_too_low's "flat" share (5 %), or, with no loss
+# recorded, the updates are below its no-loss bound (1e-5): the symptom a collapse explains.
+# A collapsed net whose loss still falls (Adam rescales the tiny gradients and the signal
+# recovers, as in hard_deep_tanh_small_init_adam) is not reported.
+STALL_LOSS_DROP = lr_too_low.LOSS_FLAT
+STALL_UPDATE_NO_LOSS = lr_too_low.LOW_RATIO_NO_LOSS
+
 SATURATING = ("sigmoid", "tanh")
 RELU_LIKE = ("relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu")
 
@@ -91,7 +119,7 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
     else:
         onset, after = _early_onset(ratio)
         if onset is None:
-            return None
+            return _collapse_finding(view, actor, layers)
         statistic = "median first/last hidden-layer gradient-norm ratio over the first half"
         threshold = EARLY_RATIO_THRESHOLD
     med_ratio = float(np.median(ratio[after]))
@@ -106,7 +134,7 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
         else:
             break
     per_layer = med_ratio ** (1.0 / (len(layers) - 1)) if med_ratio > 0 else 0.0
-    causes, cause_facts = _likely_causes(view, actor, layers)
+    causes, cause_facts = _likely_causes(view, actor, layers, _collapse(view, actor))
     blow_up = _large_update_before(view, actor, int(view.steps.step[rows[onset]]))
     if blow_up:
         causes.insert(0, blow_up)
@@ -215,7 +243,9 @@ def _large_update_before(view: TraceView, actor: int, onset_step: int) -> str:
     )
 
 
-def _likely_causes(view: TraceView, actor: int, layers) -> tuple[list[str], dict]:
+def _likely_causes(
+    view: TraceView, actor: int, layers, collapse: Collapse | None, *, signal: bool = True
+) -> tuple[list[str], dict]:
     lo, hi = layers[0].order, layers[-1].order
     acts = [
         m.activation
@@ -229,12 +259,19 @@ def _likely_causes(view: TraceView, actor: int, layers) -> tuple[list[str], dict
     small_init = gain is not None and gain < needed
     depth = len(layers) + 1
     causes = []
-    if saturating:
+    if collapse is not None:
+        # The signal sits near 0, where tanh is linear: the init, not saturation, shrinks it
+        # (sigmoid still multiplies by at most 0.25 there).
+        causes.append(_init_cause(view, collapse, gain, relu_like, signal=signal))
+        saturating_cause = [a for a in saturating if a == "sigmoid"]
+    else:
+        saturating_cause = saturating
+    if saturating_cause:
         causes.append(
-            f"saturating {'/'.join(saturating)} activations (their derivative is at most "
-            f"{'0.25' if 'sigmoid' in saturating else '1'} and multiplies at every layer)"
+            f"saturating {'/'.join(saturating_cause)} activations (their derivative is at most "
+            f"{'0.25' if 'sigmoid' in saturating_cause else '1'} and multiplies at every layer)"
         )
-    if small_init:
+    if small_init and collapse is None:
         causes.append(
             f"weights initialised too small for the activation (scale x sqrt(fan_in) = "
             f"{fmt(gain)}; He init gives 1.41 for ReLU, Xavier about 1 for tanh)"
@@ -246,14 +283,162 @@ def _likely_causes(view: TraceView, actor: int, layers) -> tuple[list[str], dict
     facts = {
         "activations": saturating + relu_like,
         "init_gain": gain,
-        "small_init": small_init,
+        "small_init": small_init or collapse is not None,
         "depth": depth,
         "has_normalization": view.has_norm_layers,
+        "signal_collapse": collapse is not None,
     }
     return causes, facts
 
 
+def _init_cause(
+    view: TraceView, collapse: Collapse, gain: float | None, relu_like, *, signal: bool = True
+) -> str:
+    wanted = "He init gives 1.41 for ReLU" if relu_like else "Xavier gives about 1 for tanh"
+    scale = f"weight scale x sqrt(fan_in) = {fmt(gain)}; {wanted}" if gain is not None else ""
+    if not signal:  # the finding's summary already describes the signal
+        return f"the initialisation ({scale})" if scale else "the initialisation"
+    top = view.describe(collapse.signal.layers[collapse.top].module)
+    bottom = view.describe(collapse.signal.layers[collapse.bottom].module)
+    return (
+        f"the initialisation: each layer multiplies the forward signal by about "
+        f"{fmt(collapse.per_layer)}, so the output std of {bottom} is {fmt(collapse.value)} of "
+        f"{top}'s" + (f" ({scale})" if scale else "")
+    )
+
+
+# ---- the forward-signal route --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Collapse:
+    signal: Signal
+    onset: int  # index into signal.rows
+    value: float  # median drawdown from the onset on
+    top: int  # layer index (into signal.layers) of the widest point before the fall
+    bottom: int  # ... and of the narrowest point
+    per_layer: float  # geometric mean gain per layer over the fall
+    layer_std: np.ndarray  # median output std of each layer from the onset on
+
+
+def _collapse(view: TraceView, actor: int) -> Collapse | None:
+    """A forward-signal collapse that persists from an onset to the end of the run."""
+    sig = forward_signal(view, actor)
+    if sig is None:
+        return None
+    onset = persistent_onset(sig.drawdown < COLLAPSE_RATIO, view.rows_of(actor).size)
+    if onset is None:
+        return None
+    layer_std = nanmedian(sig.std[onset:], axis=0)
+    # The span of the fall, read on the median profile (steadier than any one row).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _, top, bottom = deepest_fall(np.log(layer_std)[None, :], sig.segment)
+    top, bottom = int(top[0]), int(bottom[0])
+    value = float(np.median(sig.drawdown[onset:]))
+    span = max(bottom - top, 1)
+    return Collapse(
+        signal=sig,
+        onset=onset,
+        value=value,
+        top=top,
+        bottom=bottom,
+        per_layer=value ** (1.0 / span),
+        layer_std=layer_std,
+    )
+
+
+def _stall(view: TraceView, actor: int) -> str:
+    """How the run stalled, in words ("" when it did not)."""
+    st = update_stats(view, actor)
+    if st is None:
+        return ""
+    if st.loss is not None:
+        if st.loss.rel_drop >= STALL_LOSS_DROP:
+            return ""
+        return (
+            f"the loss barely moved ({fmt(st.loss.first)} at the start, {fmt(st.loss.last)} "
+            f"over the last quarter) and each step changed the weights by {fmt(st.typical)} of "
+            "their size"
+        )
+    if not st.typical < STALL_UPDATE_NO_LOSS:
+        return ""
+    return f"each step changed the weights by only {fmt(st.typical)} of their size"
+
+
+def _collapse_finding(view: TraceView, actor: int, layers) -> Finding | None:
+    collapse = _collapse(view, actor)
+    if collapse is None:
+        return None
+    stall = _stall(view, actor)
+    if not stall:
+        return None
+    sig = collapse.signal
+    onset_step = view.step_of(int(sig.rows[collapse.onset]))
+    fallen = [layer.module for layer in sig.layers[collapse.top : collapse.bottom + 1]]
+    causes, cause_facts = _likely_causes(view, actor, layers, collapse, signal=False)
+    blow_up = _large_update_before(view, actor, onset_step)
+    if blow_up:
+        causes.insert(0, blow_up)
+    cause_facts["after_large_update"] = bool(blow_up)
+    top = view.describe(fallen[0])
+    bottom = view.describe(fallen[-1])
+    severity = Severity.ERROR if collapse.value < ERROR_COLLAPSE else Severity.WARNING
+    summary = (
+        f"From step {onset_step} on, the forward signal collapses through depth: each layer "
+        f"from {top} to {bottom} multiplies the std of its input by about "
+        f"{fmt(collapse.per_layer)}, so {bottom}'s output std is {fmt(collapse.value)} of "
+        f"{top}'s. Every weight gradient shrinks with it (a gradient is the backward signal "
+        "times the layer's input, and one of the two crosses the shrinking layers), so "
+        f"{stall}. Likely cause: {causes[0]}. A larger learning rate would not help: the "
+        "output barely depends on the input."
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gains = np.r_[np.nan, collapse.layer_std[1:] / collapse.layer_std[:-1]]
+    return Finding(
+        code=CODE,
+        severity=severity,
+        title="Vanishing gradients: the forward signal collapses (initialisation)",
+        summary=summary,
+        evidence=Evidence(
+            statistic=(
+                "median over rows from the onset on of the narrowest hidden layer's output std "
+                "over the widest one before it (no normalisation layer between)"
+            ),
+            value=collapse.value,
+            threshold=COLLAPSE_RATIO,
+            comparison="<",
+            modules=tuple(fallen),
+            steps=(onset_step,),
+            onset_step=onset_step,
+            counterfactual=(
+                "with an init that keeps each layer's gain near 1 (Xavier for tanh, He for "
+                "ReLU) the signal keeps its scale: healthy runs keep this ratio above 0.27 "
+                "(our scenarios)"
+            ),
+            details={
+                "actor": view.actor_name(actor),
+                "per_layer_factor": collapse.per_layer,
+                "layers": [
+                    {
+                        "module": layer.module,
+                        "median_output_std": float(collapse.layer_std[j]),
+                        "gain_from_previous": float(gains[j]),
+                    }
+                    for j, layer in enumerate(sig.layers)
+                ],
+                "likely_causes": causes,
+                **cause_facts,
+            },
+        ),
+        fix=_fix(cause_facts),
+        glossary=_glossary(cause_facts),
+        confidence=margin_confidence(collapse.value, COLLAPSE_RATIO, decades_full=3.0),
+    )
+
+
 def _fix(facts: dict) -> Fix:
+    if facts.get("signal_collapse"):
+        return _init_fix(facts)
     lines = []
     if facts.get("after_large_update"):
         lines.append("Lower the learning rate (and warm it up): the gradients vanished after it")
@@ -279,12 +464,49 @@ def _fix(facts: dict) -> Fix:
     return Fix(text=text, code=code)
 
 
+def _init_fix(facts: dict) -> Fix:
+    """The collapse is the init's: re-initialise for the activation, or renormalise."""
+    relu = any(a in RELU_LIKE for a in facts["activations"])
+    lines = []
+    if facts.get("after_large_update"):
+        lines.append("Lower the learning rate (and warm it up): the signal collapsed after it")
+    lines.append(
+        "Initialise the weights for the activation: nn.init.kaiming_normal_ (He) for ReLU, "
+        "nn.init.xavier_uniform_ with the tanh gain for tanh/sigmoid (PyTorch's default init, "
+        "gain 0.58 with non-zero biases, is enough for a few layers)"
+    )
+    if not facts["has_normalization"]:
+        lines.append("or add LayerNorm/BatchNorm between the layers to restore the scale")
+    text = "; ".join(lines) + ". Raising the learning rate does not fix a collapsed signal."
+    init = (
+        "nn.init.kaiming_normal_(m.weight, nonlinearity='relu')"
+        if relu
+        else "nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain('tanh'))"
+    )
+    other = (
+        "# tanh/sigmoid: nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain('tanh'))"
+        if relu
+        else "# ReLU: nn.init.kaiming_normal_(m.weight, nonlinearity='relu')"
+    )
+    code = (
+        "for m in model.modules():\n"
+        "    if isinstance(m, (nn.Linear, nn.Conv2d)):\n"
+        f"        {init}\n"
+        f"        {other}\n"
+        "        if m.bias is not None:\n"
+        "            nn.init.zeros_(m.bias)\n"
+    )
+    return Fix(text=text, code=code)
+
+
 def _glossary(facts: dict) -> tuple[str, ...]:
     slugs = ["vanishing-gradient"]
     for a in ("sigmoid", "tanh"):
         if a in facts["activations"]:
             slugs.append(a)
-    if "sigmoid" in facts["activations"] or "tanh" in facts["activations"]:
+    if not facts.get("signal_collapse") and (
+        "sigmoid" in facts["activations"] or "tanh" in facts["activations"]
+    ):
         slugs.append("saturation")
     slugs += ["weight-initialization", "residual-connection", "batch-normalization"]
     return tuple(slugs)

@@ -69,6 +69,7 @@ def print_score(title: str, outcomes: list[Outcome]) -> None:
 def trace_stats(path: Path) -> dict[str, float]:
     """The statistics the thresholds are set on (what we measured on the scenarios)."""
     import traces
+    from analysis.detectors._signal import forward_signal
     from analysis.detectors._updates import update_stats
     from analysis.detectors._view import TraceView, pooled_norm
 
@@ -76,8 +77,11 @@ def trace_stats(path: Path) -> dict[str, float]:
     v = TraceView(t)
     s = t.steps
     out: dict[str, float] = {}
-    ratios, gw, early, typical, drop, spike = [], [], [], [], [], []
+    ratios, gw, early, typical, drop, spike, collapse = [], [], [], [], [], [], []
     for a in v.actors:
+        sig = forward_signal(v, a)
+        if sig is not None:
+            collapse.append(float(np.median(sig.drawdown)))
         rows = v.rows_of(a)
         layers = v.hidden_layers(a)
         if len(layers) >= 2:
@@ -112,6 +116,7 @@ def trace_stats(path: Path) -> dict[str, float]:
         out["dead max"] = (
             float(np.nanmax(np.nanmedian(s.act_dead_frac[:, relu], axis=0))) if relu else np.nan
         )
+        out["collapse"] = min(collapse) if collapse else np.nan
         out["sat max"] = (
             float(np.nanmax(np.nanmedian(s.act_sat_frac[:, sat], axis=0))) if sat else np.nan
         )
