@@ -36,6 +36,7 @@ from .models import (
     Tag,
     Vote,
 )
+from .page_cache import pages_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -237,14 +238,18 @@ def _can_edit(*, user, author_id: int) -> bool:
 
 
 def _question_touch(question_id: int) -> None:
+    Question.objects.filter(pk=question_id).update(last_activity_at=timezone.now())
+    question_render_bump(question_id=question_id)
+
+
+def question_render_bump(*, question_id: int, **changes) -> None:
+    """Invalidate the question's cached markup (its keys hold render_version) and the cached
+    anonymous pages that show it (its page and the lists), applying `changes` in the same
+    UPDATE. Every write that changes what a page shows goes through here."""
     Question.objects.filter(pk=question_id).update(
-        last_activity_at=timezone.now(), render_version=F("render_version") + 1
+        render_version=F("render_version") + 1, **changes
     )
-
-
-def question_render_bump(*, question_id: int) -> None:
-    """Invalidate the question page's cached markup (its key holds render_version)."""
-    Question.objects.filter(pk=question_id).update(render_version=F("render_version") + 1)
+    pages_invalidate(question_id=question_id)
 
 
 def _new_user_question_cap(author) -> None:
@@ -288,6 +293,7 @@ def question_create(*, author, title: str, body: str, tags: list[str]) -> Questi
         question.tags.set(_tags_get_or_create(names))
         _revision_add(target=question, editor=author, title=title, body=body, tags=" ".join(names))
         _question_index(question.pk)
+        pages_invalidate()  # the lists show it
         _notify("question_follow", user=author, question=question)
         _notify(
             "mentions_notify",
@@ -342,8 +348,8 @@ def question_tags_add(*, question: Question, tags: list[str]) -> None:
         question_render_bump(question_id=question.pk)
 
 
-def question_view_count(*, question: Question) -> None:
-    Question.objects.filter(pk=question.pk).update(view_count=F("view_count") + 1)
+def question_view_count(*, question_id: int) -> None:
+    Question.objects.filter(pk=question_id).update(view_count=F("view_count") + 1)
 
 
 def question_close(*, moderator, question: Question, reason: str, duplicate_of=None) -> Question:
@@ -424,10 +430,10 @@ def answer_create(*, author, question: Question, body: str, automated: bool = Fa
             body_html=render_markdown(body),
             is_automated=automated,
         )
-        Question.objects.filter(pk=question.pk).update(
+        question_render_bump(
+            question_id=question.pk,
             answer_count=F("answer_count") + 1,
             last_activity_at=timezone.now(),
-            render_version=F("render_version") + 1,
         )
         _revision_add(target=answer, editor=author, body=body)
         _question_index(question.pk)
@@ -484,10 +490,11 @@ def answer_accept(*, user, answer: Answer) -> Answer:
         if question.accepted_answer_id is not None:
             _accept_reputation(question=question, answer=question.accepted_answer, sign=-1)
         question.accepted_answer = answer
-        question.last_activity_at = timezone.now()
-        question.render_version = F("render_version") + 1
-        question.save(
-            update_fields=["accepted_answer", "last_activity_at", "render_version", "updated_at"]
+        question_render_bump(
+            question_id=question.pk,
+            accepted_answer=answer,
+            last_activity_at=timezone.now(),
+            updated_at=timezone.now(),
         )
         _accept_reputation(question=question, answer=answer, sign=1)
         _notify(
@@ -511,8 +518,9 @@ def answer_unaccept(*, user, answer: Answer) -> Answer:
         if question.accepted_answer_id != answer.pk:
             return answer
         question.accepted_answer = None
-        question.render_version = F("render_version") + 1
-        question.save(update_fields=["accepted_answer", "render_version", "updated_at"])
+        question_render_bump(
+            question_id=question.pk, accepted_answer=None, updated_at=timezone.now()
+        )
         _accept_reputation(question=question, answer=answer, sign=-1)
     return answer
 
@@ -633,16 +641,16 @@ def _post_set_hidden(*, moderator, target, hidden: bool) -> None:
         if locked.is_hidden == hidden:
             return
         model.objects.filter(pk=locked.pk).update(is_hidden=hidden)
-        if model is Question:
-            question_render_bump(question_id=locked.pk)
-        else:
-            question_render_bump(question_id=_question_id_of(locked))
         if model is Answer:
             # answer_count counts visible answers ("unanswered" must not count hidden ones)
-            Question.objects.filter(pk=locked.question_id).update(
-                answer_count=F("answer_count") + (-1 if hidden else 1)
+            question_render_bump(
+                question_id=locked.question_id,
+                answer_count=F("answer_count") + (-1 if hidden else 1),
             )
             _question_index(locked.question_id)
+        else:
+            question_id = locked.pk if model is Question else _question_id_of(locked)
+            question_render_bump(question_id=question_id)
     target.is_hidden = hidden
 
 

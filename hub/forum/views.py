@@ -1,11 +1,9 @@
 """Forum pages. Thin: parse input, call one service or selector, render or redirect."""
 
 import difflib
-import hashlib
 import logging
 from types import SimpleNamespace
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
@@ -27,6 +25,7 @@ from .client_ip import client_ip
 from .forms import AnswerForm, AskForm, CloseForm, CommentForm, QuestionForm
 from .markdown import render_markdown
 from .models import Answer, Comment, Question, Revision, Tag
+from .page_cache import CachedPage
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +43,6 @@ VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour count
 # lifetime bounds the drift of what no write on this question bumps: authors' reputation and
 # "n minutes ago". Ours: a minute of drift on those is invisible to a reader.
 FRAGMENT_CACHE_SECONDS = 60
-# Whole responses for cookieless anonymous visitors, keyed on the same versions plus the path:
-# the lifetime bounds what the page shows that no forum write bumps (the footer's "N online",
-# trace cards newly attached, view counts). Ours: ten seconds behind is still "live".
-PAGE_CACHE_SECONDS = 10
 
 
 def ip_limit(request, *, scope: str, rule: tuple[int, int]) -> None:
@@ -102,48 +97,6 @@ def _back(request, fallback: str):
 # --- lists -----------------------------------------------------------------------------------
 
 
-def _canonical_query(request) -> bool:
-    """Only the list's own parameters with valid values: junk query strings must not fill
-    the cache with copies of a page."""
-    for name, values in request.GET.lists():
-        if len(values) != 1:
-            return False
-        if name == "sort" and values[0] in selectors.SORTS:
-            continue
-        if name == "page" and values[0].isdigit() and len(values[0]) <= 6:
-            continue
-        return False
-    return True
-
-
-def _page_cache_key(request, *parts) -> str | None:
-    """A cache key for the whole response, or None when the visitor is not a cookieless
-    anonymous one (a session or a pending message makes a page personal) or the query
-    string is not a canonical one."""
-    if request.user.is_authenticated:
-        return None
-    if settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES:
-        return None
-    if not _canonical_query(request):
-        return None
-    digest = hashlib.sha256(repr((request.get_full_path(), *parts)).encode()).hexdigest()
-    return f"forum:page:{digest[:32]}"
-
-
-def _page_cached(key: str | None) -> HttpResponse | None:
-    if key is None:
-        return None
-    content = cache.get(key)
-    return None if content is None else HttpResponse(content)
-
-
-def _page_store(request, key: str | None, response):
-    # A page that asked for a CSRF token holds one: never share it.
-    if key is not None and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-        cache.set(key, response.content, PAGE_CACHE_SECONDS)
-    return response
-
-
 def _page(request, queryset):
     paginator = Paginator(queryset, PAGE_SIZE)
     return paginator.get_page(request.GET.get("page"))
@@ -183,12 +136,12 @@ def question_list(request):
     sort = request.GET.get("sort", "newest")
     if sort not in selectors.SORTS:
         sort = "newest"
+    cached = CachedPage(request)
+    if cached.response is not None:
+        return cached.response
     page, row_keys = _question_row_keys(
         request, selectors.question_list(sort=sort, viewer=request.user)
     )
-    key = _page_cache_key(request, "list", page.paginator.count, tuple(row_keys[1].values()))
-    if cached := _page_cached(key):
-        return cached
     rows = _question_rows(row_keys)
     response = render(
         request,
@@ -201,7 +154,7 @@ def question_list(request):
             "heading": "Questions",
         },
     )
-    return _page_store(request, key, response)
+    return cached.store(response)
 
 
 @require_safe
@@ -405,10 +358,10 @@ def _question_or_404(request, question_id: int) -> Question:
         raise Http404("No such question") from None
 
 
-def _count_view(request, question: Question) -> None:
+def _count_view(request, question_id: int) -> None:
     who = request.user.pk if request.user.is_authenticated else client_ip(request)
-    if cache.add(f"qview:{question.pk}:{who}", 1, timeout=VIEW_DEDUP_SECONDS):
-        services.question_view_count(question=question)
+    if cache.add(f"qview:{question_id}:{who}", 1, timeout=VIEW_DEDUP_SECONDS):
+        services.question_view_count(question_id=question_id)
 
 
 # Between the cached parts of an answer (see forum/_answer_static.html).
@@ -515,24 +468,25 @@ def question_detail(request, question_id: int, slug: str = ""):
     if request.user.is_authenticated:
         question = _question_or_404(request, question_id)
     else:
+        cached = CachedPage(request, question_id=question_id)
+        if cached.response is not None:  # only the canonical path of a visible question
+            _count_view(request, question_id)
+            return cached.response
         try:  # the columns the cache key, the redirect and the page head need
             question = selectors.question_head(question_id=question_id)
         except Question.DoesNotExist:
             raise Http404("No such question") from None
     if slug != question.slug:
         return redirect(question.get_absolute_url(), permanent=True)
-    _count_view(request, question)
+    _count_view(request, question.pk)
     if request.user.is_authenticated:
         if user_is_moderator(user=request.user):  # hide/restore controls everywhere
             context = _detail_context(request, question)
         else:
             context = _member_context(request, question)
         return render(request, "forum/question_detail.html", context)
-    key = _page_cache_key(request, "question", question.pk, question.render_version)
-    if cached := _page_cached(key):
-        return cached
     response = render(request, "forum/question_detail.html", _anonymous_context(request, question))
-    return _page_store(request, key, response)
+    return cached.store(response)
 
 
 @require_POST

@@ -1,6 +1,9 @@
 """Cached markup on the question page and the lists is never stale after a write."""
 
+import threading
+
 import pytest
+from django.db import connection, transaction
 
 from hub.forum import services
 
@@ -112,13 +115,13 @@ def test_question_list_shows_a_new_question_at_once(client, make_question):
 def test_only_cookieless_anonymous_visitors_share_cached_pages(rf, make_user):
     from django.contrib.auth.models import AnonymousUser
 
-    from hub.forum.views import _page_cache_key
+    from hub.forum.page_cache import CachedPage
 
     def key(user=None, **cookies):
         request = rf.get("/questions/")
         request.user = user or AnonymousUser()
         request.COOKIES.update(cookies)
-        return _page_cache_key(request, "list")
+        return CachedPage(request).key
 
     assert key() is not None
     assert key(messages="a pending message") is None
@@ -168,12 +171,12 @@ def test_member_sees_their_own_hidden_answer_but_others_do_not(
 def test_junk_query_strings_are_not_cached_as_pages(rf):
     from django.contrib.auth.models import AnonymousUser
 
-    from hub.forum.views import _page_cache_key
+    from hub.forum.page_cache import CachedPage
 
     def key(path):
         request = rf.get(path)
         request.user = AnonymousUser()
-        return _page_cache_key(request, "list")
+        return CachedPage(request).key
 
     assert key("/questions/?sort=top&page=2") is not None
     assert key("/questions/?sort=top&page=3") != key("/questions/?sort=top&page=2")
@@ -181,3 +184,90 @@ def test_junk_query_strings_are_not_cached_as_pages(rf):
     assert key("/questions/?sort=bogus") is None
     assert key("/questions/?page=abc") is None
     assert key("/questions/?q=search-box-text") is None
+
+
+def test_anonymous_pages_are_served_from_the_cache_without_a_query(
+    client, question, answer, django_assert_num_queries
+):
+    for url in ("/questions/", "/questions/?sort=top&page=1", question.get_absolute_url()):
+        first = client.get(url).content
+        with django_assert_num_queries(0):
+            response = client.get(url)
+        assert response.status_code == 200
+        assert response.content == first
+
+
+def test_question_list_shows_answers_accept_close_and_new_tags_at_once(
+    client, question, asker, answerer, moderator
+):
+    assert "0 answers</span>" in client.get("/questions/").content.decode()  # now cached
+
+    answer = services.answer_create(
+        author=answerer, question=question, body="Check the learning rate first."
+    )
+    assert "1 answer</span>" in client.get("/questions/").content.decode()
+
+    services.answer_accept(user=asker, answer=answer)
+    assert "✓ 1 answer</span>" in client.get("/questions/").content.decode()
+
+    services.question_close(moderator=moderator, question=question, reason="off-topic")
+    assert (
+        '<span class="state-pill closed">closed</span>'
+        in client.get("/questions/").content.decode()
+    )
+
+    services.question_tags_add(question=question, tags=["nan"])
+    assert 'href="/tags/nan/"' in client.get("/questions/").content.decode()
+
+    services.post_hide(moderator=moderator, target=answer)
+    assert "0 answers</span>" in client.get("/questions/").content.decode()
+
+
+def test_anonymous_question_page_shows_close_reopen_tags_and_hide_at_once(
+    client, question, moderator
+):
+    assert "Closed as" not in _page(client, question)  # now cached
+
+    services.question_close(moderator=moderator, question=question, reason="off-topic")
+    assert "Closed as off-topic" in _page(client, question)
+
+    services.question_reopen(moderator=moderator, question=question)
+    assert "Closed as" not in _page(client, question)
+
+    services.question_tags_add(question=question, tags=["nan"])
+    assert 'href="/tags/nan/"' in _page(client, question)
+
+    services.post_hide(moderator=moderator, target=question)
+    assert client.get(question.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_rendered_before_a_write_commits_is_not_served_after_it(client, question, make_user):
+    """A reader that renders while a vote is still uncommitted stores the old page: the commit
+    must make it stale again."""
+    url = question.get_absolute_url()
+    voter = make_user(reputation=500)
+    assert 'aria-label="score 0"' in _page(client, question)
+    assert "<strong>0</strong> votes" in client.get("/questions/").content.decode()
+    voted, read = threading.Event(), threading.Event()
+
+    def vote():
+        try:
+            with transaction.atomic():
+                services.vote_cast(user=voter, target=question, value=1)
+                voted.set()
+                read.wait(10)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=vote)
+    writer.start()
+    try:
+        assert voted.wait(10)
+        assert 'aria-label="score 0"' in client.get(url).content.decode()  # not committed yet
+        assert "<strong>0</strong> votes" in client.get("/questions/").content.decode()
+    finally:
+        read.set()
+        writer.join()
+    assert 'aria-label="score 1"' in client.get(url).content.decode()
+    assert "<strong>1</strong> vote<" in client.get("/questions/").content.decode()
