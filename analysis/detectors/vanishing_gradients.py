@@ -78,6 +78,12 @@ LARGE_UPDATE = 0.1
 COLLAPSE_RATIO = 1e-3
 # ... an error from six decades on (ERROR_RATIO's scale).
 ERROR_COLLAPSE = 1e-6
+# The last layers learn first and can lift the ratio back over COLLAPSE_RATIO while the rest
+# stays collapsed (held2_relu_mlp_zero_bias_default_weights: 5e-5 at step 0, 9e-4 at step 59,
+# the loss flat). So a median under COLLAPSE_RATIO over the first half also counts, provided
+# the whole run's median stays under 1e-2: below the default-init floor (>= 2e-2) and a
+# decade and more under every stalled run whose cause was the learning rate (0.32-0.39, ours).
+COLLAPSE_RUN_CEILING = 1e-2
 # A stalled run: the loss fell by less than lr_too_low's "flat" share (5 %), or, with no loss
 # recorded, the updates are below its no-loss bound (1e-5): the symptom a collapse explains.
 # A collapsed net whose loss still falls (Adam rescales the tiny gradients and the signal
@@ -200,15 +206,20 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
     )
 
 
-def _early_onset(ratio: np.ndarray) -> tuple[int | None, slice]:
-    """A ratio far below the threshold over the first half of the run, never recovering to
-    healthy values: the onset is the first row under RATIO_THRESHOLD, the window the first
-    half."""
-    n_early = max(2, int(np.ceil(EARLY_SHARE * ratio.size)))
-    early = ratio[:n_early]
-    if not (np.median(early) < EARLY_RATIO_THRESHOLD and np.median(ratio) < RUN_RATIO_CEILING):
+def _early_onset(
+    series: np.ndarray,
+    early_threshold: float = EARLY_RATIO_THRESHOLD,
+    onset_threshold: float = RATIO_THRESHOLD,
+    run_ceiling: float = RUN_RATIO_CEILING,
+) -> tuple[int | None, slice]:
+    """A series far below its threshold over the first half of the run, never recovering to
+    healthy values: the onset is the first row under ``onset_threshold``, the window the
+    first half."""
+    n_early = max(2, int(np.ceil(EARLY_SHARE * series.size)))
+    early = series[:n_early]
+    if not (np.median(early) < early_threshold and np.median(series) < run_ceiling):
         return None, slice(0, 0)
-    return int(np.argmax(early < RATIO_THRESHOLD)), slice(0, n_early)
+    return int(np.argmax(early < onset_threshold)), slice(0, n_early)
 
 
 def _frozen_layers(view: TraceView, actor: int, layers) -> list[str]:
@@ -318,23 +329,30 @@ class Collapse:
     top: int  # layer index (into signal.layers) of the widest point before the fall
     bottom: int  # ... and of the narrowest point
     per_layer: float  # geometric mean gain per layer over the fall
-    layer_std: np.ndarray  # median output std of each layer from the onset on
+    layer_std: np.ndarray  # median output std of each layer over the window
+    first_half: bool  # judged over the first half of the run (the top layers crept back)
 
 
 def _collapse(view: TraceView, actor: int) -> Collapse | None:
-    """A forward-signal collapse that persists from an onset to the end of the run."""
+    """A forward-signal collapse that persists from an onset to the end of the run, or holds
+    over the first half while the last layers creep back (they learn first)."""
     sig = forward_signal(view, actor)
     if sig is None:
         return None
     onset = persistent_onset(sig.drawdown < COLLAPSE_RATIO, view.rows_of(actor).size)
+    window = slice(onset, None)
     if onset is None:
-        return None
-    layer_std = nanmedian(sig.std[onset:], axis=0)
+        onset, window = _early_onset(
+            sig.drawdown, COLLAPSE_RATIO, COLLAPSE_RATIO, COLLAPSE_RUN_CEILING
+        )
+        if onset is None:
+            return None
+    layer_std = nanmedian(sig.std[window], axis=0)
     # The span of the fall, read on the median profile (steadier than any one row).
     with np.errstate(divide="ignore", invalid="ignore"):
         _, top, bottom = deepest_fall(np.log(layer_std)[None, :], sig.segment)
     top, bottom = int(top[0]), int(bottom[0])
-    value = float(np.median(sig.drawdown[onset:]))
+    value = float(np.median(sig.drawdown[window]))
     span = max(bottom - top, 1)
     return Collapse(
         signal=sig,
@@ -344,6 +362,7 @@ def _collapse(view: TraceView, actor: int) -> Collapse | None:
         bottom=bottom,
         per_layer=value ** (1.0 / span),
         layer_std=layer_std,
+        first_half=window.stop is not None,
     )
 
 
@@ -401,8 +420,9 @@ def _collapse_finding(view: TraceView, actor: int, layers) -> Finding | None:
         summary=summary,
         evidence=Evidence(
             statistic=(
-                "median over rows from the onset on of the narrowest hidden layer's output std "
-                "over the widest one before it (no normalisation layer between)"
+                f"median {'over the first half' if collapse.first_half else 'from the onset on'}"
+                " of the narrowest hidden layer's output std over the widest one before it (no "
+                "normalisation layer between)"
             ),
             value=collapse.value,
             threshold=COLLAPSE_RATIO,

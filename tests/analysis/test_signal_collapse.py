@@ -108,3 +108,24 @@ def test_modules_without_statistics_are_left_out():
     sig = forward_signal(TraceView(replace_steps(t, act_std=std)), 0)
     assert "4" not in [layer.module for layer in sig.layers]
     assert len(sig.layers) == len(LINEAR) - 1
+
+
+def test_a_collapse_over_the_first_half_with_the_top_creeping_back_is_vanishing():
+    # Collapsed for 60 % of the run, then just over the threshold (the last layers learn
+    # first), the loss flat throughout.
+    t = _collapsed(_per_layer_for(vg.COLLAPSE_RATIO * 0.1))
+    just_over = _collapsed(_per_layer_for(vg.COLLAPSE_RATIO * 1.5))
+    std = t.steps.act_std.copy()
+    std[30:] = just_over.steps.act_std[30:]
+    f = find(replace_steps(t, act_std=std), "vanishing_gradients")
+    assert f is not None
+    assert "first half" in f.evidence.statistic
+    assert f.evidence.value < vg.COLLAPSE_RATIO
+
+
+def test_a_first_half_collapse_whose_run_median_is_not_far_gone_is_not():
+    t = _collapsed(_per_layer_for(vg.COLLAPSE_RATIO * 0.1))
+    milder = _collapsed(_per_layer_for(vg.COLLAPSE_RUN_CEILING * 2))
+    std = t.steps.act_std.copy()
+    std[22:] = milder.steps.act_std[22:]  # 28 of 50 rows above the run ceiling
+    assert find(replace_steps(t, act_std=std), "vanishing_gradients") is None
