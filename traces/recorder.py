@@ -47,7 +47,12 @@ ACT_SAMPLE_ELEMENTS = 16384
 # judgements the diagnosis engine makes on update/weight ratios).
 UPDATE_SAMPLE_ELEMENTS = 16384
 # ... taken as runs of this many consecutive elements (one 64-byte cache line of float32).
+# Weight norms of such tensors come from the same sample (it is read anyway for the update).
 UPDATE_SAMPLE_RUN = 16
+# Dead input columns of a 2-D gradient are read on at most this many of its rows (evenly
+# spaced): a column with any live input is non-zero in every row whose output unit saw that
+# input, so only a layer whose sampled output units are all silent at once could misread.
+DEAD_PROBE_ROWS = 128
 # sigmoid/tanh outputs this close to a bound count as saturated (local gradient < ~1e-2).
 SATURATION_MARGIN = 1e-2
 # Events kept per window; a script that calls backward a million times without stepping still
@@ -671,15 +676,31 @@ class Recorder:
             "idle": [i for i in members if params[i] is not None and params[i].grad is None],
         }
         state["grad_norm"] = torch._foreach_norm(grads, 2, dtype=torch.float32) if grads else []
-        weights = [params[i].detach() for i in live]
-        state["weight_norm"] = (
-            torch._foreach_norm(weights, 2, dtype=torch.float32) if weights else []
-        )
         dead_idx = [i for i in with_grad if params[i].grad.dim() == 2]
         state["dead_idx"] = dead_idx
         state["dead"] = [self._dead_columns(params[i].grad.detach()) for i in dead_idx]
         state["before"] = self._copy_weights(params, state["members"])
+        state["weight_norm"] = self._weight_norms(params, live, state["before"])
         return state
+
+    def _weight_norms(self, params: list, live: list[int], before: dict) -> list[torch.Tensor]:
+        """Norm of each live weight, in ``live`` order: exact for small tensors, estimated from
+        the fixed sample for large ones (the members' samples were just read for the update)."""
+        taken = dict(zip(before["sampled"], before["values"], strict=True))
+        exact, exact_idx, norms = [], [], {}
+        for i in live:
+            weight = params[i].detach()
+            if weight.numel() > UPDATE_SAMPLE_ELEMENTS and weight.is_contiguous():
+                runs, tail = taken.get(i) or self._sampled_values(i, weight)
+                _, scale = self._update_sample(i, weight)
+                norms[i] = _sampled_norm(runs * scale, tail)
+            else:
+                exact_idx.append(i)
+                exact.append(weight)
+        if exact:
+            exact_norms = torch._foreach_norm(exact, 2, dtype=torch.float32)
+            norms.update(zip(exact_idx, exact_norms, strict=True))
+        return [norms[i] for i in live]
 
     def _copy_weights(self, params: list, members: list[int]) -> dict:
         """What the update norm needs of the members' weights before the step: small tensors
@@ -765,16 +786,16 @@ class Recorder:
                 continue
             _, scale = self._update_sample(i, weight)
             runs_after, tail_after = self._sampled_values(i, weight)
-            norm = torch.linalg.vector_norm(runs_after.sub_(runs).mul_(scale))
-            if tail.numel():
-                norm = torch.hypot(norm, torch.linalg.vector_norm(tail_after.sub_(tail)))
-            out[i] = norm
+            out[i] = _sampled_norm(runs_after.sub_(runs).mul_(scale), tail_after.sub_(tail))
         return out
 
     def _dead_columns(self, grad: torch.Tensor) -> torch.Tensor:
         """Share of columns of a 2-D gradient that are exactly zero: ``r @ grad`` with a fixed
         positive random ``r`` is zero in exactly those columns (barring an exact cancellation),
-        one matrix-vector product instead of a comparison and reduction over every element."""
+        one matrix-vector product instead of a comparison and reduction over every element,
+        on at most DEAD_PROBE_ROWS evenly spaced rows (a strided view: no copy)."""
+        if grad.shape[0] > DEAD_PROBE_ROWS:
+            grad = grad[:: -(-grad.shape[0] // DEAD_PROBE_ROWS)]
         key = (grad.shape[0], grad.dtype, grad.device)
         weights = self.probes.get(key)
         if weights is None:
@@ -993,6 +1014,7 @@ class Recorder:
             "recorder": "gradhub-traces",
             "act_sample_elements": ACT_SAMPLE_ELEMENTS,
             "update_sample_elements": UPDATE_SAMPLE_ELEMENTS,
+            "dead_probe_rows": DEAD_PROBE_ROWS,
         }
         if self.capped:
             extra["rows_capped"] = True
@@ -1169,6 +1191,15 @@ def _act_row(raw: list, n: int, units: int, rows: int, saturating: bool) -> list
         (units - alive) / units if rows > 1 else math.nan,
         saturated / n if saturating else math.nan,
     ]
+
+
+def _sampled_norm(scaled_runs: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
+    """The norm estimated from a tensor's sample: its runs already multiplied by the square
+    root of their stratum's size, and its trailing elements taken whole."""
+    norm = torch.linalg.vector_norm(scaled_runs)
+    if tail.numel():
+        norm = torch.hypot(norm, torch.linalg.vector_norm(tail))
+    return norm
 
 
 def _host(tensors: list[torch.Tensor]) -> np.ndarray:

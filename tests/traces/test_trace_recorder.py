@@ -216,3 +216,52 @@ def test_sampled_update_norm_weights_every_part_of_an_odd_sized_tensor(tmp_path)
     trace = traces.load(tmp_path / "run.trace")
     expected = 0.5 * np.sqrt(weight.numel())
     np.testing.assert_allclose(trace.steps.update_norm[:, 0], expected, rtol=1e-5)
+
+
+def test_weight_norm_of_a_large_tensor_comes_from_the_sample(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(128, 512), nn.ReLU(), nn.Linear(512, 64))
+    model[2].requires_grad_(False)  # frozen, not stepped: its norm is still recorded
+    optimizer = torch.optim.SGD(model[0].parameters(), lr=0.05)
+    x = torch.randn(64, 128)
+    exact = []
+    with traces.record(tmp_path / "run.trace"):
+        for _ in range(4):
+            optimizer.zero_grad()
+            model(x).pow(2).mean().backward()
+            exact.append([p.detach().norm().item() for p in model.parameters()])
+            optimizer.step()
+    trace = traces.load(tmp_path / "run.trace")
+    names = [p.name for p in trace.params]
+    recorded = trace.steps.weight_norm[:, [names.index(n) for n, _ in model.named_parameters()]]
+    exact = np.array(exact)
+    large = [0, 2]  # the two weights; the biases are small
+    assert all(model[i].weight.numel() > recorder_module.UPDATE_SAMPLE_ELEMENTS for i in large)
+    np.testing.assert_allclose(recorded[:, large], exact[:, large], rtol=SAMPLED_UPDATE_TOLERANCE)
+    assert not np.allclose(recorded[:, large], exact[:, large], rtol=1e-6, atol=0)  # estimates
+    np.testing.assert_allclose(recorded[:, [1, 3]], exact[:, [1, 3]], rtol=1e-5)  # exact
+
+
+def test_weight_norm_estimate_is_exact_for_a_uniform_odd_sized_tensor(tmp_path):
+    weight = nn.Parameter(torch.full((129, 333), 0.25))
+    assert weight.numel() > recorder_module.UPDATE_SAMPLE_ELEMENTS
+    optimizer = torch.optim.SGD([weight], lr=0.0)
+    with traces.record(tmp_path / "run.trace"):
+        optimizer.zero_grad()
+        weight.sum().backward()
+        optimizer.step()
+    trace = traces.load(tmp_path / "run.trace")
+    assert trace.steps.weight_norm[0, 0] == pytest.approx(0.25 * np.sqrt(weight.numel()), rel=1e-5)
+
+
+def test_dead_input_columns_of_a_tall_gradient_are_read_on_a_sample_of_rows(tmp_path):
+    layer = nn.Linear(6, 4 * recorder_module.DEAD_PROBE_ROWS + 3)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    x = torch.randn(16, 6)
+    x[:, [0, 5]] = 0.0
+    with traces.record(tmp_path / "run.trace"):
+        optimizer.zero_grad()
+        layer(x).pow(2).sum().backward()
+        optimizer.step()
+    trace = traces.load(tmp_path / "run.trace")
+    assert trace.steps.grad_dead_in_frac[0, 0] == pytest.approx(2 / 6)
