@@ -790,10 +790,11 @@ class Recorder:
         return out
 
     def _dead_columns(self, grad: torch.Tensor) -> torch.Tensor:
-        """Share of columns of a 2-D gradient that are exactly zero: ``r @ grad`` with a fixed
-        positive random ``r`` is zero in exactly those columns (barring an exact cancellation),
-        one matrix-vector product instead of a comparison and reduction over every element,
-        on at most DEAD_PROBE_ROWS evenly spaced rows (a strided view: no copy)."""
+        """A probe of a 2-D gradient's columns, zero exactly where a column is all zeros:
+        ``r @ grad`` with a fixed positive random ``r`` (barring an exact cancellation), one
+        matrix-vector product instead of a comparison and reduction over every element, on at
+        most DEAD_PROBE_ROWS evenly spaced rows (a strided view: no copy). The host counts
+        the zeros (``_dead_shares``) after the row's single transfer."""
         if grad.shape[0] > DEAD_PROBE_ROWS:
             grad = grad[:: -(-grad.shape[0] // DEAD_PROBE_ROWS)]
         key = (grad.shape[0], grad.dtype, grad.device)
@@ -803,7 +804,7 @@ class Recorder:
             weights = torch.rand(grad.shape[0], generator=generator, dtype=torch.float64) + 0.5
             weights = weights.to(dtype=grad.dtype, device=grad.device)
             self.probes[key] = weights
-        return ((weights @ grad) == 0).sum(dtype=torch.float32) / grad.shape[1]
+        return weights @ grad
 
     def _step_post(self, optimizer) -> None:
         state, self.step_state = self.step_state, None
@@ -841,7 +842,7 @@ class Recorder:
             torch.stack([fresh[i] for i in fresh_idx]) if fresh_idx else None,
             torch.stack(state["weight_norm"]) if state["weight_norm"] else None,
             torch.stack(update) if update else None,
-            torch.stack(state["dead"]) if state["dead"] else None,
+            torch.cat(state["dead"]) if state["dead"] else None,
             loss.reshape(1).float() if loss is not None else None,
         ]
         for m in act_idx:
@@ -852,7 +853,7 @@ class Recorder:
         weight_norm = _column(P, state["live"], values[2], np.float32)
         update_norm = _column(P, members, values[3], np.float32)
         update_norm[state.get("idle", [])] = 0.0
-        dead = _column(P, state["dead_idx"], values[4], np.float32)
+        dead = _column(P, state["dead_idx"], _dead_shares(state["dead"], values[4]), np.float32)
         acts = np.full((M, 5), np.nan, dtype=np.float32)
         if act_idx:
             acts[act_idx] = [
@@ -1191,6 +1192,13 @@ def _act_row(raw: list, n: int, units: int, rows: int, saturating: bool) -> list
         (units - alive) / units if rows > 1 else math.nan,
         saturated / n if saturating else math.nan,
     ]
+
+
+def _dead_shares(probes: list[torch.Tensor], values: np.ndarray) -> np.ndarray:
+    """Share of zero columns of each probe, from the probes' values laid end to end."""
+    ends = np.cumsum([probe.numel() for probe in probes], dtype=np.int64)
+    parts = np.split(values, ends[:-1]) if probes else []
+    return np.array([np.mean(part == 0) if part.size else np.nan for part in parts])
 
 
 def _sampled_norm(scaled_runs: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
