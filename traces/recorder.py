@@ -49,6 +49,8 @@ UPDATE_SAMPLE_ELEMENTS = 16384
 # ... taken as runs of this many consecutive elements (one 64-byte cache line of float32).
 # Weight norms of such tensors come from the same sample (it is read anyway for the update).
 UPDATE_SAMPLE_RUN = 16
+# The two moments a sampled tensor is read at (the keys of its kept sample buffers).
+BEFORE, AFTER = 0, 1
 # Dead input columns of a 2-D gradient are read on at most this many of its rows (evenly
 # spaced): a column with any live input is non-zero in every row whose output unit saw that
 # input, so only a layer whose sampled output units are all silent at once could misread.
@@ -203,6 +205,7 @@ class Recorder:
         self.probes: dict[tuple, torch.Tensor] = {}
         self.buffers: dict[int, torch.Tensor] = {}  # small weights before the step
         self.samples: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}  # _update_sample
+        self.sample_buffers: dict[tuple[int, int], torch.Tensor] = {}  # _sampled_values
         self._handles: list = []
         self._patches: list[tuple[object, str, object]] = []
         self._lock = threading.RLock()
@@ -691,9 +694,9 @@ class Recorder:
         for i in live:
             weight = params[i].detach()
             if weight.numel() > UPDATE_SAMPLE_ELEMENTS and weight.is_contiguous():
-                runs, tail = taken.get(i) or self._sampled_values(i, weight)
+                runs, tail = taken.get(i) or self._sampled_values(i, weight, BEFORE)
                 _, scale = self._update_sample(i, weight)
-                norms[i] = _sampled_norm(runs * scale, tail)
+                norms[i] = _sampled_norm(runs, scale, tail)
             else:
                 exact_idx.append(i)
                 exact.append(weight)
@@ -713,7 +716,7 @@ class Recorder:
             if weight.numel() > UPDATE_SAMPLE_ELEMENTS and weight.is_contiguous():
                 sampled.append(i)
                 numel.append(weight.numel())
-                values.append(self._sampled_values(i, weight))
+                values.append(self._sampled_values(i, weight, BEFORE))
                 continue
             buffer = self.buffers.get(i)
             if (
@@ -760,13 +763,28 @@ class Recorder:
             self.samples[key] = sample
         return sample
 
-    def _sampled_values(self, i: int, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(the sampled runs, the trailing elements) of a contiguous tensor, as float32 copies."""
+    def _sampled_values(
+        self, i: int, weight: torch.Tensor, slot: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the sampled runs, the trailing elements) of a contiguous tensor, in float32. The
+        runs are gathered into a buffer kept per (parameter, BEFORE/AFTER): allocating them
+        afresh each step scattered small blocks through the memory the training step frees
+        and reuses, and the recorded runs paid for it in page faults."""
         index, _ = self._update_sample(i, weight)
         flat = weight.view(-1)
         whole = flat.numel() - flat.numel() % UPDATE_SAMPLE_RUN
-        runs = flat[:whole].view(-1, UPDATE_SAMPLE_RUN).index_select(0, index)
-        return runs.float(), flat[whole:].to(torch.float32, copy=True)
+        shape = (index.numel(), UPDATE_SAMPLE_RUN)
+        buffer = self.sample_buffers.get((i, slot))
+        if (
+            buffer is None
+            or buffer.shape != shape
+            or buffer.dtype != weight.dtype
+            or buffer.device != weight.device
+        ):
+            buffer = torch.empty(shape, dtype=weight.dtype, device=weight.device)
+            self.sample_buffers[(i, slot)] = buffer
+        torch.index_select(flat[:whole].view(-1, UPDATE_SAMPLE_RUN), 0, index, out=buffer)
+        return buffer.float(), flat[whole:].to(torch.float32, copy=True)
 
     def _update_norms(self, params: list, before: dict) -> dict[int, torch.Tensor]:
         """Norm of (after - before) per member: exact for small tensors, estimated from the
@@ -785,8 +803,8 @@ class Recorder:
                 out[i] = torch.tensor(math.nan)  # the step replaced the tensor (p.data = ...)
                 continue
             _, scale = self._update_sample(i, weight)
-            runs_after, tail_after = self._sampled_values(i, weight)
-            out[i] = _sampled_norm(runs_after.sub_(runs).mul_(scale), tail_after.sub_(tail))
+            runs_after, tail_after = self._sampled_values(i, weight, AFTER)
+            out[i] = _sampled_norm(runs_after.sub_(runs), scale, tail_after.sub_(tail))
         return out
 
     def _dead_columns(self, grad: torch.Tensor) -> torch.Tensor:
@@ -1201,10 +1219,11 @@ def _dead_shares(probes: list[torch.Tensor], values: np.ndarray) -> np.ndarray:
     return np.array([np.mean(part == 0) if part.size else np.nan for part in parts])
 
 
-def _sampled_norm(scaled_runs: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
-    """The norm estimated from a tensor's sample: its runs already multiplied by the square
-    root of their stratum's size, and its trailing elements taken whole."""
-    norm = torch.linalg.vector_norm(scaled_runs)
+def _sampled_norm(runs: torch.Tensor, scale: torch.Tensor, tail: torch.Tensor) -> torch.Tensor:
+    """The norm estimated from a tensor's sample: each run's norm weighted by the square root
+    of its stratum's size (``scale``), and the trailing elements taken whole. Reduces the runs
+    first, so nothing of the sample's size is allocated."""
+    norm = torch.linalg.vector_norm(torch.linalg.vector_norm(runs, dim=1).mul_(scale.view(-1)))
     if tail.numel():
         norm = torch.hypot(norm, torch.linalg.vector_norm(tail))
     return norm
