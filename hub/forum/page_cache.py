@@ -1,7 +1,10 @@
 """Whole pages for cookieless anonymous visitors, checked against versions kept in the cache.
 
-A page is stored with the version of what it shows (the question lists share one version, each
-question page has its own), so a hit costs one cache round trip and no query. The write
+A page is kept with the version of what it shows (the question lists share one version, each
+question page has its own), so a hit costs one small cache round trip and no query. The pages
+themselves stay in each process's memory: fetching a busy question page (200 KiB) from Redis
+cost more than everything else on a hit, and the versions, read from the shared cache on every
+request, keep each process's copies exactly as fresh as a shared copy would be. The write
 services bump the versions of what they change through pages_invalidate: at once, so that the
 writer's next read (and a test, whose transaction never commits) misses, and again when the
 transaction commits, because a reader may have rendered the rows as they were before the
@@ -29,6 +32,9 @@ PAGE_SECONDS = 10
 # which no stored page carries.
 VERSION_SECONDS = 24 * 3600
 LIST_VERSION_KEY = "forum:pv:list"
+# This process's pages: Django's local-memory cache, least recently used out first. The hot set
+# is the lists' first pages and the busiest questions (20–200 KiB each).
+_pages = LocMemCache("forum-pages", {"TIMEOUT": PAGE_SECONDS, "OPTIONS": {"MAX_ENTRIES": 100}})
 
 
 def _question_version_key(question_id: int) -> str:
@@ -54,12 +60,14 @@ def _canonical_query(request) -> bool:
 
 
 class CachedPage:
-    """The cache slot of one anonymous page: `response` on a hit, else `store()` it later."""
+    """The cache slot of one anonymous page: `response` on a hit, else `store()` it later.
+    Keys in `also` are read in the same round trip; those present land in `found`."""
 
-    def __init__(self, request, *, question_id: int | None = None):
+    def __init__(self, request, *, question_id: int | None = None, also=()):
         self.request = request
         self.key = self.version_key = self.version = None
         self.response = None
+        self.found = {}
         if not (_shared_cache() and self._shareable(request)):
             return
         digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
@@ -68,9 +76,9 @@ class CachedPage:
             self.version_key = LIST_VERSION_KEY
         else:
             self.version_key = _question_version_key(question_id)
-        found = cache.get_many([self.version_key, self.key])
-        self.version = found.get(self.version_key)
-        stored = found.get(self.key)
+        self.found = cache.get_many([self.version_key, *also])
+        self.version = self.found.get(self.version_key)
+        stored = _pages.get(self.key)
         if self.version is None:
             # None yet (or expired): a new token; a racing request may set its own first.
             token = secrets.token_hex(8)
@@ -95,7 +103,7 @@ class CachedPage:
             and response.status_code == 200
             and not self.request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
         ):
-            cache.set(self.key, (self.version, response.content), PAGE_SECONDS)
+            _pages.set(self.key, (self.version, response.content), PAGE_SECONDS)
         return response
 
 

@@ -358,9 +358,13 @@ def _question_or_404(request, question_id: int) -> Question:
         raise Http404("No such question") from None
 
 
-def _count_view(request, question_id: int) -> None:
+def _view_key(request, question_id: int) -> str:
     who = request.user.pk if request.user.is_authenticated else client_ip(request)
-    if cache.add(f"qview:{question_id}:{who}", 1, timeout=VIEW_DEDUP_SECONDS):
+    return f"qview:{question_id}:{who}"
+
+
+def _count_view(request, question_id: int, *, seen: bool = False) -> None:
+    if not seen and cache.add(_view_key(request, question_id), 1, timeout=VIEW_DEDUP_SECONDS):
         services.question_view_count(question_id=question_id)
 
 
@@ -468,9 +472,11 @@ def question_detail(request, question_id: int, slug: str = ""):
     if request.user.is_authenticated:
         question = _question_or_404(request, question_id)
     else:
-        cached = CachedPage(request, question_id=question_id)
+        view_key = _view_key(request, question_id)
+        cached = CachedPage(request, question_id=question_id, also=[view_key])
         if cached.response is not None:  # only the canonical path of a visible question
-            _count_view(request, question_id)
+            # The visitor's view mark came with the page: one who returns costs no round trip.
+            _count_view(request, question_id, seen=view_key in cached.found)
             return cached.response
         try:  # the columns the cache key, the redirect and the page head need
             question = selectors.question_head(question_id=question_id)

@@ -271,3 +271,11 @@ def test_a_page_rendered_before_a_write_commits_is_not_served_after_it(client, q
         writer.join()
     assert 'aria-label="score 1"' in client.get(url).content.decode()
     assert "<strong>1</strong> vote<" in client.get("/questions/").content.decode()
+
+
+def test_cached_question_page_counts_each_visitor_once(client, question):
+    url = question.get_absolute_url()
+    for address in ("10.77.0.1", "10.77.0.1", "10.77.0.2", "10.77.0.2", "10.77.0.1"):
+        assert client.get(url, REMOTE_ADDR=address).status_code == 200
+    question.refresh_from_db()
+    assert question.view_count == 2
