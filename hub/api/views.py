@@ -622,14 +622,12 @@ class TermListView(ApiView):
 
         from hub.glossary.models import Term
         from hub.glossary.selectors import term_get
-        from hub.glossary.services import term_revision_record, term_save
+        from hub.glossary.services import term_write
 
         data = _input(s.TermInputSerializer, request)
         if term_get(slug=data["slug"]) is not None:
             raise ValidationError({"slug": ["A term with this slug exists."]})
-        with transaction.atomic():
-            term = term_save(term=Term(**data))
-            term_revision_record(term=term, editor=request.user, note="Added through the API")
+        term = term_write(term=Term(**data), editor=request.user, note="Added through the API")
         return Response(s.TermSerializer(term, context={"request": request}).data, status=201)
 
 
@@ -650,15 +648,13 @@ class TermDetailView(ApiView):
         tags=["glossary"],
     )
     def patch(self, request, slug: str):
-        from hub.glossary.services import term_revision_record, term_save
+        from hub.glossary.services import term_write
 
         term = _term_or_404(slug)
         data = _input(s.TermEditInputSerializer, request)
         for field, value in data.items():
             setattr(term, field, value)
-        with transaction.atomic():
-            term = term_save(term=term)
-            term_revision_record(term=term, editor=request.user, note="Edited through the API")
+        term = term_write(term=term, editor=request.user, note="Edited through the API")
         return Response(s.TermSerializer(term, context={"request": request}).data)
 
 
@@ -705,18 +701,19 @@ def _lesson_progress_data(request, *, lesson, steps, progress) -> dict:
     }
 
 
-def _lesson_step_open(*, lesson, steps, number: int, progress):
-    """The step if it exists and is open to this learner (the web page's rule)."""
-    from rest_framework.exceptions import PermissionDenied as Locked
-
-    from hub.learn.selectors import progress_open_step
-
+def _lesson_step_get(*, steps, number: int):
     if not 1 <= number <= len(steps):
         raise Http404
-    open_step = progress_open_step(progress=progress, total=len(steps))
-    if number > open_step:
-        raise Locked(f"Step {number} is locked: answer step {open_step} first.")
     return steps[number - 1]
+
+
+def _lesson_step_open(*, steps, number: int, progress):
+    """The step if it exists and is open to this learner (StepLocked is a 403)."""
+    from hub.learn.services import step_check_open
+
+    step = _lesson_step_get(steps=steps, number=number)
+    step_check_open(steps=steps, step=step, progress=progress)
+    return step
 
 
 class LessonProgressView(ApiView):
@@ -752,7 +749,7 @@ class LessonStepView(ApiView):
 
         lesson, steps = _lesson_or_404()
         progress = progress_for_request(request=request, lesson=lesson, create=False)
-        step = _lesson_step_open(lesson=lesson, steps=steps, number=number, progress=progress)
+        step = _lesson_step_open(steps=steps, number=number, progress=progress)
         done = set(progress.completed_steps) if progress else set()
         return Response(
             {
@@ -784,27 +781,22 @@ class LessonAnswerView(ApiView):
     def post(self, request, number: int):
         from django.core.exceptions import ValidationError
 
-        from hub.core.ratelimit import rate_limit
-        from hub.learn.selectors import step_expected
-        from hub.learn.services import answer_check, progress_for_request, progress_record_answer
-        from hub.learn.views import ANSWER_RATE_LIMIT, ANSWER_RATE_PERIOD_SECONDS
+        from hub.learn.services import lesson_answer_submit, progress_for_request
 
         lesson, steps = _lesson_or_404()
         data = _input(s.LessonAnswerInputSerializer, request)
         progress = progress_for_request(request=request, lesson=lesson, create=True)
-        step = _lesson_step_open(lesson=lesson, steps=steps, number=number, progress=progress)
-        rate_limit(
-            scope="lesson-answer",
-            key=str(request.user.pk),
-            limit=ANSWER_RATE_LIMIT,
-            period_seconds=ANSWER_RATE_PERIOD_SECONDS,
-        )
-        result = answer_check(
-            step=step, raw=data["answer"], expected=step_expected(lesson=lesson, step=step)
+        step = _lesson_step_get(steps=steps, number=number)
+        result, progress = lesson_answer_submit(
+            lesson=lesson,
+            steps=steps,
+            step=step,
+            progress=progress,
+            raw=data["answer"],
+            learner_key=str(request.user.pk),
         )
         if result.malformed:
             raise ValidationError({"answer": [result.message]})
-        progress = progress_record_answer(progress=progress, step=step, result=result)
         return Response(
             {
                 "correct": result.correct,

@@ -44,6 +44,15 @@ def term_save(*, term: Term) -> Term:
     return term
 
 
+def term_write(*, term: Term, editor=None, note: str = "") -> Term:
+    """Save a new or edited term and record the revision, together or not at all (the API's
+    writes; the admin saves related terms between the two steps)."""
+    with transaction.atomic():
+        term = term_save(term=term)
+        term_revision_record(term=term, editor=editor, note=note)
+    return term
+
+
 def glossary_fingerprint() -> str:
     """Changes whenever a term's name, aliases or definition change: what auto-linked HTML
     elsewhere depends on (content rendered against an older fingerprint is re-rendered)."""

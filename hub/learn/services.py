@@ -8,12 +8,14 @@ import math
 import uuid
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hub.core.ratelimit import rate_limit
 from hub.glossary.rendering import markdown_render
 
+from . import selectors
 from .models import Article, FaqEntry, Lesson, LessonProgress, LessonStep
 
 # A numeric answer is right when it is within ABS_TOLERANCE or REL_TOLERANCE of the value the
@@ -23,6 +25,10 @@ ABS_TOLERANCE = 2e-3
 REL_TOLERANCE = 5e-3
 ANSWER_MAX_CHARS = 50  # longer input is not a number anyone typed on purpose
 SESSION_TOKEN_KEY = "learn_token"
+# Answers per learner per minute: far above a person's pace, low enough to stop a script
+# from hammering the checker (each numeric check may read torch-computed values).
+ANSWER_RATE_LIMIT = 30
+ANSWER_RATE_PERIOD_SECONDS = 60
 
 
 # --- content --------------------------------------------------------------------------------
@@ -184,6 +190,46 @@ def answer_check(*, step: LessonStep, raw: str, expected: float | None = None) -
         )  # fmt: skip
     hint = f" Hint: {step.hint}" if step.hint else ""
     return AnswerResult(False, f"Not quite: {value:g} is not it.{hint}")
+
+
+class StepLocked(PermissionDenied):
+    """The learner tried a step beyond the first one they have not answered yet."""
+
+    def __init__(self, *, number: int, open_step: int) -> None:
+        super().__init__(f"Step {number} is locked: answer step {open_step} first.")
+        self.number = number
+        self.open_step = open_step
+
+
+def step_check_open(*, steps: list[LessonStep], step: LessonStep, progress) -> None:
+    """Raise StepLocked unless the learner has answered every step before this one."""
+    open_step = selectors.progress_open_step(progress=progress, total=len(steps))
+    if step.number > open_step:
+        raise StepLocked(number=step.number, open_step=open_step)
+
+
+def lesson_answer_submit(
+    *,
+    lesson: Lesson,
+    steps: list[LessonStep],
+    step: LessonStep,
+    progress: LessonProgress,
+    raw: str,
+    learner_key: str,
+) -> tuple[AnswerResult, LessonProgress]:
+    """One answer to a step, as the page and the API take it: the step must be open
+    (StepLocked), answers are rate limited per learner (RateLimited), the answer is checked
+    against the value computed for the step, and a readable attempt is counted."""
+    step_check_open(steps=steps, step=step, progress=progress)
+    rate_limit(
+        scope="lesson-answer",
+        key=learner_key,
+        limit=ANSWER_RATE_LIMIT,
+        period_seconds=ANSWER_RATE_PERIOD_SECONDS,
+    )
+    expected = selectors.step_expected(lesson=lesson, step=step)
+    result = answer_check(step=step, raw=raw, expected=expected)
+    return result, progress_record_answer(progress=progress, step=step, result=result)
 
 
 # --- progress -------------------------------------------------------------------------------

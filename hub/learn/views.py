@@ -8,15 +8,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from hub.core.ratelimit import RateLimited, rate_limit
+from hub.core.ratelimit import RateLimited
 
 from . import selectors, services
 from .highlight import code_highlight
-
-# Answers per visitor per minute: far above a person's pace, low enough to stop a script
-# from hammering the checker (each numeric check may read torch-computed values).
-ANSWER_RATE_LIMIT = 30
-ANSWER_RATE_PERIOD_SECONDS = 60
 
 
 def _wants_json(request) -> bool:
@@ -52,13 +47,13 @@ def lesson_step(request, step: int):
     progress = services.progress_for_request(
         request=request, lesson=lesson, create=request.method == "POST"
     )
-    open_step = selectors.progress_open_step(progress=progress, total=total)
-    if step > open_step:
-        message = f"Step {step} is locked: answer step {open_step} first."
+    try:
+        services.step_check_open(steps=steps, step=current, progress=progress)
+    except services.StepLocked as locked:
         if _wants_json(request):
-            return JsonResponse({"error": message}, status=403)
-        messages.info(request, message)
-        return redirect("learn:lesson_step", step=open_step)
+            return JsonResponse({"error": str(locked)}, status=403)
+        messages.info(request, str(locked))
+        return redirect("learn:lesson_step", step=locked.open_step)
 
     result = None
     answer = ""
@@ -66,11 +61,13 @@ def lesson_step(request, step: int):
     if request.method == "POST":
         answer = request.POST.get("answer", "")
         try:
-            rate_limit(
-                scope="lesson-answer",
-                key=str(request.user.pk or progress.anon_token),
-                limit=ANSWER_RATE_LIMIT,
-                period_seconds=ANSWER_RATE_PERIOD_SECONDS,
+            result, progress = services.lesson_answer_submit(
+                lesson=lesson,
+                steps=steps,
+                step=current,
+                progress=progress,
+                raw=answer,
+                learner_key=str(request.user.pk or progress.anon_token),
             )
         except RateLimited as limited:
             if _wants_json(request):
@@ -81,9 +78,6 @@ def lesson_step(request, step: int):
                 )
             response["Retry-After"] = str(limited.retry_after)
             return response
-        expected = selectors.step_expected(lesson=lesson, step=current)
-        result = services.answer_check(step=current, raw=answer, expected=expected)
-        progress = services.progress_record_answer(progress=progress, step=current, result=result)
         status = 400 if result.malformed else 200
         if _wants_json(request):
             return _answer_json(

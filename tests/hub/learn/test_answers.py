@@ -70,3 +70,33 @@ def test_malformed_numbers_get_a_clear_message(lesson, numeric_step, raw, messag
 def test_a_typographic_minus_is_accepted(lesson):
     step = lesson_step(lesson=lesson, number=3)
     assert answer_check(step=step, raw="−1", expected=-1.0).correct
+
+
+def test_submitting_a_later_step_is_refused_until_the_earlier_ones_are_right(lesson, right_answers):
+    import uuid
+
+    from hub.learn.models import LessonProgress
+    from hub.learn.selectors import lesson_steps
+    from hub.learn.services import StepLocked, lesson_answer_submit
+
+    steps = lesson_steps(lesson=lesson)
+    progress = LessonProgress.objects.create(lesson=lesson, anon_token=uuid.uuid4())
+
+    def submit(number, raw):
+        return lesson_answer_submit(
+            lesson=lesson,
+            steps=steps,
+            step=steps[number - 1],
+            progress=progress,
+            raw=raw,
+            learner_key="learner",
+        )
+
+    with pytest.raises(StepLocked, match="Step 2 is locked: answer step 1 first"):
+        submit(2, right_answers[2])
+    result, progress = submit(1, right_answers[1])
+    assert result.correct and progress.completed_steps == [1] and progress.attempts == 1
+    result, progress = submit(2, "not a number at all")
+    assert result.malformed and progress.attempts == 1  # an unreadable answer is not counted
+    result, progress = submit(2, right_answers[2])
+    assert result.correct and progress.completed_steps == [1, 2] and progress.attempts == 2

@@ -145,11 +145,11 @@ def test_answering_too_fast_is_refused_with_429_and_retry_after(client, lesson, 
     from types import SimpleNamespace
 
     from hub.core import ratelimit
-    from hub.learn import views
+    from hub.learn import services
 
     # One fixed window for the whole test, so the count cannot straddle a minute boundary.
     monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
-    for _ in range(views.ANSWER_RATE_LIMIT):
+    for _ in range(services.ANSWER_RATE_LIMIT):
         assert _answer(client, 1, "a").status_code == 200
     refused = _answer(client, 1, "b")
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
