@@ -732,6 +732,18 @@ class LessonProgressView(ApiView):
         data = _lesson_progress_data(request, lesson=lesson, steps=steps, progress=progress)
         return Response(data)
 
+    @extend_schema(
+        summary="Start the lesson over (forget your answers)",
+        responses={204: None},
+        tags=["lesson"],
+    )
+    def delete(self, request):
+        from hub.learn.services import progress_for_request, progress_reset
+
+        lesson, _ = _lesson_or_404()
+        progress_reset(progress=progress_for_request(request=request, lesson=lesson, create=False))
+        return Response(status=204)
+
 
 class LessonStepView(ApiView):
     permission_classes = [TokenHasScope, IsAuthenticated]

@@ -280,6 +280,12 @@ def progress_record_answer(
     return progress
 
 
+def progress_reset(*, progress: LessonProgress | None) -> None:
+    """Start the lesson over: the learner's answers, attempts and completion are forgotten."""
+    if progress is not None:
+        LessonProgress.objects.filter(pk=progress.pk).delete()
+
+
 def progress_merge_on_login(*, user, session) -> LessonProgress | None:
     """Carry an anonymous visitor's progress over to the account they just logged in to.
 

@@ -6,7 +6,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hub.core.ratelimit import RateLimited
 
@@ -98,6 +98,16 @@ def lesson_step(request, step: int):
         answer = current.correct  # show the answer the learner got right
     context.update(result=result, answer=answer)
     return render(request, "learn/step.html", context, status=status)
+
+
+@require_POST
+def lesson_reset(request):
+    """Start the lesson over (a form on every step page once something is answered)."""
+    lesson = _lesson_or_404()
+    progress = services.progress_for_request(request=request, lesson=lesson, create=False)
+    services.progress_reset(progress=progress)
+    messages.info(request, "Your lesson progress was reset: the Graph Matrix is locked again.")
+    return redirect("learn:lesson_step", step=1)
 
 
 def _step_context(request, *, lesson, steps, step, progress) -> dict:

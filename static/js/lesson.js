@@ -4,6 +4,16 @@
 // No inline scripts or handlers (CSP).
 (function () {
   "use strict";
+  // "Start over" asks first: it forgets every answer.
+  document.querySelectorAll("form[data-confirm]").forEach(function (reset) {
+    reset.addEventListener("submit", function (event) {
+      if (!window.confirm(reset.dataset.confirm)) event.preventDefault();
+    });
+  });
+})();
+
+(function () {
+  "use strict";
   var form = document.getElementById("verify-form");
   if (!form || !window.fetch) return;
   var feedback = document.getElementById("feedback");

@@ -75,3 +75,14 @@ def test_a_wrong_number_is_counted_but_completes_nothing(lesson_steps, make_user
 
 def test_the_lesson_needs_a_login(lesson_steps, client_for):
     assert client_for(None).get("/api/v1/lesson/").status_code == 401
+
+
+def test_deleting_the_progress_starts_the_lesson_over(lesson_steps, make_user, client_for):
+    client = client_for(make_user())
+    client.post("/api/v1/lesson/steps/1/answer/", {"answer": lesson_steps[1]}, format="json")
+    assert client.get("/api/v1/lesson/").json()["completed_steps"] == [1]
+    assert client.delete("/api/v1/lesson/").status_code == 204
+    progress = client.get("/api/v1/lesson/").json()
+    assert progress["completed_steps"] == [] and progress["open_step"] == 1
+    assert progress["attempts"] == 0
+    assert client.get("/api/v1/lesson/steps/2/").status_code == 403

@@ -176,3 +176,16 @@ def test_signing_up_carries_the_visitors_progress_over_to_the_new_account(
     progress = LessonProgress.objects.get()
     assert progress.user.username == "fresh-learner" and progress.completed_steps == [1, 2, 3, 4]
     assert client.get("/learn/backprop/")["Location"] == "/learn/backprop/5/"
+
+
+def test_starting_over_forgets_the_answers_and_locks_the_graph_again(client, lesson, right_answers):
+    assert "Start over" not in client.get("/learn/backprop/1/").content.decode()
+    _complete(client, right_answers, upto=2)
+    assert "Start over" in client.get("/learn/backprop/3/").content.decode()
+    assert client.get("/learn/backprop/reset/").status_code == 405  # a change needs a POST
+    response = client.post("/learn/backprop/reset/")
+    assert response["Location"] == "/learn/backprop/1/"
+    html = client.get("/learn/backprop/1/").content.decode()
+    assert "progress was reset" in html and html.count("is-locked") == 10
+    assert client.get("/learn/backprop/")["Location"] == "/learn/backprop/1/"
+    assert not LessonProgress.objects.exists()
