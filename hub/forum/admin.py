@@ -4,6 +4,15 @@
 from django.contrib import admin
 
 from .models import Answer, Comment, Question, Revision, Tag, Vote
+from .services import post_question_id, question_render_bump
+
+
+class PostAdmin(admin.ModelAdmin):
+    """A staff edit changes what the question's pages show, as a service's write does."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # after the tags, too
+        question_render_bump(question_id=post_question_id(form.instance))
 
 
 @admin.register(Tag)
@@ -22,7 +31,7 @@ class AnswerInline(admin.TabularInline):
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
+class QuestionAdmin(PostAdmin):
     list_display = (
         "title",
         "author",
@@ -49,7 +58,7 @@ class QuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Answer)
-class AnswerAdmin(admin.ModelAdmin):
+class AnswerAdmin(PostAdmin):
     list_display = ("pk", "question", "author", "score", "is_automated", "is_hidden", "created_at")
     list_filter = ("is_automated", "is_hidden")
     search_fields = ("question__title", "author__username")
@@ -58,7 +67,7 @@ class AnswerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(PostAdmin):
     list_display = ("pk", "author", "question", "answer", "is_hidden", "created_at")
     list_filter = ("is_hidden",)
     raw_id_fields = ("author", "question", "answer")

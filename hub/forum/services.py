@@ -649,12 +649,14 @@ def _post_set_hidden(*, moderator, target, hidden: bool) -> None:
             )
             _question_index(locked.question_id)
         else:
-            question_id = locked.pk if model is Question else _question_id_of(locked)
-            question_render_bump(question_id=question_id)
+            question_render_bump(question_id=post_question_id(locked))
     target.is_hidden = hidden
 
 
-def _question_id_of(post) -> int:
+def post_question_id(post) -> int:
+    """The question a question, answer or comment belongs to."""
+    if isinstance(post, Question):
+        return post.pk
     if isinstance(post, Answer):
         return post.question_id
     return post.question_id or Answer.objects.values_list("question_id", flat=True).get(

@@ -279,3 +279,42 @@ def test_cached_question_page_counts_each_visitor_once(client, question):
         assert client.get(url, REMOTE_ADDR=address).status_code == 200
     question.refresh_from_db()
     assert question.view_count == 2
+
+
+def test_deleted_posts_leave_the_cached_pages_at_once(client, question, answer, asker):
+    """Deletions bypass the services (the admin, a deleted account's cascade)."""
+    comment = services.comment_create(author=asker, target=answer, body="A comment to delete.")
+    assert "A comment to delete." in _page(client, question)
+    comment.delete()
+    assert "A comment to delete." not in _page(client, question)
+
+    answer.delete()
+    assert "You forgot optimizer.zero_grad()" not in _page(client, question)
+
+    assert question.title in client.get("/questions/").content.decode()
+    question_id = question.pk
+    question.delete()
+    assert client.get(f"/questions/{question_id}/{question.slug}/").status_code == 404
+    assert question.title not in client.get("/questions/").content.decode()
+
+
+def test_staff_edits_in_the_admin_show_on_cached_pages_at_once(admin_client, client, question):
+    assert question.title in _page(client, question)
+    assert question.title in client.get("/questions/").content.decode()
+    data = {
+        "author": question.author_id,
+        "title": "Edited by staff in the admin",
+        "slug": question.slug,
+        "body": question.body,
+        "excerpt": question.excerpt,
+        "tags": [tag.pk for tag in question.tags.all()],
+        "close_reason": "",
+        "answers-TOTAL_FORMS": "0",
+        "answers-INITIAL_FORMS": "0",
+        "answers-MIN_NUM_FORMS": "0",
+        "answers-MAX_NUM_FORMS": "1000",
+    }
+    response = admin_client.post(f"/admin/forum/question/{question.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert "Edited by staff in the admin" in _page(client, question)
+    assert "Edited by staff in the admin" in client.get("/questions/").content.decode()

@@ -1,0 +1,24 @@
+"""Deletions bypass the write services (the admin, a deleted account's cascade), so the cached
+markup and pages that show the deleted post are invalidated here."""
+
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from .models import Answer, Comment, Question
+from .page_cache import pages_invalidate
+from .services import post_question_id, question_render_bump
+
+
+@receiver(post_delete, sender=Question)
+def question_deleted(sender, instance, **kwargs):
+    pages_invalidate(question_id=instance.pk)
+
+
+@receiver(post_delete, sender=Answer)
+@receiver(post_delete, sender=Comment)
+def post_deleted(sender, instance, **kwargs):
+    try:
+        question_id = post_question_id(instance)
+    except Answer.DoesNotExist:  # its answer went first, and invalidated the question
+        return
+    question_render_bump(question_id=question_id)
