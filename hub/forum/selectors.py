@@ -206,9 +206,28 @@ def question_search(*, query: str, use_postgres: bool | None = None, viewer=None
     return _search_fallback(query=query, viewer=viewer)
 
 
+def question_search_hits(*, query: str, viewer=None) -> list[dict]:
+    """The same matches as question_search, each only pk, render_version, excerpt and snippet:
+    the search page takes the rest of each row from the list rows' cached markup."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    fields = ("pk", "render_version", "excerpt", "snippet")
+    if _uses_postgres():
+        # No author or tags joined for every match before the ranking cuts them to the best.
+        queryset = _search_postgres_queryset(query=query, viewer=viewer).prefetch_related(None)
+        return list(queryset.values(*fields)[:SEARCH_LIMIT])
+    results = _search_fallback(query=query, viewer=viewer)
+    return [{name: getattr(q, name) for name in fields} for q in results]
+
+
 def _search_postgres(*, query: str, viewer=None) -> list:
+    return list(_search_postgres_queryset(query=query, viewer=viewer)[:SEARCH_LIMIT])
+
+
+def _search_postgres_queryset(*, query: str, viewer=None) -> QuerySet:
     search = SearchQuery(query, search_type="websearch", config="english")
-    queryset = (
+    return (
         _list_base(viewer=viewer)
         .filter(search_vector=search)
         .annotate(
@@ -226,7 +245,6 @@ def _search_postgres(*, query: str, viewer=None) -> list:
         )
         .order_by("-rank", "-score", "-pk")
     )
-    return list(queryset[:SEARCH_LIMIT])
 
 
 def _search_terms(query: str) -> list[str]:

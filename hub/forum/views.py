@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
@@ -26,6 +27,7 @@ from .forms import AnswerForm, AskForm, CloseForm, CommentForm, QuestionForm
 from .markdown import render_markdown
 from .models import Answer, Comment, Question, Revision, Tag
 from .page_cache import CachedPage
+from .templatetags.forum_tags import marked_snippet
 
 logger = logging.getLogger(__name__)
 
@@ -114,21 +116,53 @@ def _question_row_keys(request, queryset) -> tuple:
     return page, (queryset, keys)
 
 
-def _question_rows(row_keys) -> list[str]:
-    """The rows' markup. A row holds nothing personal. What no write on the question bumps
-    (views, the author's reputation, "n minutes ago") may lag by FRAGMENT_CACHE_SECONDS."""
-    queryset, keys = row_keys
+def _rows_markup(queryset, keys: dict[int, str], **context) -> dict[str, str]:
+    """Markup of the rows `keys` names (question id → cache key), from the cache or rendered
+    from `queryset`. A row holds nothing personal. What no write on the question bumps (views,
+    the author's reputation, "n minutes ago") may lag by FRAGMENT_CACHE_SECONDS."""
     rows = cache.get_many(keys.values())
     missing = [pk for pk, key in keys.items() if key not in rows]
     if missing:
         fresh = {
-            keys[q.pk]: render_to_string("forum/_question_summary.html", {"q": q})
+            keys[q.pk]: render_to_string("forum/_question_summary.html", {"q": q, **context})
             for q in queryset.filter(pk__in=missing).order_by()
         }
         cache.set_many(fresh, FRAGMENT_CACHE_SECONDS)
         rows.update(fresh)
+    return rows
+
+
+def _question_rows(row_keys) -> list[str]:
+    queryset, keys = row_keys
+    rows = _rows_markup(queryset, keys)
     # A question hidden or deleted between the two queries drops out of this page.
     return [mark_safe(rows[key]) for key in keys.values() if key in rows]  # our escaped markup
+
+
+# Where a search result's snippet goes in its cached row (an HTML comment, as TRACES_SLOT).
+SNIPPET_SLOT = "<!--gradhub:snippet-->"
+
+
+def _snippet_html(hit: dict) -> str:
+    if hit["snippet"]:
+        snippet = marked_snippet(hit["snippet"])
+        return format_html('<p class="q-excerpt search-snippet">{}</p>', snippet)
+    if hit["excerpt"]:
+        return format_html('<p class="q-excerpt">{}</p>', hit["excerpt"])
+    return ""
+
+
+def _search_rows(request, hits: list[dict]) -> list[str]:
+    """Each hit's list row (cached like the lists' rows) with its own snippet in the slot."""
+    keys = {hit["pk"]: f"forum:srow:{hit['pk']}:{hit['render_version']}" for hit in hits}
+    queryset = selectors.question_list(viewer=request.user)
+    rows = _rows_markup(queryset, keys, snippet_slot=mark_safe(SNIPPET_SLOT))
+    results = []
+    for hit in hits:
+        if (row := rows.get(keys[hit["pk"]])) is not None:
+            before, after = row.split(SNIPPET_SLOT, 1)
+            results.append(mark_safe(before + _snippet_html(hit) + after))  # escaped above
+    return results
 
 
 @require_safe
@@ -213,7 +247,8 @@ def tag_autocomplete(request):
 @require_safe
 def search(request):
     query = request.GET.get("q", "").strip()[:200]
-    results = selectors.question_search(query=query, viewer=request.user) if query else []
+    hits = selectors.question_search_hits(query=query, viewer=request.user) if query else []
+    results = _search_rows(request, hits)
     return render(request, "forum/search.html", {"query": query, "results": results})
 
 

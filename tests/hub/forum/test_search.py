@@ -141,3 +141,36 @@ def test_reindex_rebuilds_vectors_like_the_write_services(corpus, make_user):
     call_command("forum_reindex", verbosity=0)
     assert dict(Question.objects.values_list("pk", "search_vector")) == expected
     assert not Question.objects.filter(excerpt="").exists()
+
+
+@pytest.mark.parametrize("use_postgres", [True, False], ids=["postgres", "fallback"])
+def test_search_page_rows_show_snippets_and_writes_at_once(
+    client, corpus, asker, make_user, monkeypatch, use_postgres
+):
+    monkeypatch.setattr(selectors, "_uses_postgres", lambda: use_postgres)
+    nan = corpus["nan"]
+
+    def page():
+        response = client.get("/search/", {"q": "autocast"})
+        assert response.status_code == 200
+        return response.content.decode()
+
+    html = page()  # rows now cached
+    assert "NaN loss with mixed precision" in html
+    assert "<mark>autocast</mark>" in html
+    assert "1 result for" in html
+
+    services.vote_cast(user=make_user(reputation=500), target=nan, value=1)
+    assert "<strong>1</strong> vote<" in page()
+    services.question_edit(
+        question=nan,
+        editor=nan.author,
+        title="NaN loss under autocast after a few hundred steps",
+        body="After 300 steps with autocast the loss is NaN, then inf.",
+        tags=["amp"],
+    )
+    html = page()
+    assert "NaN loss under autocast after a few hundred steps" in html
+    assert "NaN loss with mixed precision" not in html
+    assert 'href="/tags/amp/"' in html
+    assert "the loss is NaN, then inf" in html
