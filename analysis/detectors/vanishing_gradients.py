@@ -326,7 +326,7 @@ def _init_cause(
 class Collapse:
     signal: Signal
     onset: int  # index into signal.rows
-    value: float  # median drawdown from the onset on
+    value: float  # median drawdown over the window (from the onset on, or the first half)
     top: int  # layer index (into signal.layers) of the widest point before the fall
     bottom: int  # ... and of the narrowest point
     per_layer: float  # geometric mean gain per layer over the fall
@@ -417,7 +417,11 @@ def _collapse_finding(view: TraceView, actor: int, layers) -> Finding | None:
     return Finding(
         code=CODE,
         severity=severity,
-        title="Vanishing gradients: the forward signal collapses (initialisation)",
+        title=(
+            "Vanishing gradients: the forward signal collapsed after a large update"
+            if blow_up
+            else "Vanishing gradients: the forward signal collapses (initialisation)"
+        ),
         summary=summary,
         evidence=Evidence(
             statistic=(

@@ -129,3 +129,16 @@ def test_a_first_half_collapse_whose_run_median_is_not_far_gone_is_not():
     std = t.steps.act_std.copy()
     std[22:] = milder.steps.act_std[22:]  # 28 of 50 rows above the run ceiling
     assert find(replace_steps(t, act_std=std), "vanishing_gradients") is None
+
+
+def test_a_collapse_after_a_huge_update_names_the_learning_rate():
+    t = _collapsed(0.16)
+    healthy = _collapsed(1.0)
+    std = t.steps.act_std.copy()
+    std[:10] = healthy.steps.act_std[:10]  # healthy until the blow-up at row 8
+    upd = t.steps.update_norm.copy()
+    upd[8] = t.steps.weight_norm[8] * 0.5
+    f = find(replace_steps(t, act_std=std, update_norm=upd), "vanishing_gradients")
+    assert f.evidence.onset_step == 10
+    assert "learning rate" in f.evidence.details["likely_causes"][0]
+    assert "after a large update" in f.title
