@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.detectors import vanishing_gradients
 from analysis.detectors._updates import judged_params, row_update_ratio
 from analysis.detectors._view import TraceView, fmt, persistent_onset, persistent_onsets
 from analysis.findings import Evidence, Finding, Fix, Severity
@@ -45,10 +46,14 @@ def detect(view: TraceView) -> list[Finding]:
         f"{_describe(view, d['module'])}: {round(100 * d['median_dead_share'])}%" for d in dead[:5]
     )
     cause = _large_update_before(view, onset)
+    collapsed = not cause and _after_collapse(view, [d["module"] for d in dead])
+    if collapsed:
+        cause = collapsed
     summary = (
         f"From step {onset} on, {len(dead)} ReLU layer(s) have most of their units dead for the "
-        f"whole batch ({where}). A dead unit outputs 0 and passes no gradient, so it never "
-        f"recovers." + (f" Likely cause: {cause}." if cause else "")
+        f"whole batch ({where}). A dead unit outputs 0 and passes no gradient"
+        + ("." if collapsed else ", so it never recovers.")
+        + (f" Likely cause: {cause}." if cause else "")
     )
     return [
         Finding(
@@ -69,7 +74,14 @@ def detect(view: TraceView) -> list[Finding]:
             ),
             fix=Fix(
                 text=(
-                    "Lower the learning rate (a large step can push units permanently negative), "
+                    (
+                        "Re-initialise first (He init for ReLU; see the vanishing gradients "
+                        "finding): once the signal keeps its scale these units see varied "
+                        "inputs again. "
+                        if collapsed
+                        else ""
+                    )
+                    + "Lower the learning rate (a large step can push units permanently negative), "
                     "initialise biases at 0 (not negative) with He init, or use LeakyReLU/GELU; "
                     "normalisation before the ReLU also keeps units alive."
                 ),
@@ -103,6 +115,30 @@ def _large_update_before(view: TraceView, onset_step: int) -> str:
                 f"a learning rate too high: the update at step {view.step_of(int(rows[i]))} "
                 f"moved the weights by {fmt(float(ratios[i]))} of their size, which pushed "
                 "units permanently negative"
+            )
+    return ""
+
+
+def _after_collapse(view: TraceView, modules: list[str]) -> str:
+    """Dead layers past the start of a collapsed forward signal: every sample reaches them
+    nearly alike (the input barely survives), so each unit is on for all samples or off for
+    all. The units are a symptom of the init, not of their own bias."""
+    orders = []
+    for module in modules:
+        path = module[len("inputs of ") :] if module.startswith("inputs of ") else module
+        i = view.module_by_path.get(path)
+        if i is not None:
+            orders.append(view.module_order[i])
+    for actor in view.actors:
+        collapse = vanishing_gradients.signal_collapse(view, actor)
+        if collapse is None or not orders:
+            continue
+        top = collapse.signal.layers[collapse.top]
+        if max(orders) > top.order:
+            return (
+                f"the forward signal collapsed from {view.describe(top.module)} on (about "
+                f"{fmt(collapse.per_layer)}x per layer): every sample reaches these layers "
+                "nearly alike, so each unit is on for all of them or off for all"
             )
     return ""
 

@@ -141,7 +141,7 @@ def _detect_actor(view: TraceView, actor: int) -> Finding | None:
         else:
             break
     per_layer = med_ratio ** (1.0 / (len(layers) - 1)) if med_ratio > 0 else 0.0
-    causes, cause_facts = _likely_causes(view, actor, layers, _collapse(view, actor))
+    causes, cause_facts = _likely_causes(view, actor, layers, signal_collapse(view, actor))
     blow_up = _large_update_before(view, actor, int(view.steps.step[rows[onset]]))
     if blow_up:
         causes.insert(0, blow_up)
@@ -334,7 +334,7 @@ class Collapse:
     first_half: bool  # judged over the first half of the run (the top layers crept back)
 
 
-def _collapse(view: TraceView, actor: int) -> Collapse | None:
+def signal_collapse(view: TraceView, actor: int) -> Collapse | None:
     """A forward-signal collapse that persists from an onset to the end of the run, or holds
     over the first half while the last layers creep back (they learn first)."""
     sig = forward_signal(view, actor)
@@ -386,7 +386,7 @@ def _stall(view: TraceView, actor: int) -> str:
 
 
 def _collapse_finding(view: TraceView, actor: int, layers) -> Finding | None:
-    collapse = _collapse(view, actor)
+    collapse = signal_collapse(view, actor)
     if collapse is None:
         return None
     stall = _stall(view, actor)

@@ -142,3 +142,27 @@ def test_a_collapse_after_a_huge_update_names_the_learning_rate():
     assert f.evidence.onset_step == 10
     assert "learning rate" in f.evidence.details["likely_causes"][0]
     assert "after a large update" in f.title
+
+
+def test_dead_relus_past_a_collapse_are_blamed_on_it():
+    t = synthetic_trace(
+        num_steps=ROWS, layer_sizes=SIZES, activation="relu", loss_start=1.1, loss_end=1.1
+    )
+    std, dead = t.steps.act_std.copy(), t.steps.act_dead_frac.copy()
+    for k, path in enumerate(LINEAR):
+        std[:, mod(t, path)] = 0.6 * 0.2**k
+    dead[:, mod(t, "11")] = 0.7  # the last hidden ReLU
+    t = replace_steps(t, act_std=std, act_dead_frac=dead)
+    f = find(t, "dead_relu")
+    assert "collapsed" in f.evidence.details["likely_cause"]
+    assert "never recovers" not in f.summary
+    assert find(t, "vanishing_gradients") is not None
+
+
+def test_dead_relus_without_a_collapse_keep_their_own_cause():
+    t = synthetic_trace(num_steps=ROWS, layer_sizes=SIZES, activation="relu")
+    dead = t.steps.act_dead_frac.copy()
+    dead[:, mod(t, "11")] = 0.7
+    f = find(replace_steps(t, act_dead_frac=dead), "dead_relu")
+    assert "collapsed" not in f.evidence.details["likely_cause"]
+    assert "never recovers" in f.summary
