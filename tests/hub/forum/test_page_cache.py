@@ -318,3 +318,16 @@ def test_staff_edits_in_the_admin_show_on_cached_pages_at_once(admin_client, cli
     assert response.status_code == 302, response.content.decode()[:2000]
     assert "Edited by staff in the admin" in _page(client, question)
     assert "Edited by staff in the admin" in client.get("/questions/").content.decode()
+
+
+def test_no_page_is_cached_in_a_cache_the_processes_do_not_share(rf, settings, db):
+    """The embedded run's local-memory cache: a worker's write would never reach the web
+    process's versions, so pages are rendered every time."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from hub.forum.page_cache import CachedPage
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    request = rf.get("/questions/")
+    request.user = AnonymousUser()
+    assert CachedPage(request).key is None
