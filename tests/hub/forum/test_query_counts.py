@@ -70,3 +70,22 @@ def test_question_list_query_count_does_not_grow_with_questions(
         assert _count(client, f"/questions/?sort={sort}") <= few
     with django_assert_max_num_queries(MAX_LIST_QUERIES):
         client.get("/questions/?page=2")
+
+
+def test_anonymous_question_page_render_query_count_does_not_grow(
+    client, make_question, make_user, django_assert_max_num_queries
+):
+    """The render behind the cached page: a bump leaves nothing of the page cached."""
+    small, _ = _busy_question(make_question, make_user, answers=2, comments=1)
+    big, _ = _busy_question(make_question, make_user, answers=12, comments=3)
+    client.get(small.get_absolute_url())  # warm the view counter
+    client.get(big.get_absolute_url())
+
+    def render_count(question) -> int:
+        services.question_render_bump(question_id=question.pk)
+        return _count(client, question.get_absolute_url())
+
+    assert render_count(small) == render_count(big) > 0
+    services.question_render_bump(question_id=big.pk)
+    with django_assert_max_num_queries(MAX_QUESTION_PAGE_QUERIES[False]):
+        client.get(big.get_absolute_url())
