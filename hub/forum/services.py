@@ -490,11 +490,9 @@ def answer_accept(*, user, answer: Answer) -> Answer:
         if question.accepted_answer_id is not None:
             _accept_reputation(question=question, answer=question.accepted_answer, sign=-1)
         question.accepted_answer = answer
+        now = timezone.now()
         question_render_bump(
-            question_id=question.pk,
-            accepted_answer=answer,
-            last_activity_at=timezone.now(),
-            updated_at=timezone.now(),
+            question_id=question.pk, accepted_answer=answer, last_activity_at=now, updated_at=now
         )
         _accept_reputation(question=question, answer=answer, sign=1)
         _notify(
