@@ -9,9 +9,17 @@ LABELS = load_labels()
 
 
 @pytest.fixture(scope="module")
-def outcomes():
-    # All scenarios at once, in parallel subprocesses (one per core).
-    return {o.name: o for o in run_all(list(LABELS))}
+def outcomes(request):
+    # The selected scenarios (all, or those `-k NAME` kept) at once, in parallel subprocesses
+    # (one per core).
+    selected = sorted(
+        {
+            item.callspec.params["name"]
+            for item in request.session.items
+            if "name" in getattr(getattr(item, "callspec", None), "params", {})
+        }
+    )
+    return {o.name: o for o in run_all(selected or list(LABELS))}
 
 
 def test_there_are_at_least_thirty_scenarios_with_healthy_and_buggy_ones():
