@@ -46,9 +46,17 @@ def detect(view: TraceView) -> list[Finding]:
         f"{_describe(view, d['module'])}: {round(100 * d['median_dead_share'])}%" for d in dead[:5]
     )
     cause = _large_update_before(view, onset)
+    too_high = bool(cause)
     collapsed = not cause and _after_collapse(view, [d["module"] for d in dead])
     if collapsed:
         cause = collapsed
+    elif not cause and onset <= view.step_of(int(rows[0])):
+        # Dead before any update could have killed them: the starting point did.
+        cause = (
+            "the initialisation: the units are dead from the first recorded step, before any "
+            "update (negative biases, a weight scale or an input shift that keeps "
+            "pre-activations below 0)"
+        )
     summary = (
         f"From step {onset} on, {len(dead)} ReLU layer(s) have most of their units dead for the "
         f"whole batch ({where}). A dead unit outputs 0 and passes no gradient"
@@ -81,9 +89,15 @@ def detect(view: TraceView) -> list[Finding]:
                         if collapsed
                         else ""
                     )
-                    + "Lower the learning rate (a large step can push units permanently negative), "
-                    "initialise biases at 0 (not negative) with He init, or use LeakyReLU/GELU; "
-                    "normalisation before the ReLU also keeps units alive."
+                    + (
+                        "Lower the learning rate (a large step can push units permanently "
+                        "negative), or use LeakyReLU/GELU; "
+                        if too_high
+                        else "Initialise biases at 0 (not negative) with He init, or use "
+                        "LeakyReLU/GELU (a larger learning rate cannot revive a unit whose "
+                        "gradient is exactly 0); "
+                    )
+                    + "normalisation before the ReLU also keeps units alive."
                 ),
                 code=(
                     "nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')\n"

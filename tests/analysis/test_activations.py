@@ -32,6 +32,18 @@ def test_nearly_all_dead_is_an_error_with_the_onset():
     assert f.evidence.onset_step == 15
 
 
+def test_units_dead_from_the_first_step_blame_the_initialisation_not_the_learning_rate():
+    f = find(_dead(0.97), "dead_relu")
+    assert "initialisation" in f.evidence.details["likely_cause"]
+    assert f.fix.text.startswith("Initialise biases at 0")
+    assert "Lower the learning rate" not in f.fix.text
+
+
+def test_units_dying_later_without_a_large_update_name_no_learning_rate_cause():
+    f = find(_dead(0.97, from_row=15), "dead_relu")
+    assert "initialisation" not in f.evidence.details["likely_cause"]
+
+
 def test_units_dying_only_at_the_very_end_are_not_reported():
     assert find(_dead(0.9, from_row=38), "dead_relu") is None
 
