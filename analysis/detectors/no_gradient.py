@@ -5,12 +5,18 @@ Frozen parameters (``requires_grad=False``) are not counted, nor are parameters 
 learning rate 0, nor parameters no optimizer holds (a teacher or target network). The cause is told apart by whether the owning module ran: a module that never
 ran is an unused branch; one that ran without a gradient reaching it sits behind a break in
 the graph (``.detach()``, ``.item()``, ``.data``, ``torch.no_grad()``, a numpy round trip).
+
+A NaN/Inf gradient is a gradient: backprop reached the parameter (non_finite reports it). Tensors
+an optimizer holds that no module of the model owns never ran in any forward pass; when the model
+has parameters missing from the optimizer they are the old copy of a replaced layer, and
+not_in_optimizer tells that bug whole.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from analysis.detectors import not_in_optimizer
 from analysis.detectors._view import TraceView
 from analysis.findings import Evidence, Finding, Fix, Severity
 
@@ -36,7 +42,10 @@ def detect(view: TraceView) -> list[Finding]:
     groups = view.param_group
     has_group = groups >= 0
     candidates[has_group] &= ~view.lr_zero_group[groups[has_group]]
-    never = candidates & ~view.ever_graded
+    never = candidates & ~not_in_optimizer.reached(view)
+    outside = not_in_optimizer.outside_model(view)
+    if not_in_optimizer.missing(view).any():
+        never &= ~outside  # a replaced layer's old tensors: not_in_optimizer's finding
     if not never.any():
         return []
     zero_but_present = never & view.ever_grad_present
@@ -50,8 +59,9 @@ def detect(view: TraceView) -> list[Finding]:
         return []
     names = tuple(view.trace.params[i].name for i in idx)
     modules = tuple(dict.fromkeys(view.trace.params[i].module for i in idx))
-    ran = view.param_ran[idx]
-    unused = tuple(dict.fromkeys(view.trace.params[i].module for i in idx[~ran]))
+    ran = view.param_ran[idx] & ~outside[idx]
+    old = tuple(view.trace.params[i].name for i in idx[outside[idx]])
+    unused = tuple(dict.fromkeys(view.trace.params[i].module for i in idx[~ran & ~outside[idx]]))
     cut = tuple(dict.fromkeys(view.trace.params[i].module for i in idx[ran]))
     share = idx.size / max(1, int(candidates.sum()))
     all_cut = share >= ALL_CUT_SHARE
@@ -62,6 +72,13 @@ def detect(view: TraceView) -> list[Finding]:
             f"{'it' if len(cut) == 1 else 'them'}: the graph is broken between "
             f"{'it' if len(cut) == 1 else 'them'} and the loss (.detach(), .item(), .data, "
             "torch.no_grad(), a numpy round trip, or a non-differentiable op such as argmax)"
+        )
+    if old:
+        parts.append(
+            f"{_list(old)} {'is' if len(old) == 1 else 'are'} held by the optimizer but owned by "
+            "no module of the model, so no forward pass uses "
+            f"{'it' if len(old) == 1 else 'them'}: typically the old copy of a layer replaced or "
+            "removed after the optimizer was built"
         )
     if unused:
         parts.append(
@@ -94,6 +111,7 @@ def detect(view: TraceView) -> list[Finding]:
                     "share_of_trainable": share,
                     "modules_that_ran": list(cut),
                     "modules_that_never_ran": list(unused),
+                    "outside_model": list(old),
                     "steps_seen": view.S,
                 },
             ),

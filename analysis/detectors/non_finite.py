@@ -2,8 +2,18 @@
 
 Isolated steps that a GradScaler skipped (``SKIPPED_STEP`` events) are how mixed precision
 finds its loss scale: they are normal and not reported, unless the scaler skips most steps.
-Otherwise the first row and the first layer (in forward order) where a non-finite value shows
-are named.
+Otherwise the first row where a non-finite value shows is named, and where in that step it
+started, read from what the row holds (its loss comes from the forward pass, its gradients from
+backward on that loss, its weight norms are measured after the step):
+
+- the loss is non-finite: a layer output the recorder sampled in that forward pass was
+  non-finite (the earliest in forward order is named), or else the loss computation made it
+  (log of 0, 0/0) and backward carried it into every gradient;
+- the loss is finite but gradients are not: backward made it, in the operation right after the
+  last layer (in forward order) whose gradient is non-finite: layers before it in forward order
+  get the NaN through it, layers after it do not;
+- a gradient's norm overflowed float32 with finite elements: the earliest such layer;
+- only the weights: the optimizer step itself.
 """
 
 from __future__ import annotations
@@ -98,7 +108,7 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow
         order = np.argsort(view.param_order[params_bad], kind="stable")
         params_bad = params_bad[order]
     names = tuple(view.trace.params[i].name for i in params_bad)
-    first_module = view.trace.params[params_bad[0]].module if params_bad.size else None
+    origin, first_module, cause = _origin(view, first, loss_bad, grad_bad, overflowed, params_bad)
     if loss_bad[first]:
         where.append("the loss")
     if grad_bad[first]:
@@ -115,13 +125,8 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow
     last_finite_loss = s.loss[:first][np.isfinite(s.loss[:first])]
     summary = (
         f"A non-finite value (NaN/Inf) first appears at step {step} in "
-        f"{', '.join(where) or 'the recorded values'}"
-        + (
-            f", earliest in forward order in {first_module or '(top)'}"
-            if first_module is not None
-            else ""
-        )
-        + "."
+        f"{', '.join(where) or 'the recorded values'}."
+        + cause
         + (
             f" The weights themselves became non-finite at step {first_weight}: every step after "
             "that is lost."
@@ -150,6 +155,7 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow
             onset_step=step,
             details={
                 "first_step": step,
+                "first_in": origin,
                 "rows_affected": int(bad.sum()),
                 "rows_total": view.S,
                 "weights_non_finite_from_step": first_weight,
@@ -175,6 +181,71 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow
         glossary=("exploding-gradient", "learning-rate", "gradient-clipping", "mixed-precision"),
         confidence=0.99,
     )
+
+
+def _origin(view, first, loss_bad, grad_bad, overflowed, params_bad):
+    """(where it started, the module named or None, a sentence saying why) for row ``first``.
+
+    ``params_bad`` are sorted in forward order."""
+    s = view.steps
+    params = view.trace.params
+    if loss_bad[first]:
+        # The recorder's std of a sampled output is +Inf when the sample held NaN/Inf; a module
+        # that did not run is NaN.
+        out_bad = np.flatnonzero(np.isposinf(s.act_std[first]))
+        if out_bad.size:
+            m = int(out_bad[np.argmin(view.module_order[out_bad])])
+            path = view.trace.modules[m].path
+            return (
+                "forward",
+                path,
+                f" It shows first in the forward pass, in the output of {view.describe(path)}, "
+                "before the loss.",
+            )
+        sampled = bool(np.isfinite(s.act_std[first]).any())
+        return (
+            "loss",
+            None,
+            " It starts in the loss: the weights going into that step were finite"
+            + (", and so were the layer outputs sampled in its forward pass" if sampled else "")
+            + ", so the loss computation made it (log of 0, a division by 0, sqrt of a negative "
+            "number, exp overflowing)"
+            + (" and backward carried it into the gradients." if grad_bad[first] else "."),
+        )
+    grads = [i for i in params_bad if s.grad_nonfinite[first, i] > 0]
+    if grads:
+        path = params[grads[-1]].module
+        if np.isfinite(s.loss[first]):
+            return (
+                "backward",
+                path,
+                f" The loss was finite, so backward made it: {view.describe(path)} is the last "
+                "layer in forward order whose gradient is non-finite, so the operation right "
+                "after it has an infinite derivative at a finite value (sqrt or a norm at 0, a "
+                "division by a tiny number) and everything before it inherits the NaN.",
+            )
+        return (
+            "gradients",
+            path,
+            " The loss was not recorded at that step; of the layers whose gradient is non-finite, "
+            f"{view.describe(path)} is nearest the loss.",
+        )
+    if overflowed.any():
+        path = params[next(i for i in params_bad if overflowed[i])].module
+        return (
+            "overflow",
+            path,
+            f" The earliest such layer in forward order is {path or '(top)'}.",
+        )
+    if params_bad.size:
+        path = params[params_bad[0]].module
+        return (
+            "update",
+            path,
+            " The loss and the gradients were finite, so the optimizer step itself made it (an "
+            f"update too large for float32, or a division by ~0), earliest in {path or '(top)'}.",
+        )
+    return ("unknown", None, "")
 
 
 def _scaler_finding(view, skipped, taken) -> Finding:
