@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 
 from analysis.detectors import lr_too_high as hi
@@ -96,3 +98,26 @@ def test_small_updates_during_a_warm_up_still_in_progress_are_not_lr_too_low():
     t = _run(lo.LOW_RATIO * 0.5, FLAT)
     lr = np.linspace(1e-5, 1e-3, N)[:, None]
     assert "lr_too_low" not in codes(replace_steps(t, lr=lr))
+
+
+def _factors(text: str) -> set[float]:
+    return {float(x) for x in re.findall(r"(?:about|by about) ([0-9.e+]+)x?", text)}
+
+
+def test_lr_too_high_gives_one_reduction_factor_in_its_evidence_and_its_fix():
+    # Adam at lr=5: one number, derived once, in the counterfactual and in the fix
+    f = find(_run(0.259, FLAT), "lr_too_high")
+    said = _factors(f.evidence.counterfactual) | _factors(f.fix.text)
+    assert len(said) == 1, (f.evidence.counterfactual, f.fix.text)
+    assert said == {round(0.259 / hi.TARGET_RATIO, 0)}
+
+
+def test_an_early_blow_up_gives_one_reduction_factor_too():
+    loss = np.full(N, 2.0)
+    loss[2:] = 1e4  # the loss blows up right after a huge first step, the net dies after it
+    t = _run(0.0, loss)
+    upd = t.steps.update_norm.copy()
+    upd[0] = t.steps.weight_norm[0] * 0.5
+    f = find(replace_steps(t, update_norm=upd), "lr_too_high")
+    said = _factors(f.evidence.counterfactual) | _factors(f.fix.text)
+    assert len(said) == 1, (f.evidence.counterfactual, f.fix.text)
