@@ -174,3 +174,14 @@ def test_search_page_rows_show_snippets_and_writes_at_once(
     assert "NaN loss with mixed precision" not in html
     assert 'href="/tags/amp/"' in html
     assert "the loss is NaN, then inf" in html
+
+
+def test_reindex_fills_excerpts_into_cached_list_rows_at_once(client, corpus):
+    from django.core.management import call_command
+
+    from hub.forum.models import Question
+
+    Question.objects.update(excerpt="")  # as after a bulk load
+    assert "After 300 steps with autocast" not in client.get("/questions/").content.decode()
+    call_command("forum_reindex", verbosity=0)
+    assert "After 300 steps with autocast" in client.get("/questions/").content.decode()

@@ -14,8 +14,9 @@ class Command(BaseCommand):
         indexed = services.questions_search_reindex()
         excerpts = 0
         for question in Question.objects.filter(excerpt="").only("pk", "body_html").iterator():
-            Question.objects.filter(pk=question.pk).update(
-                excerpt=html_excerpt(question.body_html, max_length=EXCERPT_MAX_LENGTH)
+            services.question_render_bump(  # the list rows show the excerpt
+                question_id=question.pk,
+                excerpt=html_excerpt(question.body_html, max_length=EXCERPT_MAX_LENGTH),
             )
             excerpts += 1
         if verbosity:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from hub.accounts.models import Profile
 from hub.accounts.services import profile_get, user_create
 from hub.forum import services
-from hub.forum.models import Answer, Comment, Question, Tag
+from hub.forum.models import Answer, Comment, Tag
 
 User = get_user_model()
 DATA_FILE = Path(__file__).resolve().parents[2] / "demo" / "community.yaml"
@@ -127,7 +127,8 @@ class Command(BaseCommand):
             if answer_spec.get("accepted"):
                 services.answer_accept(user=asker, answer=answer)
         self._votes(target=question, author=asker, net=spec.get("votes", 0), people=people, rng=rng)
-        Question.objects.filter(pk=question.pk).update(
+        services.question_render_bump(  # its rows and pages show these
+            question_id=question.pk,
             created_at=asked_at,
             updated_at=moment,
             last_activity_at=min(moment, now),
