@@ -30,6 +30,13 @@ LOSS_FLAT = 0.05
 # A learning rate that ends the recorded run this many times higher than it began is a warm-up
 # still in progress: small updates are the schedule's intent, not a wrong setting. (Ours.)
 WARMUP_GROWTH = 2.0
+# The learning rate is read from the updates of the parameters a gradient reaches. When most of
+# the actor's weights (by element count) never get a non-zero gradient (ReLUs dead from the
+# start, a cut graph), the few that do are not the model: a larger learning rate leaves the rest
+# at exactly 0, so a small update there says nothing about the rate (dead_relu or no_gradient
+# names the cause). (Ours: half. A ReLU MLP with every bias at -5 under Adam at lr 1e-3 got a
+# gradient only on its output bias, 3 of 9k weights, whose update was 5e-5 of its size.)
+MIN_GRADED_SHARE = 0.5
 
 
 def detect(view: TraceView) -> list[Finding]:
@@ -38,7 +45,7 @@ def detect(view: TraceView) -> list[Finding]:
         st = update_stats(view, actor)
         if st is None:
             continue
-        if _warming_up(view, actor):
+        if _warming_up(view, actor) or _graded_share(view, actor) < MIN_GRADED_SHARE:
             continue
         loss = st.loss
         if loss is None:
@@ -100,6 +107,13 @@ def detect(view: TraceView) -> list[Finding]:
             )
         )
     return findings
+
+
+def _graded_share(view: TraceView, actor: int) -> float:
+    """Share of the actor's weights (by element count) that ever got a non-zero gradient."""
+    params = view.params_of(actor)
+    total = int(view.numel[params].sum())
+    return float(view.numel[params[view.ever_graded[params]]].sum()) / total if total else 1.0
 
 
 def _warming_up(view: TraceView, actor: int) -> bool:

@@ -121,3 +121,30 @@ def test_an_early_blow_up_gives_one_reduction_factor_too():
     f = find(replace_steps(t, update_norm=upd), "lr_too_high")
     said = _factors(f.evidence.counterfactual) | _factors(f.fix.text)
     assert len(said) == 1, (f.evidence.counterfactual, f.fix.text)
+
+
+def _only_last_bias_graded(t):
+    # negative-bias ReLUs dead from the start: every gradient is exactly 0 except the output
+    # layer's bias, whose small update says nothing about the learning rate
+    grad, fresh, upd = (
+        t.steps.grad_norm.copy(),
+        t.steps.fresh_grad_norm.copy(),
+        t.steps.update_norm.copy(),
+    )
+    keep = [p.name for p in t.params].index("4.bias")
+    for a in (grad, fresh, upd):
+        a[:, [i for i in range(len(t.params)) if i != keep]] = 0.0
+    return replace_steps(t, grad_norm=grad, fresh_grad_norm=fresh, update_norm=upd)
+
+
+def test_tiny_updates_where_almost_no_gradient_arrives_are_not_lr_too_low():
+    t = _only_last_bias_graded(_run(lo.LOW_RATIO * 0.5, FLAT))
+    assert "lr_too_low" not in codes(t)
+
+
+def test_tiny_updates_with_most_of_the_model_graded_are_still_lr_too_low():
+    t = _run(lo.LOW_RATIO * 0.5, FLAT)
+    grad, fresh = t.steps.grad_norm.copy(), t.steps.fresh_grad_norm.copy()
+    first = [p.name for p in t.params].index("0.bias")  # one small vector without gradient
+    grad[:, first] = fresh[:, first] = 0.0
+    assert "lr_too_low" in codes(replace_steps(t, grad_norm=grad, fresh_grad_norm=fresh))
