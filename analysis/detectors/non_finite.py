@@ -7,8 +7,9 @@ started, read from what the row holds (its loss comes from the forward pass, its
 backward on that loss, its weight norms are measured after the step):
 
 - the loss is non-finite: a layer output the recorder sampled in that forward pass was
-  non-finite (the earliest in forward order is named), or else the loss computation made it
-  (log of 0, 0/0) and backward carried it into every gradient;
+  non-finite or beyond ~1e19 (the earliest in forward order is named), or else the loss
+  computation made it (log of 0, 0/0) and backward carried it into every gradient; the last
+  layer's outputs are quoted when they spread WIDE_OUTPUT_STD or more;
 - the loss is finite but gradients are not: backward made it, in the operation right after the
   last layer (in forward order) whose gradient is non-finite: layers before it in forward order
   get the NaN through it, layers after it do not;
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.detectors._view import TraceView
+from analysis.detectors._view import TraceView, fmt
 from analysis.findings import Evidence, Finding, Fix, Severity
 from traces.model import EventKind
 
@@ -31,6 +32,12 @@ CODE = "non_finite"
 # the scale on every skip, so a healthy run skips a handful of steps early, then ~1 in
 # growth_interval (2000); half is far outside that. (PyTorch AMP docs; ours for the share.)
 SKIPPED_SHARE = 0.5
+# Outputs of the last layer spread this widely make a loss built on exp non-finite: exp
+# overflows float32 above 88.7, and a softmax probability underflows to exactly 0 (log 0 = -Inf)
+# once its logit sits ~88-104 below its row's maximum; values with this std reach such gaps
+# within a batch (about +-2.2 std). (Float32 limits; ours for the std. A log(softmax) on 0..255
+# pixel inputs had logits with std 28 and an Inf loss at step 0.)
+WIDE_OUTPUT_STD = 20.0
 
 
 def detect(view: TraceView) -> list[Finding]:
@@ -190,8 +197,8 @@ def _origin(view, first, loss_bad, grad_bad, overflowed, params_bad):
     s = view.steps
     params = view.trace.params
     if loss_bad[first]:
-        # The recorder's std of a sampled output is +Inf when the sample held NaN/Inf; a module
-        # that did not run is NaN.
+        # The recorder's std of a sampled output is +Inf when the sample's sum of squares is not
+        # finite (NaN/Inf in it, or values beyond ~1e19); a module that did not run is NaN.
         out_bad = np.flatnonzero(np.isposinf(s.act_std[first]))
         if out_bad.size:
             m = int(out_bad[np.argmin(view.module_order[out_bad])])
@@ -200,7 +207,8 @@ def _origin(view, first, loss_bad, grad_bad, overflowed, params_bad):
                 "forward",
                 path,
                 f" It shows first in the forward pass, in the output of {view.describe(path)}, "
-                "before the loss.",
+                "before the loss: non-finite, or beyond ~1e19 (the sum of squares of its sampled "
+                "values overflowed float32).",
             )
         sampled = bool(np.isfinite(s.act_std[first]).any())
         return (
@@ -210,7 +218,8 @@ def _origin(view, first, loss_bad, grad_bad, overflowed, params_bad):
             + (", and so were the layer outputs sampled in its forward pass" if sampled else "")
             + ", so the loss computation made it (log of 0, a division by 0, sqrt of a negative "
             "number, exp overflowing)"
-            + (" and backward carried it into the gradients." if grad_bad[first] else "."),
+            + (" and backward carried it into the gradients." if grad_bad[first] else ".")
+            + _wide_outputs(view, first),
         )
     grads = [i for i in params_bad if s.grad_nonfinite[first, i] > 0]
     if grads:
@@ -246,6 +255,27 @@ def _origin(view, first, loss_bad, grad_bad, overflowed, params_bad):
             f"update too large for float32, or a division by ~0), earliest in {path or '(top)'}.",
         )
     return ("unknown", None, "")
+
+
+def _wide_outputs(view: TraceView, row: int) -> str:
+    """A sentence about the last layer's outputs on ``row`` when they spread WIDE_OUTPUT_STD or
+    more (logits that make exp/softmax overflow or underflow); '' otherwise."""
+    std = view.steps.act_std[row]
+    paths = [m.path for m in view.trace.modules]
+    parents = {p.rpartition(".")[0] for p in paths if p} | ({""} if len(paths) > 1 else set())
+    leaf = np.array([p not in parents for p in paths], dtype=bool)  # the recorder's own rule
+    ran = np.flatnonzero(np.isfinite(std) & leaf)
+    if ran.size == 0:
+        return ""
+    last = int(ran[np.argmax(view.module_order[ran])])
+    if std[last] < WIDE_OUTPUT_STD:
+        return ""
+    path = view.trace.modules[last].path
+    return (
+        f" The last layer's outputs, {view.describe(path)}, had std {fmt(float(std[last]))} at "
+        "that step: exp or softmax of values that far apart overflows or gives probabilities of "
+        "exactly 0 (unscaled inputs or a large init make them so large)."
+    )
 
 
 def _scaler_finding(view, skipped, taken) -> Finding:

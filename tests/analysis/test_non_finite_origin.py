@@ -87,3 +87,17 @@ def test_nan_gradients_under_a_finite_loss_name_the_layer_nearest_the_loss():
     assert f.evidence.onset_step == 12
     assert f.evidence.details["first_in"] == "backward"
     assert f.evidence.modules == ("2",)
+
+
+def test_a_loss_origin_with_widely_spread_outputs_says_so():
+    # logits of unscaled inputs: std 28 at the last layer; log(softmax) underflows to log(0)
+    t = _nan_from(synthetic_trace(num_steps=30), 0)
+    std = t.steps.act_std.copy()
+    std[0, mod(t, "4")] = 28.0
+    f = find(replace_steps(t, act_std=std), "non_finite")
+    assert "4 (Linear)" in f.summary and "std 28" in f.summary
+
+
+def test_a_loss_origin_with_ordinary_outputs_does_not_blame_their_spread():
+    f = find(_nan_from(synthetic_trace(num_steps=30), 0), "non_finite")
+    assert "std" not in f.summary
