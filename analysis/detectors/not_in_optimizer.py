@@ -73,9 +73,9 @@ def detect(view: TraceView) -> list[Finding]:
         return []
     names = tuple(view.trace.params[i].name for i in idx)
     modules = tuple(dict.fromkeys(view.trace.params[i].module for i in idx))
-    # What the optimizer updates that the forward pass uses: its parameters in the model that a
-    # gradient reached. Tensors it holds outside the model (a replaced layer's) do not count.
-    used = (view.param_actor >= 0) & reached(view) & ~outside_model(view)
+    # What the optimizer updates that the forward pass uses: its parameters a gradient reached.
+    # The tensors of a layer replaced after it was built are never reached, so they do not count.
+    used = (view.param_actor >= 0) & reached(view)
     optimized = np.flatnonzero(used)
     # A leading block (every missing parameter runs before every optimized one) is how a
     # backbone looks when only the head was given to the optimizer: probably meant frozen.
