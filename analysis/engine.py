@@ -14,7 +14,7 @@ from traces.model import Trace
 
 # Bump when a detector, a threshold or the finding shape changes: the web app keeps one
 # diagnosis per trace and engine version.
-ENGINE_VERSION = "1.2.0"
+ENGINE_VERSION = "1.3.0"
 
 # A root cause hides the symptoms it produces, so the fix shown is the right one:
 # accumulating gradients inflate the updates (looks like a high LR, then explodes); a step that
