@@ -54,7 +54,7 @@ BOT_POST_BANNER = "**Gradient Doctor · automated diagnosis**"
 # The engine's report in a post is cut (at a finding) beyond this: the forum takes automated
 # posts up to 4 x 30,000 characters (hub/forum/services.py), and the rest of the post is short.
 BOT_POST_REPORT_MAX_CHARS = 100_000
-# "Solved questions with the same diagnosis" listed in a bot post.
+# "Questions with the same diagnosis" (solved first) listed in a bot post.
 SIMILAR_QUESTIONS_LIMIT = 5
 # Tags the findings add to a question: warnings and errors only (an info note is not a problem).
 TAGGED_SEVERITIES = ("error", "warning")
@@ -681,7 +681,7 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
             exclude_question_id=trace.question_id,
             limit=SIMILAR_QUESTIONS_LIMIT,
         )
-        parts += ["", "### Solved questions with the same diagnosis", ""]
+        parts += ["", "### Questions with the same diagnosis (✅ solved, listed first)", ""]
         if similar:
             for question in similar:
                 mark = "✅ " if question.accepted_answer_id else ""

@@ -355,7 +355,7 @@ def test_same_diagnosis_lists_solved_questions_first_and_not_this_one(asker, que
     )
     assert [q.pk for q in found] == [solved.pk, unsolved.pk]
     body = Answer.objects.get(question=question).body
-    assert "Solved questions with the same diagnosis" in body
+    assert "Questions with the same diagnosis (✅ solved, listed first)" in body
     assert body.index(solved.get_absolute_url()) < body.index(unsolved.get_absolute_url())
 
 
