@@ -126,7 +126,7 @@ class _Window:
         self.stale: set[int] = set()
         self.snapshots: dict[int, torch.Tensor] = {}  # stale .grad values at the first backward
         self.fresh: dict[int, torch.Tensor] | None = None  # param -> 0-d norm, once measured
-        self.acts: dict[int, tuple] = {}  # module -> _activation_stats(...)
+        self.acts: dict[int, tuple] = {}  # module -> _activation_sample(...)
 
     def add(self, kind: EventKind, optimizer: int = -1) -> None:
         if len(self.events) < MAX_WINDOW_EVENTS:
@@ -433,8 +433,7 @@ class Recorder:
             and output.is_floating_point()
             and output.numel() > 0
         ):
-            with torch.no_grad():
-                window.acts[index] = _activation_stats(output, info.activation)
+            window.acts[index] = _activation_sample(output, info.activation)
         return None
 
     # ---------------------------------------------------------------- backward
@@ -854,6 +853,7 @@ class Recorder:
         fresh = window.fresh or {}
         fresh_idx = list(fresh)
         act_idx = list(window.acts)
+        act_stats = [_activation_stats(*window.acts[m]) for m in act_idx]
         loss = window.loss
         parts = [
             torch.stack(state["grad_norm"]) if state["grad_norm"] else None,
@@ -863,8 +863,8 @@ class Recorder:
             torch.cat(state["dead"]) if state["dead"] else None,
             loss.reshape(1).float() if loss is not None else None,
         ]
-        for m in act_idx:
-            parts.extend(window.acts[m][0])
+        for stats in act_stats:
+            parts.extend(stats[0])
         values = _host_parts(parts)
         grad_norm = _column(P, state["with_grad"], values[0], np.float32)
         fresh_norm = _column(P, fresh_idx, values[1], np.float32)
@@ -875,8 +875,8 @@ class Recorder:
         acts = np.full((M, 5), np.nan, dtype=np.float32)
         if act_idx:
             acts[act_idx] = [
-                _act_row(values[6 + 5 * k : 11 + 5 * k], *window.acts[m][1:])
-                for k, m in enumerate(act_idx)
+                _act_row(values[6 + 5 * k : 11 + 5 * k], *stats[1:])
+                for k, stats in enumerate(act_stats)
             ]
         loss_value = float(values[5][0]) if loss is not None else math.nan
 
@@ -1165,21 +1165,33 @@ def _group_lr(recorder: Recorder, g: int) -> float:
         return math.nan
 
 
-def _activation_stats(output: torch.Tensor, activation: str | None) -> tuple:
-    """Raw sums over a slice of a module output: ((sum, sum of squares, non-zero elements,
-    units not zero in every row, saturated elements or None), elements, units, rows,
-    saturating). A few small reductions; the host turns them into statistics."""
-    x = output.detach()
-    if x.dim() >= 2 and x.shape[0] > 1:  # a slice of the batch, before any copy
-        per_sample = max(x[0].numel(), 1)
-        x = x[: max(1, -(-ACT_SAMPLE_ELEMENTS // per_sample))]
+def _activation_sample(output: torch.Tensor, activation: str | None) -> tuple:
+    """(a float32 copy of a slice of a module output, shaped [rows, units], activation name).
+    The forward hook only takes this copy; ``_activation_stats`` reduces it at the step, with
+    every module's sample at once: a hook runs right after a large kernel has evicted the
+    interpreter's and the dispatcher's working set from the CPU caches, where each small op
+    cost several times what it costs in a loop of them. A copy, not a view: an in-place op
+    after the module (``nn.ReLU(inplace=True)``) must not change what was measured."""
+    x = output.detach()  # no autograd history for what follows, without a no_grad block
+    shape = x.shape
     # Units are channels (dim 1) for images (N, C, H, W), else the last dim (N, F), (N, T, F).
-    if x.dim() >= 4:
-        x = x.movedim(1, -1)
-    units = x.shape[-1] if x.dim() >= 2 else 1
-    x = x.reshape(-1, units)
-    rows = max(1, min(x.shape[0], ACT_SAMPLE_ELEMENTS // max(units, 1)))
-    x = x[:rows].float()
+    units = (shape[1] if len(shape) >= 4 else shape[-1]) if len(shape) >= 2 else 1
+    rows = max(1, min(x.numel() // max(units, 1), ACT_SAMPLE_ELEMENTS // max(units, 1)))
+    if len(shape) >= 4 or (len(shape) >= 2 and not x.is_contiguous()):
+        # Whole samples first: moving channels last, or flattening a strided output, copies.
+        per_sample = max(x.numel() // shape[0], 1)
+        x = x[: max(1, -(-ACT_SAMPLE_ELEMENTS // per_sample))]
+        if len(shape) >= 4:
+            x = x.movedim(1, -1)
+    # The rows of [N*..., units] in order are the batch's first samples.
+    return x.reshape(-1, units)[:rows].to(torch.float32, copy=True), activation
+
+
+def _activation_stats(x: torch.Tensor, activation: str | None) -> tuple:
+    """Raw sums over an activation sample [rows, units]: ((sum, sum of squares, non-zero
+    elements, units not zero in every row, saturated elements or None), elements, units, rows,
+    saturating). A few small reductions; the host turns them into statistics."""
+    rows, units = x.shape
     flat = x.reshape(-1)
     bounds = SATURATING.get(activation or "")
     saturated = None
