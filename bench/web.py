@@ -9,6 +9,8 @@ bench.settings (the real settings + a bare HttpResponse view) as production runs
 into a temporary STATIC_ROOT, requests arrive as from the HTTPS proxy) with gunicorn (2 sync workers)
 on a free 127.0.0.1 port, then drives each page with a small keep-alive HTTP client (threads,
 http.client) for a bounded time, alternating pages in rounds so drift hits them all alike.
+Every page is driven anonymously (what the page cache serves), and the question list and the
+busy question page also with a member's session cookie (rendered for them on every request).
 Prints requests/s, p50/p99 latency, the ratio to the bare view, and the SQL queries each page
 runs (counted in-process). Needs PostgreSQL and Redis on 127.0.0.1 (as the test suite does).
 """
@@ -333,14 +335,44 @@ def paths_existing() -> dict:
     }
 
 
-def queries_per_page(paths: dict) -> dict:
-    """SQL queries and their time for one anonymous request to each page, counted in-process."""
+def signed_in_cookie() -> str:
+    """A session of a member, as its Cookie header value: signed-in visitors skip the
+    anonymous page cache and see their own vote and follow state (fragment caches still help)."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-member")
+    client = bench_client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def pages_to_drive(paths: dict) -> dict:
+    """{name: (path, Cookie header or None)}: every page anonymously, and the question list
+    and the busy question page signed in."""
+    cookie = signed_in_cookie()
+    pages = {name: (path, None) for name, path in paths.items()}
+    for name in ("question list", "busy question"):
+        pages[f"{name}, signed in"] = (paths[name], cookie)
+    return pages
+
+
+def page_client(cookie: str | None):
+    client = bench_client()
+    if cookie:
+        name, value = cookie.split("=", 1)
+        client.cookies[name] = value
+    return client
+
+
+def queries_per_page(pages: dict) -> dict:
+    """SQL queries and their time for one request to each page, counted in-process."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    client = bench_client()
     counts = {}
-    for name, path in paths.items():
+    for name, (path, cookie) in pages.items():
+        client = page_client(cookie)
         client.get(path)  # warm caches (view dedup, template loading)
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
@@ -401,8 +433,11 @@ def server_stop(process: subprocess.Popen) -> None:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def load(*, port: int, path: str, seconds: float, max_requests: int) -> dict:
+def load(
+    *, port: int, path: str, seconds: float, max_requests: int, cookie: str | None = None
+) -> dict:
     """Drive `path` from CONCURRENCY threads for `seconds` (or `max_requests`)."""
+    headers = dict(PROXY_HEADERS, **({"Cookie": cookie} if cookie else {}))
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -419,7 +454,7 @@ def load(*, port: int, path: str, seconds: float, max_requests: int) -> dict:
                 budget[0] -= 1
             started = time.perf_counter()
             try:
-                conn.request("GET", path, headers=PROXY_HEADERS)
+                conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 ok = response.status == 200
@@ -486,8 +521,9 @@ def main() -> int:
 
             call_command("migrate", verbosity=0)
             paths = seed(questions=args.questions, posts=args.posts, rng=random.Random(20261129))
-        counts = queries_per_page(paths)
-        shares = breakdown(paths)
+        pages = pages_to_drive(paths)
+        counts = queries_per_page(pages)
+        shares = breakdown(pages)
         if args.profile:
             profile_page(paths["busy question"])
         from django.db import connections
@@ -496,13 +532,17 @@ def main() -> int:
 
         port = free_port()
         process = server_start(port, page_cache=args.page_cache)
-        for path in paths.values():  # warm-up: imports, template caches, PostgreSQL caches
-            load(port=port, path=path, seconds=1.0, max_requests=100)
-        results = {name: {"latencies": [], "errors": 0, "elapsed": 0.0} for name in paths}
+        for path, cookie in pages.values():  # warm-up: imports, templates, PostgreSQL caches
+            load(port=port, path=path, seconds=1.0, max_requests=100, cookie=cookie)
+        results = {name: {"latencies": [], "errors": 0, "elapsed": 0.0} for name in pages}
         for _ in range(ROUNDS):
-            for name, path in paths.items():
+            for name, (path, cookie) in pages.items():
                 run = load(
-                    port=port, path=path, seconds=args.seconds, max_requests=args.max_requests
+                    port=port,
+                    path=path,
+                    seconds=args.seconds,
+                    max_requests=args.max_requests,
+                    cookie=cookie,
                 )
                 results[name]["latencies"] += run["latencies"]
                 results[name]["errors"] += run["errors"]
@@ -527,10 +567,11 @@ def report(results: dict, counts: dict, *, page_cache: bool) -> None:
     cache_note = ", per-site page cache ON (experiment)" if page_cache else ""
     print(
         f"\ngunicorn {WORKERS} sync workers{cache_note}, {CONCURRENCY} client threads, "
-        f"{ROUNDS} rounds, anonymous GETs, {os.cpu_count()} CPUs shared with the client\n"
+        f"{ROUNDS} rounds, GETs (anonymous unless signed in), {os.cpu_count()} CPUs shared "
+        "with the client\n"
     )
     header = (
-        f"{'page':<15} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'page':<26} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'vs bare':>8} {'errors':>6} {'queries':>7} {'sql ms':>7} {'KiB':>6} {'1 req ms':>8}"
     )
     print(header)
@@ -542,11 +583,11 @@ def report(results: dict, counts: dict, *, page_cache: bool) -> None:
         ratio = rps / bare_rps if bare_rps else float("nan")
         c = counts[name]
         print(
-            f"{name:<15} {len(lat):>8} {rps:>8.1f} {percentile(lat, 0.5) * 1000:>8.2f} "
+            f"{name:<26} {len(lat):>8} {rps:>8.1f} {percentile(lat, 0.5) * 1000:>8.2f} "
             f"{percentile(lat, 0.99) * 1000:>8.2f} {ratio:>8.2f} {run['errors']:>6} "
             f"{c['queries']:>7} {c['sql_ms']:>7.2f} {c['bytes'] / 1024:>6.1f} {c['total_ms']:>8.1f}"
         )
-        if name in ("question list", "busy question"):
+        if name.startswith(("question list", "busy question")):
             verdicts.append((name, ratio))
     print()
     for name, ratio in verdicts:
@@ -557,18 +598,18 @@ def report(results: dict, counts: dict, *, page_cache: bool) -> None:
     )
 
 
-def breakdown(paths: dict, *, repeat: int = 10) -> dict:
+def breakdown(pages: dict, *, repeat: int = 10) -> dict:
     """Where each page's time goes, in-process: template rendering, SQL, Python calls.
 
-    Shares of cProfile's total for one anonymous request (repeated); profiling slows Python
-    code, so read the shares, not the absolute times.
+    Shares of cProfile's total for one request (repeated); profiling slows Python code, so
+    read the shares, not the absolute times.
     """
     import cProfile
     import pstats
 
-    client = bench_client()
     shares = {}
-    for name, path in paths.items():
+    for name, (path, cookie) in pages.items():
+        client = page_client(cookie)
         client.get(path)
         profiler = cProfile.Profile()
         profiler.enable()
@@ -597,15 +638,15 @@ def breakdown(paths: dict, *, repeat: int = 10) -> dict:
 
 def report_breakdown(shares: dict) -> None:
     print(
-        "\nwhere the time goes (in-process, anonymous; cProfile shares; 'in render' includes"
+        "\nwhere the time goes (in-process; cProfile shares; 'in render' includes"
         " SQL run lazily from templates)"
     )
-    header = f"{'page':<15} {'py calls':>9} {'in render':>9} {'SQL':>6} {'includes+blocks':>16}"
+    header = f"{'page':<26} {'py calls':>9} {'in render':>9} {'SQL':>6} {'includes+blocks':>16}"
     print(header)
     print("-" * len(header))
     for name, share in shares.items():
         print(
-            f"{name:<15} {share['calls']:>9} {share['template'] * 100:>8.0f}% "
+            f"{name:<26} {share['calls']:>9} {share['template'] * 100:>8.0f}% "
             f"{share['sql'] * 100:>5.0f}% {share['nodes']:>16}"
         )
 
