@@ -11,12 +11,12 @@ LABELS = load_labels()
 @pytest.fixture(scope="module")
 def outcomes(request):
     # The selected scenarios (all, or those `-k NAME` kept) at once, in parallel subprocesses
-    # (one per core).
+    # (one per core). Only this test's items: other tests in the session have a `name` too.
     selected = sorted(
         {
             item.callspec.params["name"]
             for item in request.session.items
-            if "name" in getattr(getattr(item, "callspec", None), "params", {})
+            if item.originalname == test_scenario_diagnosis_matches_its_labels.__name__
         }
     )
     return {o.name: o for o in run_all(selected or list(LABELS))}
