@@ -428,6 +428,20 @@ def _answer_parts(question: Question, pks: list[int]) -> dict[int, list]:
     }
 
 
+def _question_comments_markup(question: Question) -> str:
+    """The question's comment list as a member who is not a moderator sees it, cached on
+    (question, render_version) like the answers' parts: every comment write bumps it."""
+    key = f"forum:qcomments:{question.pk}:{question.render_version}"
+    markup = cache.get(key)
+    if markup is None:
+        comments = selectors.question_comments(question=question)
+        markup = render_to_string(
+            "forum/_comment_list.html", {"comments": comments, "can_moderate": False}
+        )
+        cache.set(key, markup, FRAGMENT_CACHE_SECONDS)
+    return mark_safe(markup)  # our own rendered, escaped markup
+
+
 def _member_context(request, question: Question) -> dict:
     """The question page for a member who is not a moderator: answers from cached parts."""
     viewer = request.user
@@ -448,7 +462,7 @@ def _member_context(request, question: Question) -> dict:
     return {
         "question": question,
         "answers": answers,
-        "question_comments": selectors.question_comments(question=question),
+        "question_comments_html": _question_comments_markup(question),
         "question_vote": votes.get(f"q{question.pk}", 0),
         "is_asker": viewer.pk == question.author_id,
         "can_moderate": False,

@@ -331,3 +331,51 @@ def test_no_page_is_cached_in_a_cache_the_processes_do_not_share(rf, settings, d
     request = rf.get("/questions/")
     request.user = AnonymousUser()
     assert CachedPage(request).key is None
+
+
+def test_member_question_page_shows_new_hidden_and_deleted_question_comments_at_once(
+    client, question, answer, asker, answerer, moderator, make_user
+):
+    """A member's page takes the question's comment list from the cache (views._member_context)."""
+    client.force_login(make_user())
+    first = services.comment_create(author=answerer, target=question, body="Which optimizer?")
+    assert "Which optimizer?" in _page(client, question)  # the comment list is now cached
+
+    services.comment_create(author=asker, target=question, body="Plain SGD, lr 0.1.")
+    html = _page(client, question)
+    assert "Which optimizer?" in html and "Plain SGD, lr 0.1." in html
+
+    services.post_hide(moderator=moderator, target=first)
+    assert "Which optimizer?" not in _page(client, question)
+
+    second = question.comments.get(body="Plain SGD, lr 0.1.")
+    second.delete()  # bypasses the services (the admin, a deleted account's cascade)
+    assert "Plain SGD, lr 0.1." not in _page(client, question)
+
+
+def test_member_answer_controls_match_each_answers_own_state(
+    client, question, answer, asker, answerer, make_user
+):
+    """answer_posts renders the controls once per state and fills in each answer's values."""
+    voter = make_user(reputation=500)
+    second = services.answer_create(author=voter, question=question, body="Lower the lr.")
+    third = services.answer_create(author=asker, question=question, body="Solved it myself.")
+    services.vote_cast(user=voter, target=answer, value=1)
+    services.vote_cast(user=voter, target=third, value=-1)
+    client.force_login(voter)
+    html = _page(client, question)
+    for post in (answer, second, third):
+        assert f'id="answer-{post.pk}"' in html
+        assert f"/answers/{post.pk}/revisions/" in html
+        assert f'action="/answers/{post.pk}/comment/"' in html
+    assert html.count('action="/answers/') == 3 + 2  # comment forms, votes on two answers
+    assert f'action="/answers/{answer.pk}/vote/"' in html
+    assert f'action="/answers/{second.pk}/vote/"' not in html  # own answer
+    assert f'href="/answers/{second.pk}/edit/"' in html
+    assert f'href="/answers/{answer.pk}/edit/"' not in html
+    upvoted = html.split(f'id="vote-answers-{answer.pk}"', 1)[1].split("</div>", 1)[0]
+    assert 'aria-pressed="true" aria-label="Withdraw your upvote"' in upvoted
+    downvoted = html.split(f'id="vote-answers-{third.pk}"', 1)[1].split("</div>", 1)[0]
+    assert 'aria-pressed="true" aria-label="Withdraw your downvote"' in downvoted
+    assert 'aria-label="score -1"' in downvoted
+    assert "ZZGRADHUB" not in html
