@@ -107,6 +107,32 @@ class CachedPage:
         return response
 
 
+class CachedPart:
+    """Markup that is the same for every member who is not a moderator (the question list's
+    main content: rows, counts, tabs and pages; nothing personal, no CSRF token), kept in this
+    process like the anonymous pages, against the lists' version, with the page around it
+    rendered for each member. `markup` on a hit, else `store()` it later."""
+
+    def __init__(self, request, *, name: str):
+        self.key = self.version = self.markup = None
+        if not (_shared_cache() and _canonical_query(request)):
+            return
+        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+        self.key = f"forum:part:{name}:{digest}"
+        self.version = cache.get(LIST_VERSION_KEY)
+        stored = _pages.get(self.key)
+        if self.version is None:
+            token = secrets.token_hex(8)
+            self.version = token if cache.add(LIST_VERSION_KEY, token, VERSION_SECONDS) else None
+        elif stored is not None and stored[0] == self.version:
+            self.markup = stored[1]
+
+    def store(self, markup: str) -> str:
+        if self.version is not None:
+            _pages.set(self.key, (self.version, markup), PAGE_SECONDS)
+        return markup
+
+
 def _versions_bump(keys: list[str]) -> None:
     cache.set_many({key: secrets.token_hex(8) for key in keys}, VERSION_SECONDS)
 

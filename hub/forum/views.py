@@ -26,7 +26,7 @@ from .client_ip import client_ip
 from .forms import AnswerForm, AskForm, CloseForm, CommentForm, QuestionForm
 from .markdown import render_markdown
 from .models import Answer, Comment, Question, Revision, Tag
-from .page_cache import CachedPage
+from .page_cache import CachedPage, CachedPart
 from .templatetags.forum_tags import marked_snippet
 
 logger = logging.getLogger(__name__)
@@ -173,21 +173,22 @@ def question_list(request):
     cached = CachedPage(request)
     if cached.response is not None:
         return cached.response
-    page, row_keys = _question_row_keys(
-        request, selectors.question_list(sort=sort, viewer=request.user)
-    )
-    rows = _question_rows(row_keys)
-    response = render(
-        request,
-        "forum/question_list.html",
-        {
-            "page": page,
-            "rows": rows,
-            "sort": sort,
-            "sorts": selectors.SORTS,
-            "heading": "Questions",
-        },
-    )
+    part = None
+    if request.user.is_authenticated and not user_is_moderator(user=request.user):
+        part = CachedPart(request, name="question-list")  # moderators also see hidden ones
+    context = {"sort": sort, "sorts": selectors.SORTS, "heading": "Questions"}
+    markup = part.markup if part is not None else None
+    if markup is None:
+        page, row_keys = _question_row_keys(
+            request, selectors.question_list(sort=sort, viewer=request.user)
+        )
+        context.update(page=page, rows=_question_rows(row_keys))
+        if part is not None:
+            markup = render_to_string("forum/_question_list_main.html", context, request=request)
+            part.store(markup)
+    if markup is not None:
+        context["main_html"] = mark_safe(markup)  # our own rendered, escaped markup
+    response = render(request, "forum/question_list.html", context)
     return cached.store(response)
 
 

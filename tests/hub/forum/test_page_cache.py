@@ -379,3 +379,30 @@ def test_member_answer_controls_match_each_answers_own_state(
     assert 'aria-pressed="true" aria-label="Withdraw your downvote"' in downvoted
     assert 'aria-label="score -1"' in downvoted
     assert "ZZGRADHUB" not in html
+
+
+def test_member_question_list_shows_new_voted_hidden_and_deleted_questions_at_once(
+    client, question, make_question, make_user, moderator
+):
+    """A member's list takes its main content from the cache (page_cache.CachedPart); a
+    moderator's (hidden questions included) is never shared with members."""
+    client.force_login(make_user())
+    assert question.title in client.get("/questions/").content.decode()  # now cached
+
+    second = make_question(title="A second question arrives later")
+    html = client.get("/questions/").content.decode()
+    assert "A second question arrives later" in html and "2 questions" in html
+
+    services.vote_cast(user=make_user(reputation=500), target=question, value=1)
+    assert "<strong>1</strong> vote" in client.get("/questions/").content.decode()
+
+    services.post_hide(moderator=moderator, target=second)
+    assert "A second question arrives later" not in client.get("/questions/").content.decode()
+    client.force_login(moderator)
+    assert "A second question arrives later" in client.get("/questions/").content.decode()
+    client.force_login(make_user())
+    assert "A second question arrives later" not in client.get("/questions/").content.decode()
+
+    question.delete()  # bypasses the services
+    assert question.title not in client.get("/questions/").content.decode()
+    assert "?sort=top" in client.get("/questions/?sort=active").content.decode()
