@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # CNN+BN classifier, DataLoader, SGD momentum -- BUG: optimizer.zero_grad() forgotten
 import torch, torch.nn as nn
 from torch.utils.data import TensorDataset, DataLoader

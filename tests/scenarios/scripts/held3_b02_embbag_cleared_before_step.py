@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # EmbeddingBag text classifier, Adagrad -- BUG: zero_grad() placed after backward() but before step()
 import torch, torch.nn as nn
 torch.manual_seed(11)

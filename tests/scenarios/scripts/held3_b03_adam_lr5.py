@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # MLP classifier -- BUG: Adam with lr=5.0 (meant 5e-3?)
 import torch, torch.nn as nn
 torch.manual_seed(12)

@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # MLP regression -- BUG: SGD lr=1e-6, loss barely moves
 import torch, torch.nn as nn
 torch.manual_seed(13)

@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # fine-tuning: frozen "pretrained" backbone; BUG: new head assigned after the optimizer was built
 import torch, torch.nn as nn
 torch.manual_seed(16)

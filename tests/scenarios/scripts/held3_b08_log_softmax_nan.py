@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # image-ish MLP classifier -- BUG: hand-written loss torch.log(softmax(.)) on unnormalised
 # pixel values (0..255); softmax underflows to exactly 0 -> log(0) = -inf -> NaN
 import torch, torch.nn as nn

@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # LSTM regression on long sequences (T=200) -- BUG: large uniform init, big lr, no gradient clipping
 import torch, torch.nn as nn
 torch.manual_seed(18)

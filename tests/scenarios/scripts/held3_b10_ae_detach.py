@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # autoencoder -- BUG: latent .detach()ed (kept for logging) and the detached tensor fed to decoder
 import torch, torch.nn as nn
 torch.manual_seed(19)

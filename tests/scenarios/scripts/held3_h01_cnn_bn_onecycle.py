@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # CNN with BatchNorm, DataLoader, SGD nesterov + OneCycleLR, label smoothing, weight decay
 import torch, torch.nn as nn
 from torch.utils.data import TensorDataset, DataLoader

@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # custom module with ModuleDict of residual MLP blocks, RMSprop + ReduceLROnPlateau,
 # grads cleared with p.grad = None; a learnable temperature updated by hand (no optimizer)
 import torch, torch.nn as nn

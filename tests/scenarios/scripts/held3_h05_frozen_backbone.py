@@ -1,4 +1,4 @@
-"""Third held-out batch (outside tester, written and labelled blind; /work/holdout3)."""
+"""Third held-out batch (outside tester, written and labelled blind; its report: tests/scenarios/held3_blind_report.md)."""
 # "pretrained" frozen backbone + new classification head, AdamW w/ weight decay, dropout,
 # model.zero_grad(set_to_none=False)
 import torch, torch.nn as nn
