@@ -1,6 +1,8 @@
 """Deletions bypass the write services (the admin, a deleted account's cascade), so the cached
 markup and pages that show the deleted post are invalidated here."""
 
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
@@ -21,4 +23,7 @@ def post_deleted(sender, instance, **kwargs):
         question_id = post_question_id(instance)
     except Answer.DoesNotExist:  # its answer went first, and invalidated the question
         return
-    question_render_bump(question_id=question_id)
+    changes = {}
+    if sender is Answer and not instance.is_hidden:  # answer_count counts visible answers
+        changes["answer_count"] = Greatest(F("answer_count") - 1, 0)
+    question_render_bump(question_id=question_id, **changes)

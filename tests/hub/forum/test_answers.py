@@ -88,3 +88,23 @@ def test_bot_answer_is_automated_and_editable_in_place(question):
 def test_empty_answer_is_refused(question, answerer):
     with pytest.raises(ValidationError):
         services.answer_create(author=answerer, question=question, body="   ")
+
+
+def test_deleting_answers_outside_the_services_keeps_the_answer_count(
+    question, answer, answerer, moderator
+):
+    # The admin and a deleted account's cascade delete rows directly, not through the services.
+    second = services.answer_create(author=answerer, question=question, body="Or clip gradients.")
+    hidden = services.answer_create(author=answerer, question=question, body="A third idea here.")
+    services.post_hide(moderator=moderator, target=hidden)
+    question.refresh_from_db()
+    assert question.answer_count == 2  # hidden answers are not counted
+    second.delete()
+    question.refresh_from_db()
+    assert question.answer_count == 1
+    hidden.delete()
+    question.refresh_from_db()
+    assert question.answer_count == 1
+    answer.delete()
+    question.refresh_from_db()
+    assert question.answer_count == 0
