@@ -836,7 +836,7 @@ class Recorder:
             before = state["before"]
             norms = self._update_norms(params, before)
             update = [norms[i] for i in members]
-            self._emit_row(step_number, opt, state, members, update, [])
+            self._emit_row(step_number, opt, state, members, update)
         else:
             self._close_window(record=False)
         for info in self.params:
@@ -846,7 +846,7 @@ class Recorder:
         self._maybe_flush()
 
     def _emit_row(
-        self, step_number: int, opt: int, state: dict, members: list[int], update: list, after: list
+        self, step_number: int, opt: int, state: dict, members: list[int], update: list
     ) -> None:
         window = self.window
         P, M, G = len(self.params), len(self.modules), len(self.group_keys)
@@ -1023,7 +1023,7 @@ class Recorder:
             "dead": manual["dead"],
         }
         window.fresh = manual["fresh"]
-        self._emit_row(step_number, -1, state, members, diffs, [])
+        self._emit_row(step_number, -1, state, members, diffs)
         self._maybe_flush()
 
     # ---------------------------------------------------------------- the file
