@@ -90,7 +90,7 @@ def upload(n: int, data: bytes):
 def wait_posted(question_ids: list[int]) -> dict[int, float]:
     """Monotonic time at which each question got its bot answer."""
     from hub.forum.models import Answer
-    from traces.models import Trace
+    from hub.traces.models import Trace
 
     posted: dict[int, float] = {}
     deadline = time.monotonic() + POST_TIMEOUT_SECONDS
@@ -120,7 +120,7 @@ def wait_posted(question_ids: list[int]) -> dict[int, float]:
 
 def wait_plots(question_id: int) -> float:
     """Monotonic time at which the question's diagnosis had its plots drawn."""
-    from traces.models import Diagnosis
+    from hub.traces.models import Diagnosis
 
     deadline = time.monotonic() + POST_TIMEOUT_SECONDS
     while time.monotonic() < deadline:

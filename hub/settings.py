@@ -58,8 +58,7 @@ INSTALLED_APPS = [
     "hub.glossary",
     "hub.learn",
     "hub.api",
-    "traces",
-    "analysis",
+    "hub.traces",
 ]
 
 MIDDLEWARE = [

@@ -13,9 +13,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 
 from hub.core.ratelimit import RateLimited, rate_limit
-from hub.forum.client_ip import client_ip
+from hub.core.web import client_ip, rate_limited_response
 from hub.forum.selectors import user_profile_page
-from hub.forum.views import rate_limited_response
 
 from .forms import ProfileForm, SignupForm
 from .services import profile_get, profile_update, user_create

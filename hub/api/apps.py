@@ -5,3 +5,6 @@ class ApiConfig(AppConfig):
     name = "hub.api"
     label = "api"
     verbose_name = "REST API, tokens and webhooks"
+
+    def ready(self) -> None:
+        from hub.api import receivers  # noqa: F401 (connects the receivers)

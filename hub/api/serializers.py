@@ -545,7 +545,7 @@ class TraceSerializer(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_diagnosis_id(self, trace) -> int | None:
-        from traces.selectors import diagnosis_latest
+        from hub.traces.selectors import diagnosis_latest
 
         diagnosis = diagnosis_latest(trace=trace)
         return diagnosis.pk if diagnosis else None

@@ -5,7 +5,6 @@ Permissions, limits and business rules live in the services, shared with the web
 
 import threading
 
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +21,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+
+from hub.traces.services import question_ask_with_trace, trace_upload
 
 from . import serializers as s
 from . import services, webhooks
@@ -238,7 +239,7 @@ class QuestionListView(ApiView):
 
 def _question_detail_data(request, question_id: int) -> dict:
     from hub.forum.selectors import question_page
-    from traces.selectors import traces_for_question
+    from hub.traces.selectors import traces_for_question
 
     question = _question_visible(request=request, question_id=question_id)
     page = question_page(question=question, viewer=request.user)
@@ -848,7 +849,7 @@ class TraceListView(ApiView):
         tags=["traces"],
     )
     def get(self, request):
-        from traces.models import Trace
+        from hub.traces.models import Trace
 
         traces = Trace.objects.filter(owner=request.user).select_related("question")
         return self.paginated(traces, s.TraceSerializer)
@@ -870,9 +871,6 @@ class TraceListView(ApiView):
         tags=["traces"],
     )
     def post(self, request):
-        from hub.forum.services import question_create
-        from traces.services import trace_upload
-
         data = _input(s.TraceUploadInputSerializer, request)
         question = None
         if "question" in data:
@@ -883,14 +881,15 @@ class TraceListView(ApiView):
                 raise ApiPermissionDenied(
                     "Asking a new question needs a token with the write scope too."
                 )
-        with transaction.atomic():
-            if "title" in data:
-                question = question_create(
-                    author=request.user,
-                    title=data["title"],
-                    body=data["body"],
-                    tags=data.get("tags", []),
-                )
+        if "title" in data:
+            _, trace = question_ask_with_trace(
+                author=request.user,
+                title=data["title"],
+                body=data["body"],
+                tags=data.get("tags", []),
+                trace_file=data["file"],
+            )
+        else:
             trace = trace_upload(
                 owner=request.user,
                 uploaded_file=data["file"],
@@ -911,7 +910,7 @@ class TraceDetailView(ApiView):
         tags=["traces"],
     )
     def get(self, request, trace_id: int):
-        from traces.selectors import trace_get_for_user
+        from hub.traces.selectors import trace_get_for_user
 
         trace = trace_get_for_user(user=request.user, trace_id=trace_id)
         return Response(s.TraceSerializer(trace, context={"request": request}).data)
@@ -952,7 +951,7 @@ class TraceDiagnosisView(ApiView):
         tags=["traces"],
     )
     def get(self, request, trace_id: int):
-        from traces.selectors import diagnosis_latest, trace_get_for_user
+        from hub.traces.selectors import diagnosis_latest, trace_get_for_user
 
         trace = trace_get_for_user(user=request.user, trace_id=trace_id)
         diagnosis = diagnosis_latest(trace=trace)
@@ -973,7 +972,7 @@ class DiagnosisListView(ApiView):
         tags=["traces"],
     )
     def get(self, request):
-        from traces.selectors import diagnosis_list
+        from hub.traces.selectors import diagnosis_list
 
         query = _query(s.DiagnosisListQuerySerializer, request)
         diagnoses = diagnosis_list(code=query.get("code") or None).select_related("answer")

@@ -79,8 +79,8 @@ def webhook_dispatch(*, user, event: str, payload: dict) -> list[WebhookDelivery
 def diagnosis_details(*, trace_id) -> dict:
     """What a CI job needs to decide: each finding's code, severity and title, `has_error`,
     and where the API serves the whole diagnosis."""
-    from traces.models import Trace
-    from traces.selectors import diagnosis_latest
+    from hub.traces.models import Trace
+    from hub.traces.selectors import diagnosis_latest
 
     trace = Trace.objects.filter(pk=trace_id).first() if trace_id else None
     diagnosis = diagnosis_latest(trace=trace) if trace is not None else None

@@ -10,7 +10,6 @@ app_name = "forum"
 # (services._slug also keeps titles from producing these words as slugs).
 urlpatterns = [
     path("questions/", views.question_list, name="questions"),
-    path("questions/ask/", views.question_ask, name="ask"),
     path("questions/similar/", views.question_similar, name="similar"),
     path("markdown/preview/", views.markdown_preview, name="markdown_preview"),
     path("questions/<int:question_id>/answer/", views.answer_create, name="answer_create"),

@@ -5,11 +5,9 @@ import logging
 from types import SimpleNamespace
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -20,10 +18,17 @@ from django.views.decorators.http import require_POST, require_safe
 
 from hub.accounts.selectors import user_is_moderator
 from hub.core.ratelimit import RateLimited, rate_limit
+from hub.core.web import (
+    RATE_IP_POST,
+    client_ip,
+    ip_limit,
+    login_then,
+    rate_limited_response,
+    render_error,
+)
 
 from . import selectors, services
-from .client_ip import client_ip
-from .forms import AnswerForm, AskForm, CloseForm, CommentForm, QuestionForm
+from .forms import AnswerForm, CloseForm, CommentForm, QuestionForm
 from .markdown import render_markdown
 from .models import Answer, Comment, Question, Revision, Tag
 from .page_cache import CachedPage, CachedPart
@@ -34,7 +39,6 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 20
 # Per-IP limits on writes from the web (a second fence behind the per-user limits in the
 # services: many throwaway accounts behind one address). Ours.
-RATE_IP_POST = (60, 3600)
 RATE_IP_VOTE = (300, 3600)
 RATE_LOOKUP_IP = (600, 300)  # similar-question and tag look-ups while typing (debounced)
 RATE_PREVIEW = (120, 600)  # previews per user: one every few seconds of typing
@@ -45,43 +49,6 @@ VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour count
 # lifetime bounds the drift of what no write on this question bumps: authors' reputation and
 # "n minutes ago". Ours: a minute of drift on those is invisible to a reader.
 FRAGMENT_CACHE_SECONDS = 60
-
-
-def ip_limit(request, *, scope: str, rule: tuple[int, int]) -> None:
-    limit, period = rule
-    rate_limit(scope=scope, key=f"ip:{client_ip(request)}", limit=limit, period_seconds=period)
-
-
-def render_error(request, *, status: int, message: str, title: str | None = None, headers=None):
-    """The 403/404/429 page (or a short text for htmx and JSON callers)."""
-    titles = {400: "That did not work", 403: "Not allowed", 404: "Not found", 429: "Slow down"}
-    if request.headers.get("HX-Request") or "application/json" in request.headers.get("Accept", ""):
-        response = JsonResponse({"error": message}, status=status)
-    else:
-        response = render(
-            request,
-            "forum/error.html",
-            {"title": title or titles.get(status, "Error"), "message": message, "status": status},
-            status=status,
-        )
-    for key, value in (headers or {}).items():
-        response[key] = value
-    return response
-
-
-def rate_limited_response(request, error: RateLimited):
-    return render_error(
-        request, status=429, message=str(error), headers={"Retry-After": str(error.retry_after)}
-    )
-
-
-def _login_then(request, next_url: str):
-    """Send an anonymous visitor to log in and back to `next_url` (htmx: a full redirect)."""
-    if request.headers.get("HX-Request"):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = redirect_to_login(next_url).url
-        return response
-    return redirect_to_login(next_url)
 
 
 def _messages_of(error: ValidationError) -> list[str]:
@@ -293,97 +260,6 @@ def markdown_preview(request):
     return HttpResponse(render_markdown(body))
 
 
-# --- asking ----------------------------------------------------------------------------------
-
-
-def _trace_upload_service():
-    try:
-        from traces.services import trace_upload
-    except ImportError:
-        return None
-    return trace_upload
-
-
-def _trace_prefill(*, user, trace_id) -> dict | None:
-    """The pipeline's prefill for "Ask the community" from the user's own private trace, or
-    None (unknown id, someone else's trace, not diagnosed yet, traces not installed)."""
-    if not trace_id:
-        return None
-    try:
-        from traces.selectors import trace_ask_prefill
-    except ImportError:
-        return None
-    return trace_ask_prefill(user=user, trace_id=trace_id)
-
-
-def question_ask(request):
-    if not request.user.is_authenticated:
-        return _login_then(request, request.get_full_path())
-    status = 200
-    prefill = None
-    if request.method == "POST":
-        form = AskForm(request.POST, request.FILES)
-        if form.is_valid():
-            data = form.cleaned_data
-            trace_file = request.FILES.get("trace")
-            trace_upload = _trace_upload_service()
-            prefill = _trace_prefill(user=request.user, trace_id=data.get("attach_trace"))
-            try:
-                ip_limit(request, scope="post", rule=RATE_IP_POST)
-                # One transaction: a refused trace leaves no half-asked question behind.
-                with transaction.atomic():
-                    question = services.question_create(
-                        author=request.user,
-                        title=data["title"],
-                        body=data["body"],
-                        tags=data["tags"],
-                    )
-                    if trace_file is not None:
-                        if trace_upload is None:
-                            raise ValidationError("Trace uploads are not available right now.")
-                        try:
-                            trace_upload(
-                                owner=request.user, uploaded_file=trace_file, question=question
-                            )
-                        except ValidationError as error:
-                            form.add_error("trace", error)
-                            raise
-                    if prefill is not None:
-                        from traces.services import trace_attach
-
-                        trace_attach(trace=prefill["trace"], question=question, user=request.user)
-            except RateLimited as error:
-                return rate_limited_response(request, error)
-            except ValidationError as error:
-                if "trace" not in form.errors:
-                    form.add_error(None, error)
-                status = 400
-            else:
-                messages.success(request, "Your question is live.")
-                return redirect(question.get_absolute_url())
-        else:
-            status = 400
-    else:
-        initial = {"title": request.GET.get("title", "")[:150]}
-        # ?trace=<id>: someone else's or an unknown trace is ignored (an ordinary blank form).
-        prefill = _trace_prefill(user=request.user, trace_id=request.GET.get("trace"))
-        if prefill is not None:
-            initial.update(
-                title=prefill["title"], body=prefill["body"], attach_trace=prefill["trace"].pk
-            )
-        form = AskForm(initial=initial)
-    return render(
-        request,
-        "forum/question_ask.html",
-        {
-            "form": form,
-            "trace_uploads": _trace_upload_service() is not None,
-            "attached_trace": prefill["trace"] if prefill is not None else None,
-        },
-        status=status,
-    )
-
-
 # --- the question page -----------------------------------------------------------------------
 
 
@@ -549,7 +425,7 @@ def question_detail(request, question_id: int, slug: str = ""):
 def answer_create(request, question_id: int):
     question = _question_or_404(request, question_id)
     if not request.user.is_authenticated:
-        return _login_then(request, question.get_absolute_url() + "#your-answer")
+        return login_then(request, question.get_absolute_url() + "#your-answer")
     form = AnswerForm(request.POST)
     if form.is_valid():
         try:
@@ -580,7 +456,7 @@ def _target(kind: str, pk: int):
 def comment_create(request, kind: str, pk: int):
     target, question = _target(kind, pk)
     if not request.user.is_authenticated:
-        return _login_then(request, question.get_absolute_url())
+        return login_then(request, question.get_absolute_url())
     form = CommentForm(request.POST)
     if not form.is_valid():
         messages.error(request, "A comment needs some text (at most 600 characters).")
@@ -604,7 +480,7 @@ def comment_create(request, kind: str, pk: int):
 def vote(request, kind: str, pk: int):
     target, question = _target(kind, pk)
     if not request.user.is_authenticated:
-        return _login_then(request, question.get_absolute_url())
+        return login_then(request, question.get_absolute_url())
     try:
         value = int(request.POST.get("value", ""))
     except ValueError:
@@ -642,7 +518,7 @@ def vote(request, kind: str, pk: int):
 def answer_accept(request, pk: int):
     answer = get_object_or_404(Answer.objects.select_related("question", "author"), pk=pk)
     if not request.user.is_authenticated:
-        return _login_then(request, answer.question.get_absolute_url())
+        return login_then(request, answer.question.get_absolute_url())
     try:
         if answer.question.accepted_answer_id == answer.pk:
             services.answer_unaccept(user=request.user, answer=answer)
@@ -659,7 +535,7 @@ def answer_accept(request, pk: int):
 def question_edit(request, question_id: int):
     question = _question_or_404(request, question_id)
     if not request.user.is_authenticated:
-        return _login_then(request, request.get_full_path())
+        return login_then(request, request.get_full_path())
     if not (request.user.pk == question.author_id or user_is_moderator(user=request.user)):
         return render_error(
             request, status=403, message="Only the author or a moderator can edit this question."
@@ -699,7 +575,7 @@ def answer_edit(request, pk: int):
     answer = get_object_or_404(Answer.objects.select_related("question"), pk=pk)
     question = _question_or_404(request, answer.question_id)
     if not request.user.is_authenticated:
-        return _login_then(request, request.get_full_path())
+        return login_then(request, request.get_full_path())
     if not (request.user.pk == answer.author_id or user_is_moderator(user=request.user)):
         return render_error(
             request, status=403, message="Only the author or a moderator can edit this answer."
@@ -804,7 +680,7 @@ def answer_revisions(request, pk: int):
 def question_close(request, question_id: int):
     question = get_object_or_404(Question, pk=question_id)
     if not request.user.is_authenticated:
-        return _login_then(request, question.get_absolute_url())
+        return login_then(request, question.get_absolute_url())
     form = CloseForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
@@ -827,7 +703,7 @@ def question_close(request, question_id: int):
 def question_reopen(request, question_id: int):
     question = get_object_or_404(Question, pk=question_id)
     if not request.user.is_authenticated:
-        return _login_then(request, question.get_absolute_url())
+        return login_then(request, question.get_absolute_url())
     try:
         services.question_reopen(moderator=request.user, question=question)
     except PermissionDenied as error:
@@ -840,7 +716,7 @@ def post_visibility(request, kind: str, pk: int, action: str):
     model = {"questions": Question, "answers": Answer, "comments": Comment}[kind]
     target = get_object_or_404(model, pk=pk)
     if not request.user.is_authenticated:
-        return _login_then(request, "/questions/")
+        return login_then(request, "/questions/")
     service = services.post_hide if action == "hide" else services.post_unhide
     try:
         service(moderator=request.user, target=target)

@@ -1,7 +1,7 @@
 """Gradient traces in a real browser: ask with a trace and watch the Gradient Doctor answer live;
 diagnose a trace privately by dragging it onto the page.
 
-A slow worker (2 s inside the diagnosis, tests/traces/pipeline_worker.py) makes the
+A slow worker (2 s inside the diagnosis, tests/hub/traces/pipeline_worker.py) makes the
 "Replaying" state last long enough to see. Screenshots: screenshots/trace-*.png.
 """
 
@@ -11,10 +11,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.traces.pipeline_fixtures import vanishing_trace_bytes
-from tests.traces.pipeline_worker import DelayedWorker
-from traces import services
-from traces.models import Trace
+from hub.traces import queue
+from hub.traces.models import Trace
+from tests.hub.traces.pipeline_fixtures import vanishing_trace_bytes
+from tests.hub.traces.pipeline_worker import DelayedWorker
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +26,7 @@ STATE_TIMEOUT_MS = 60_000  # a cold worker on a busy CI machine
 def slow_worker(tmp_path, monkeypatch):
     worker = DelayedWorker(name="browser", delay_seconds=2, log_path=tmp_path / "worker.log")
     worker.start()
-    monkeypatch.setattr(services, "_enqueue", worker.enqueue_after_commit)
+    monkeypatch.setattr(queue, "diagnose_trace_enqueue", worker.enqueue_after_commit)
     yield worker
     worker.stop()
 

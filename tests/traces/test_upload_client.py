@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.traces.pipeline_fixtures import missing_zero_grad_trace_bytes, trace_bytes
+from tests.hub.traces.pipeline_fixtures import missing_zero_grad_trace_bytes, trace_bytes
 from traces import upload
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,10 +39,8 @@ def _run(*argv: str) -> tuple[int, str, str]:
 def no_diagnosis(monkeypatch):
     """Uploads without queueing a diagnosis: no task may still hold rows when the test's
     database is flushed (a worker started by another test would be diagnosing it)."""
-    from analysis.tasks import diagnose_trace
-
     queued: list[int] = []
-    monkeypatch.setattr(diagnose_trace, "delay", queued.append)
+    monkeypatch.setattr("hub.traces.queue.diagnose_trace_enqueue", queued.append)
     return queued
 
 
@@ -106,7 +104,7 @@ def test_an_unreachable_server_exits_2(trace_file):
 def test_a_private_upload_prints_the_trace_url_with_a_progress_bar(
     live_server, trace_file, no_diagnosis
 ):
-    from traces.models import Trace
+    from hub.traces.models import Trace
 
     user, token = _person()
     path = trace_file(trace_bytes(num_steps=400))

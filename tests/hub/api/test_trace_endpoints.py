@@ -3,8 +3,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.traces.pipeline_fixtures import trace_bytes, vanishing_trace_bytes
-from traces.models import Trace
+from hub.traces.models import Trace
+from tests.hub.traces.pipeline_fixtures import trace_bytes, vanishing_trace_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_upload_without_a_file_or_with_a_read_token(make_user, client_for):
 
 
 def test_status_and_diagnosis_after_the_pipeline_ran(make_user, make_question, client_for):
-    from traces.services import trace_diagnose
+    from hub.traces.diagnosis import trace_diagnose
 
     asker = make_user()
     question = make_question(author=asker)

@@ -171,8 +171,9 @@ def test_dispatch_reaches_active_endpoints_subscribed_to_the_event_after_commit(
 def test_a_diagnosis_triggers_a_signed_diagnosis_ready_delivery(
     make_user, make_question, webhook_receiver, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from tests.traces.pipeline_fixtures import upload, vanishing_trace_bytes
-    from traces.services import trace_diagnose, trace_upload
+    from hub.traces.diagnosis import trace_diagnose
+    from hub.traces.services import trace_upload
+    from tests.hub.traces.pipeline_fixtures import upload, vanishing_trace_bytes
 
     asker = make_user()
     endpoint, secret = webhook_endpoint_create(

@@ -3,8 +3,11 @@ import itertools
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+import traces
 from hub.forum import services, views
 from hub.forum.models import Answer, Comment, Question, Vote
+from hub.traces.models import Trace
+from traces.synthetic import synthetic_trace
 
 _ip = itertools.count(1)
 
@@ -156,7 +159,6 @@ def test_ask_with_invalid_input_shows_errors(client, asker):
 
 
 def test_ask_with_a_refused_trace_leaves_no_question(client, asker):
-    pytest.importorskip("traces.services")
     client.force_login(asker)
     bad = SimpleUploadedFile(
         "run.trace", b"this is not a trace", content_type="application/octet-stream"
@@ -213,7 +215,7 @@ def test_moderator_closes_from_the_question_page(client, question, moderator, an
 
 
 def test_per_ip_post_limit_applies_across_accounts(client, make_user, monkeypatch):
-    monkeypatch.setattr(views, "RATE_IP_POST", (1, 3600))
+    monkeypatch.setattr("hub.traces.views.RATE_IP_POST", (1, 3600))
     client.force_login(make_user(reputation=500))
     data = {"title": "First from this address", "body": "x" * 40, "tags": ""}
     assert client.post("/questions/ask/", data).status_code == 302
@@ -223,10 +225,6 @@ def test_per_ip_post_limit_applies_across_accounts(client, make_user, monkeypatc
 
 
 def test_ask_with_a_valid_trace_attaches_it_to_the_new_question(client, asker):
-    traces = pytest.importorskip("traces")
-    from traces.models import Trace
-    from traces.synthetic import synthetic_trace
-
     client.force_login(asker)
     upload = SimpleUploadedFile("run.trace", traces.dumps(synthetic_trace()))
     response = client.post(

@@ -1,7 +1,7 @@
 """A second, deliberately slow Celery worker for the pipeline tests (kill, browser).
 
 It consumes its own queue on its own Redis database (so its short visibility timeout can only
-restore its own messages) with tests/traces/pipeline_worker_settings.py: a visibility timeout
+restore its own messages) with tests/hub/traces/pipeline_worker_settings.py: a visibility timeout
 of a few seconds, a restore sweep every second, and a fixed delay inside trace_diagnose so a
 test can see ``replaying`` or SIGKILL the worker mid-task.
 """
@@ -33,7 +33,7 @@ class DelayedWorker(WorkerProcess):
 
     def _env(self) -> dict[str, str]:
         return super()._env() | {
-            "DJANGO_SETTINGS_MODULE": "tests.traces.pipeline_worker_settings",
+            "DJANGO_SETTINGS_MODULE": "tests.hub.traces.pipeline_worker_settings",
             "PIPELINE_BROKER_URL": self.broker_url,
             "CELERY_QUEUE": self.queue,
             "PIPELINE_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT_SECONDS),
@@ -46,12 +46,12 @@ class DelayedWorker(WorkerProcess):
 
     def send(self, trace_id: int) -> None:
         """Enqueue analysis.diagnose_trace for this worker alone."""
-        from analysis.tasks import diagnose_trace
         from hub.celery import app
+        from hub.traces.tasks import diagnose_trace
 
         with app.connection_for_write(self.broker_url) as conn:
             diagnose_trace.apply_async(args=[trace_id], queue=self.queue, connection=conn)
 
     def enqueue_after_commit(self, trace_id: int) -> None:
-        """A drop-in for traces.services._enqueue that routes uploads to this worker."""
+        """A drop-in for hub.traces.queue.diagnose_trace_enqueue that routes uploads to this worker."""
         transaction.on_commit(partial(self.send, trace_id))

@@ -2,7 +2,7 @@
 
 from django.test import RequestFactory
 
-from hub.forum.client_ip import client_ip
+from hub.core.web import client_ip
 
 
 def _request(**meta):

@@ -3,8 +3,8 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from tests.traces.pipeline_fixtures import question_make, user_make
-from traces.models import Diagnosis, Finding, Trace
+from hub.traces.models import Diagnosis, Finding, Trace
+from tests.hub.traces.pipeline_fixtures import question_make, user_make
 
 pytestmark = pytest.mark.django_db
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from traces.models import Trace
-from traces.services import trace_diagnose
+from hub.traces.diagnosis import trace_diagnose
+from hub.traces.models import Trace
 
 
 class Command(BaseCommand):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 from django.http import Http404
 
-from traces.models import Diagnosis, Trace
+from hub.forum.models import Question
+from hub.traces.models import Diagnosis, Trace
 
 
 def trace_visible_to(*, trace: Trace, user) -> bool:
@@ -61,7 +62,6 @@ def questions_with_same_diagnosis(
     Ranked: solved (an accepted answer) first, then more codes in common, then a finding on
     the same layer, then score.
     """
-    from hub.forum.models import Question
 
     if not codes:
         return []

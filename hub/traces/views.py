@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
@@ -11,14 +12,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hub.core.ratelimit import RateLimited, rate_limit
-from traces.forms import TraceUploadForm
-from traces.models import Trace
-from traces.selectors import (
+from hub.core.web import RATE_IP_POST, ip_limit, login_then, rate_limited_response
+from hub.forum.forms import AskForm
+from hub.forum.markdown import render_markdown
+from hub.forum.models import Question
+from hub.traces.bot_post import bot_post_body
+from hub.traces.forms import TraceUploadForm
+from hub.traces.models import Trace
+from hub.traces.selectors import (
     diagnosis_latest,
+    trace_ask_prefill,
     trace_can_download,
     trace_get_for_user,
 )
-from traces.services import trace_upload
+from hub.traces.services import TraceRejected, question_ask_with_trace, trace_upload
 
 # Uploads per user and hour through the web pages (a person, not a script: the API has its own
 # throttles). 30 is far above what anyone asking questions needs.
@@ -111,8 +118,6 @@ def trace_new(request):
 @require_POST
 def question_trace_upload(request, question_id: int):
     """The asker attaches a trace (or a new one after a failure) to their question."""
-    from hub.forum.models import Question
-
     question = get_object_or_404(Question, pk=question_id)
     return _upload(request, question=question, private=False)
 
@@ -124,9 +129,6 @@ def trace_detail(request, trace_id: int):
     diagnosis = context["diagnosis"]
     report_html = ""
     if diagnosis is not None:
-        from hub.forum.markdown import render_markdown
-        from traces.services import bot_post_body
-
         report_html = render_markdown(bot_post_body(trace=trace, diagnosis=diagnosis))
     context |= {"report_html": report_html, "ask_url": _ask_url(trace, context["is_owner"])}
     return render(request, "traces/detail.html", context)
@@ -185,3 +187,60 @@ def trace_plot(request, trace_id: int, name: str):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+def question_ask(request):
+    """The forum's ask page: a question, optionally with a new trace or the asker's own
+    diagnosed private trace ("Ask the community" from a trace page)."""
+    if not request.user.is_authenticated:
+        return login_then(request, request.get_full_path())
+    status = 200
+    prefill = None
+    if request.method == "POST":
+        form = AskForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            prefill = trace_ask_prefill(user=request.user, trace_id=data.get("attach_trace"))
+            try:
+                ip_limit(request, scope="post", rule=RATE_IP_POST)
+                question, _ = question_ask_with_trace(
+                    author=request.user,
+                    title=data["title"],
+                    body=data["body"],
+                    tags=data["tags"],
+                    trace_file=request.FILES.get("trace"),
+                    trace=prefill["trace"] if prefill is not None else None,
+                )
+            except TraceRejected as error:
+                form.add_error("trace", error)
+                status = 400
+            except RateLimited as error:
+                return rate_limited_response(request, error)
+            except ValidationError as error:
+                if "trace" not in form.errors:
+                    form.add_error(None, error)
+                status = 400
+            else:
+                messages.success(request, "Your question is live.")
+                return redirect(question.get_absolute_url())
+        else:
+            status = 400
+    else:
+        initial = {"title": request.GET.get("title", "")[:150]}
+        # ?trace=<id>: someone else's or an unknown trace is ignored (an ordinary blank form).
+        prefill = trace_ask_prefill(user=request.user, trace_id=request.GET.get("trace"))
+        if prefill is not None:
+            initial.update(
+                title=prefill["title"], body=prefill["body"], attach_trace=prefill["trace"].pk
+            )
+        form = AskForm(initial=initial)
+    return render(
+        request,
+        "forum/question_ask.html",
+        {
+            "form": form,
+            "trace_uploads": True,
+            "attached_trace": prefill["trace"] if prefill is not None else None,
+        },
+        status=status,
+    )

@@ -1,20 +1,18 @@
 """ "Ask the community" from a private trace: prefill, the hidden id, attach on post."""
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+import traces
 from hub.forum.models import Question
-
-traces = pytest.importorskip("traces")
-trace_services = pytest.importorskip("traces.services")
+from hub.traces.diagnosis import trace_diagnose
+from hub.traces.services import trace_upload
+from traces.synthetic import synthetic_trace
 
 
 def _diagnosed_private_trace(owner):
-    from traces.synthetic import synthetic_trace
-
     upload = SimpleUploadedFile("run.trace", traces.dumps(synthetic_trace()))
-    trace = trace_services.trace_upload(owner=owner, uploaded_file=upload, private=True)
-    trace_services.trace_diagnose(trace_id=trace.pk)  # what the enqueued task does
+    trace = trace_upload(owner=owner, uploaded_file=upload, private=True)
+    trace_diagnose(trace_id=trace.pk)  # what the enqueued task does
     trace.refresh_from_db()
     return trace
 

@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from hub.forum.models import Answer
-from tests.traces.pipeline_fixtures import (
+from hub.traces import queue, services
+from hub.traces.models import Diagnosis, Trace
+from tests.hub.traces.pipeline_fixtures import (
     missing_zero_grad_trace_bytes,
     pickle_bytes,
     question_make,
@@ -20,9 +22,7 @@ from tests.traces.pipeline_fixtures import (
     vanishing_trace_bytes,
     wait_for,
 )
-from tests.traces.pipeline_worker import DelayedWorker
-from traces import services
-from traces.models import Diagnosis, Trace
+from tests.hub.traces.pipeline_worker import DelayedWorker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -65,7 +65,7 @@ def test_an_upload_to_a_question_ends_with_the_bot_post_in_the_thread(celery_wor
 
 
 def test_the_same_task_delivered_three_times_posts_once(celery_worker):
-    from analysis.tasks import diagnose_trace
+    from hub.traces.tasks import diagnose_trace
 
     asker = user_make("asker")
     question = question_make(author=asker)
@@ -149,7 +149,9 @@ def test_a_worker_killed_mid_task_leaves_the_trace_diagnosed_exactly_once(
 ):
     asker = user_make("asker")
     question = question_make(author=asker)
-    monkeypatch.setattr(services, "_enqueue", lambda trace_id: None)  # sent by hand below
+    monkeypatch.setattr(
+        queue, "diagnose_trace_enqueue", lambda trace_id: None
+    )  # sent by hand below
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
     )

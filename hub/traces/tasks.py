@@ -1,12 +1,20 @@
-"""Celery tasks of the pipeline: thin wrappers that fetch by id and call a traces service."""
+"""Celery tasks of the pipeline: thin wrappers that take ids and call a service.
+
+The task names predate the move into ``hub/`` (``hub.traces.queue`` holds them): queued messages
+and the beat schedule carry them.
+"""
 
 import logging
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_init
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from hub.traces import queue
+from hub.traces.diagnosis import diagnosis_plots_render, trace_diagnose
+from hub.traces.services import trace_fail
+from hub.traces.sweep import traces_sweep_stuck
 
 logger = logging.getLogger(__name__)
 
@@ -15,24 +23,14 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
 MAX_RETRIES = 5
 RETRY_BACKOFF_MAX_SECONDS = 120  # 1, 2, 4, 8, 16 s (+ jitter): all retries within ~1 min
 # Below the global CELERY_TASK_SOFT_TIME_LIMIT / CELERY_TASK_TIME_LIMIT (120 / 180 s) and above
-# the engine's own budget (traces.services.DIAGNOSE_TIMEOUT_SECONDS = 75 s).
+# the engine's own budget (hub.traces.sandbox.DIAGNOSE_TIMEOUT_SECONDS = 75 s).
 SOFT_TIME_LIMIT_SECONDS = 100
 TIME_LIMIT_SECONDS = 115
-
-
-@worker_process_init.connect
-def _warm_up(**_kwargs) -> None:
-    """Each worker child imports the engine once, so every diagnosis forks a warm process."""
-    from traces.services import engine_warm_up
-
-    engine_warm_up()
 
 
 class DiagnoseTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         """Out of retries, or an unexpected error: the trace says so instead of hanging."""
-        from traces.services import trace_fail
-
         trace_id = kwargs.get("trace_id", args[0] if args else None)
         if trace_id is None:
             return
@@ -52,7 +50,7 @@ class DiagnoseTask(Task):
 
 
 @shared_task(
-    name="analysis.diagnose_trace",
+    name=queue.DIAGNOSE_TRACE,
     base=DiagnoseTask,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -65,20 +63,16 @@ class DiagnoseTask(Task):
     time_limit=TIME_LIMIT_SECONDS,
 )
 def diagnose_trace(trace_id: int) -> None:
-    from traces.services import trace_diagnose
-
     trace_diagnose(trace_id=trace_id)
 
 
-@shared_task(name="traces.sweep_stuck_traces", acks_late=True, soft_time_limit=50, time_limit=60)
+@shared_task(name=queue.SWEEP_STUCK_TRACES, acks_late=True, soft_time_limit=50, time_limit=60)
 def sweep_stuck_traces() -> dict:
-    from traces.services import traces_sweep_stuck
-
     return traces_sweep_stuck()
 
 
 @shared_task(
-    name="analysis.render_plots",
+    name=queue.RENDER_PLOTS,
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT_ERRORS,
@@ -91,6 +85,4 @@ def sweep_stuck_traces() -> dict:
 )
 def render_plots(diagnosis_id: int) -> None:
     """The plots of a diagnosis, drawn after the bot post so that the post does not wait."""
-    from traces.services import diagnosis_plots_render
-
     diagnosis_plots_render(diagnosis_id=diagnosis_id)

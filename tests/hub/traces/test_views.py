@@ -4,7 +4,10 @@ import pytest
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 
-from tests.traces.pipeline_fixtures import (
+from hub.traces import services
+from hub.traces.diagnosis import diagnosis_plots_render, trace_diagnose
+from hub.traces.models import Diagnosis, Trace
+from tests.hub.traces.pipeline_fixtures import (
     pickle_bytes,
     question_make,
     trace_bytes,
@@ -12,8 +15,6 @@ from tests.traces.pipeline_fixtures import (
     user_make,
     vanishing_trace_bytes,
 )
-from traces import services
-from traces.models import Diagnosis, Trace
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def _diagnosed_private_trace(owner, data=None) -> Trace:
     trace = services.trace_upload(
         owner=owner, uploaded_file=upload(data or vanishing_trace_bytes()), private=True
     )
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     trace.refresh_from_db()
     return trace
 
@@ -109,7 +110,7 @@ def test_status_json_reports_state_and_the_final_card(owner_client, owner):
         "failure_reason": "",
         "plots_pending": False,
     }
-    diagnosis = services.trace_diagnose(trace_id=trace.pk)
+    diagnosis = trace_diagnose(trace_id=trace.pk)
     response = owner_client.get(f"/traces/{trace.pk}/status.json")
     assert response["Cache-Control"].startswith("max-age=0")
     verdict = response.json()
@@ -117,7 +118,7 @@ def test_status_json_reports_state_and_the_final_card(owner_client, owner):
     assert "No problems found" in verdict["html"] and "Drawing the plots" in verdict["html"]
     assert "data-trace-status-url" in verdict["html"]  # the page keeps polling for the plots
 
-    services.diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)
     final = owner_client.get(f"/traces/{trace.pk}/status.json").json()
     assert final["terminal"] and not final["plots_pending"]
     assert "data-trace-status-url" not in final["html"]
@@ -126,7 +127,7 @@ def test_status_json_reports_state_and_the_final_card(owner_client, owner):
 def test_a_failed_trace_says_why_and_offers_a_reupload(owner_client, owner):
     data = vanishing_trace_bytes()
     trace = services.trace_upload(owner=owner, uploaded_file=upload(data[:-300]), private=True)
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     html = owner_client.get(f"/traces/{trace.pk}/").content.decode()
     assert "The diagnosis failed." in html and "truncated" in html
     assert 'action="/traces/new/"' in html and "data-trace-upload" in html
@@ -210,7 +211,7 @@ def test_question_page_shows_the_diagnosis_after_it_lands(client, owner):
     trace = services.trace_upload(
         owner=owner, uploaded_file=upload(vanishing_trace_bytes()), question=question
     )
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     html = client.get(question.get_absolute_url()).content.decode()
     assert f'id="trace-{trace.pk}"' in html
     assert "Diagnosed" in html and "Vanishing gradients" in html
@@ -221,7 +222,7 @@ def test_a_failed_trace_on_a_question_offers_the_asker_alone_a_reupload(client, 
     question = question_make(author=owner)
     data = vanishing_trace_bytes()
     trace = services.trace_upload(owner=owner, uploaded_file=upload(data[:-200]), question=question)
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     reupload = f'action="/traces/questions/{question.pk}/upload/"'
 
     html = client.get(question.get_absolute_url()).content.decode()

@@ -1,13 +1,12 @@
-"""analysis.tasks: thin Celery tasks with the robustness settings the pipeline relies on."""
+"""hub.traces.tasks: thin Celery tasks with the robustness settings the pipeline relies on."""
 
 import pytest
 from django.conf import settings
 from django.db import OperationalError
 
-from analysis import tasks
-from tests.traces.pipeline_fixtures import trace_bytes, upload, user_make
-from traces import services
-from traces.models import Trace
+from hub.traces import sandbox, services, tasks
+from hub.traces.models import Trace
+from tests.hub.traces.pipeline_fixtures import trace_bytes, upload, user_make
 
 
 def test_diagnose_task_is_named_acks_late_and_retries_only_transient_errors():
@@ -20,7 +19,7 @@ def test_diagnose_task_is_named_acks_late_and_retries_only_transient_errors():
 
 def test_diagnose_task_time_limits_sit_between_the_engine_budget_and_the_global_limits():
     task = tasks.diagnose_trace
-    assert services.DIAGNOSE_TIMEOUT_SECONDS < task.soft_time_limit < task.time_limit
+    assert sandbox.DIAGNOSE_TIMEOUT_SECONDS < task.soft_time_limit < task.time_limit
     assert task.soft_time_limit <= settings.CELERY_TASK_SOFT_TIME_LIMIT
     assert task.time_limit <= settings.CELERY_TASK_TIME_LIMIT
 
@@ -51,7 +50,7 @@ def test_a_transient_error_to_the_last_retry_marks_the_trace_failed(monkeypatch)
         calls.append(trace_id)
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "trace_diagnose", flaky)
+    monkeypatch.setattr(tasks, "trace_diagnose", flaky)
     result = tasks.diagnose_trace.apply(args=[trace.pk])
 
     assert result.failed()
@@ -72,7 +71,7 @@ def test_an_unexpected_error_marks_the_trace_failed_without_retrying(monkeypatch
         calls.append(trace_id)
         raise KeyError("findings")
 
-    monkeypatch.setattr(services, "trace_diagnose", broken)
+    monkeypatch.setattr(tasks, "trace_diagnose", broken)
     tasks.diagnose_trace.apply(args=[trace.pk])
     assert calls == [trace.pk]
     trace.refresh_from_db()

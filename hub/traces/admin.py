@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from traces.models import Diagnosis, Finding, Trace
+from hub.traces.models import Diagnosis, Finding, Trace
 
 
 @admin.register(Trace)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from traces import views
+from hub.traces import views
 
 app_name = "traces"
 

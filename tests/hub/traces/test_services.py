@@ -1,4 +1,4 @@
-"""traces.services: upload checks, the idempotent diagnosis, failures, the sweep, rediagnose.
+"""hub.traces services: upload checks, the idempotent diagnosis, failures, the sweep, rediagnose.
 
 The engine runs for real (forked child of the test process); the worker process itself is
 exercised in test_pipeline_worker.py.
@@ -14,7 +14,11 @@ from django.utils import timezone
 import analysis
 from hub.forum.models import Answer, Revision
 from hub.notifications.models import Notification
-from tests.traces.pipeline_fixtures import (
+from hub.traces import bot_post, queue, sandbox, services, sweep
+from hub.traces.diagnosis import MAX_ATTEMPTS, diagnosis_plots_render, trace_diagnose
+from hub.traces.models import Diagnosis, Finding, Trace
+from hub.traces.selectors import questions_with_same_diagnosis, trace_ask_prefill
+from tests.hub.traces.pipeline_fixtures import (
     missing_zero_grad_trace_bytes,
     pickle_bytes,
     question_make,
@@ -23,16 +27,8 @@ from tests.traces.pipeline_fixtures import (
     user_make,
     vanishing_trace_bytes,
 )
-from traces import services
-from traces.models import Diagnosis, Finding, Trace
-from traces.selectors import questions_with_same_diagnosis, trace_ask_prefill
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def asker():
-    return user_make("asker")
 
 
 @pytest.fixture
@@ -43,13 +39,13 @@ def question(asker):
 # --- upload ----------------------------------------------------------------------------------
 
 
-def enqueued_ids(callbacks, task: str = "analysis.diagnose_trace") -> list[int]:
-    """First arguments of the on_commit callbacks that would send ``task`` to Celery (other
-    callbacks, such as the forum's cache bumps, are not tasks)."""
+def enqueued_ids(callbacks, task: str = queue.DIAGNOSE_TRACE) -> list[int]:
+    """Ids that the on_commit callbacks would send to Celery as ``task`` (other callbacks, such
+    as the forum's cache bumps, are not tasks)."""
     return [
-        cb.args[0]
+        cb.args[1]
         for cb in callbacks
-        if getattr(getattr(getattr(cb, "func", None), "__self__", None), "name", None) == task
+        if getattr(cb, "func", None) is queue.task_send and cb.args[0] == task
     ]
 
 
@@ -128,7 +124,7 @@ def test_trace_diagnose_stores_the_diagnosis_posts_once_tags_and_notifies(asker,
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
     )
-    diagnosis = services.trace_diagnose(trace_id=trace.pk)
+    diagnosis = trace_diagnose(trace_id=trace.pk)
 
     trace.refresh_from_db()
     assert trace.state == Trace.State.DIAGNOSED
@@ -150,8 +146,8 @@ def test_trace_diagnose_run_twice_keeps_one_diagnosis_and_one_post(asker, questi
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(missing_zero_grad_trace_bytes()), question=question
     )
-    services.trace_diagnose(trace_id=trace.pk)
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     assert Diagnosis.objects.filter(trace=trace).count() == 1
     assert Answer.objects.filter(question=question).count() == 1
     assert Notification.objects.filter(recipient=asker, verb="diagnosed").count() == 1
@@ -161,7 +157,7 @@ def test_a_healthy_trace_gets_a_post_and_no_problem_tags(asker, question):
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(trace_bytes()), question=question
     )
-    diagnosis = services.trace_diagnose(trace_id=trace.pk)
+    diagnosis = trace_diagnose(trace_id=trace.pk)
     assert diagnosis.healthy
     assert "No problems found" in Answer.objects.get(question=question).body
     assert set(question.tags.values_list("name", flat=True)) == {"pytorch"}
@@ -171,7 +167,7 @@ def test_a_private_trace_is_diagnosed_without_any_post(asker):
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(vanishing_trace_bytes()), private=True
     )
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     trace.refresh_from_db()
     assert trace.state == Trace.State.DIAGNOSED
     assert not Answer.objects.exists()
@@ -182,7 +178,7 @@ def test_a_truncated_trace_fails_with_the_readers_reason(asker):
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(data[: len(data) - 100]), private=True
     )
-    assert services.trace_diagnose(trace_id=trace.pk) is None
+    assert trace_diagnose(trace_id=trace.pk) is None
     trace.refresh_from_db()
     assert trace.state == Trace.State.FAILED
     assert "cannot be read" in trace.failure_reason and "truncated" in trace.failure_reason
@@ -192,7 +188,7 @@ def test_a_truncated_trace_fails_with_the_readers_reason(asker):
 def test_garbage_after_a_valid_header_fails_cleanly(asker):
     data = trace_bytes()[:16] + b"\xff" * 500
     trace = services.trace_upload(owner=asker, uploaded_file=upload(data), private=True)
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     trace.refresh_from_db()
     assert trace.state == Trace.State.FAILED and trace.failure_reason
 
@@ -203,7 +199,7 @@ def test_an_engine_crash_fails_the_trace_with_a_readable_reason(asker, monkeypat
 
     monkeypatch.setattr(analysis, "diagnose", broken)  # the forked child inherits the patch
     trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     trace.refresh_from_db()
     assert trace.state == Trace.State.FAILED
     assert "engine failed" in trace.failure_reason and "ZeroDivisionError" in trace.failure_reason
@@ -216,8 +212,8 @@ def test_engine_run_stops_a_diagnosis_that_needs_too_much_memory(tmp_path, monke
     monkeypatch.setattr(analysis, "diagnose", hungry)
     path = tmp_path / "run.trace"
     path.write_bytes(trace_bytes())
-    with pytest.raises(services.EngineFailure, match="memory"):
-        services.engine_run(path=str(path), max_bytes=10**6, memory_bytes=200 * 2**20)
+    with pytest.raises(sandbox.EngineFailure, match="memory"):
+        sandbox.engine_run(path=str(path), max_bytes=10**6, memory_bytes=200 * 2**20)
 
 
 def test_engine_run_stops_a_diagnosis_that_takes_too_long(tmp_path, monkeypatch):
@@ -227,15 +223,15 @@ def test_engine_run_stops_a_diagnosis_that_takes_too_long(tmp_path, monkeypatch)
     path = tmp_path / "run.trace"
     path.write_bytes(trace_bytes())
     started = time.monotonic()
-    with pytest.raises(services.EngineFailure, match="longer than 1 seconds"):
-        services.engine_run(path=str(path), max_bytes=10**6, timeout_seconds=1)
+    with pytest.raises(sandbox.EngineFailure, match="longer than 1 seconds"):
+        sandbox.engine_run(path=str(path), max_bytes=10**6, timeout_seconds=1)
     assert time.monotonic() - started < 10
 
 
 def test_a_trace_started_too_often_is_failed_instead_of_looping(asker):
     trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
-    Trace.objects.filter(pk=trace.pk).update(attempts=services.MAX_ATTEMPTS)
-    services.trace_diagnose(trace_id=trace.pk)
+    Trace.objects.filter(pk=trace.pk).update(attempts=MAX_ATTEMPTS)
+    trace_diagnose(trace_id=trace.pk)
     trace.refresh_from_db()
     assert trace.state == Trace.State.FAILED and "gave up" in trace.failure_reason
 
@@ -254,14 +250,14 @@ def test_attaching_a_diagnosed_private_trace_to_a_question_posts_the_stored_diag
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(vanishing_trace_bytes()), private=True
     )
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     prefill = trace_ask_prefill(user=asker, trace_id=str(trace.pk))
     assert "Vanishing" in prefill["title"] and "vanishing_gradients" in prefill["body"]
     question = question_make(author=asker, title=prefill["title"])
     services.trace_attach(trace=trace, question=question, user=asker)
     trace.refresh_from_db()
     assert trace.state == Trace.State.QUEUED and not trace.is_private
-    services.trace_diagnose(trace_id=trace.pk)  # what the enqueued task does
+    trace_diagnose(trace_id=trace.pk)  # what the enqueued task does
     assert Diagnosis.objects.filter(trace=trace).count() == 1  # reused, not recomputed
     assert Answer.objects.filter(question=question, is_automated=True).count() == 1
 
@@ -269,7 +265,7 @@ def test_attaching_a_diagnosed_private_trace_to_a_question_posts_the_stored_diag
 def test_ask_prefill_is_only_for_the_owners_diagnosed_trace(asker):
     trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
     assert trace_ask_prefill(user=asker, trace_id=trace.pk) is None  # not diagnosed yet
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     assert trace_ask_prefill(user=user_make(), trace_id=trace.pk) is None
     assert trace_ask_prefill(user=asker, trace_id="nope") is None
 
@@ -280,7 +276,7 @@ def test_ask_prefill_is_only_for_the_owners_diagnosed_trace(asker):
 def test_sweep_requeues_stuck_traces_and_fails_those_out_of_attempts(
     asker, django_capture_on_commit_callbacks
 ):
-    old = timezone.now() - services.STUCK_AFTER - timedelta(minutes=1)
+    old = timezone.now() - sweep.STUCK_AFTER - timedelta(minutes=1)
     stuck = services.trace_upload(
         owner=asker, uploaded_file=upload(trace_bytes(seed=1)), private=True
     )
@@ -291,10 +287,10 @@ def test_sweep_requeues_stuck_traces_and_fails_those_out_of_attempts(
         owner=asker, uploaded_file=upload(trace_bytes(seed=5)), private=True
     )
     Trace.objects.filter(pk=stuck.pk).update(state="replaying", state_changed_at=old, attempts=1)
-    Trace.objects.filter(pk=worn.pk).update(state_changed_at=old, attempts=services.MAX_ATTEMPTS)
+    Trace.objects.filter(pk=worn.pk).update(state_changed_at=old, attempts=MAX_ATTEMPTS)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        result = services.traces_sweep_stuck()
+        result = sweep.traces_sweep_stuck()
 
     assert result == {"requeued": 1, "failed": 1, "plots": 0}
     assert enqueued_ids(callbacks) == [stuck.pk]
@@ -308,11 +304,11 @@ def test_rediagnose_edits_the_bot_post_in_place_keeping_a_revision(asker, questi
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
     )
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     answer = Answer.objects.get(question=question)
     revisions = Revision.objects.filter(answer=answer).count()
 
-    monkeypatch.setattr(services, "_engine_version", lambda: "99.0.0")  # an engine upgrade
+    monkeypatch.setattr("hub.traces.diagnosis.ENGINE_VERSION", "99.0.0")  # an engine upgrade
     call_command("rediagnose", "--trace", str(trace.pk))
 
     assert Answer.objects.filter(question=question).count() == 1
@@ -339,7 +335,7 @@ def test_same_diagnosis_lists_solved_questions_first_and_not_this_one(asker, que
         t = services.trace_upload(
             owner=author, uploaded_file=upload(vanishing_trace_bytes()), question=q
         )
-        services.trace_diagnose(trace_id=t.pk)
+        trace_diagnose(trace_id=t.pk)
         if solved:
             q.accepted_answer = q.answers.first()
             q.save(update_fields=["accepted_answer"])
@@ -349,7 +345,7 @@ def test_same_diagnosis_lists_solved_questions_first_and_not_this_one(asker, que
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
     )
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     found = questions_with_same_diagnosis(
         codes=["vanishing_gradients"], layers=["0"], exclude_question_id=question.pk
     )
@@ -366,15 +362,15 @@ def test_plots_are_drawn_after_the_post_and_added_to_it_once(
         owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
     )
     with django_capture_on_commit_callbacks() as callbacks:
-        diagnosis = services.trace_diagnose(trace_id=trace.pk)
+        diagnosis = trace_diagnose(trace_id=trace.pk)
     assert not diagnosis.plots_done and diagnosis.plots == {}
-    assert enqueued_ids(callbacks, "analysis.render_plots") == [diagnosis.pk]
+    assert enqueued_ids(callbacks, queue.RENDER_PLOTS) == [diagnosis.pk]
     answer = Answer.objects.get(question=question)
     assert "/plots/" not in answer.body
     revisions = Revision.objects.filter(answer=answer).count()
 
-    services.diagnosis_plots_render(diagnosis_id=diagnosis.pk)
-    services.diagnosis_plots_render(diagnosis_id=diagnosis.pk)  # a duplicate delivery
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)  # a duplicate delivery
 
     diagnosis.refresh_from_db()
     answer.refresh_from_db()
@@ -389,9 +385,9 @@ def test_plots_are_drawn_after_the_post_and_added_to_it_once(
 
 def test_plots_of_a_vanished_file_end_without_plots(asker):
     trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
-    diagnosis = services.trace_diagnose(trace_id=trace.pk)
+    diagnosis = trace_diagnose(trace_id=trace.pk)
     trace.file.storage.delete(trace.file.name)
-    services.diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)
     diagnosis.refresh_from_db()
     assert diagnosis.plots_done and diagnosis.plots == {}
 
@@ -401,7 +397,7 @@ def test_a_hostile_file_name_cannot_inject_markdown_into_the_bot_post(asker, que
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(trace_bytes(seed=31), name), question=question
     )
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     html = Answer.objects.get(question=question).body_html
     assert html.split("</p>")[0].count("<a ") == 1  # only the trace link, no injected one
     assert "<img" not in html and "<b>" not in html
@@ -411,7 +407,7 @@ def test_a_hostile_file_name_cannot_inject_markdown_into_the_bot_post(asker, que
 def test_a_trace_whose_file_vanished_fails_without_showing_server_paths(asker):
     trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
     trace.file.storage.delete(trace.file.name)
-    services.trace_diagnose(trace_id=trace.pk)
+    trace_diagnose(trace_id=trace.pk)
     trace.refresh_from_db()
     assert trace.state == Trace.State.FAILED
     assert "missing on the server" in trace.failure_reason and "/" not in trace.failure_reason
@@ -419,11 +415,11 @@ def test_a_trace_whose_file_vanished_fails_without_showing_server_paths(asker):
 
 def test_an_overlong_report_is_cut_at_a_finding_with_a_link_to_the_trace(asker, monkeypatch):
     trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
-    diagnosis = services.trace_diagnose(trace_id=trace.pk)
-    monkeypatch.setattr(services, "BOT_POST_REPORT_MAX_CHARS", 200)
+    diagnosis = trace_diagnose(trace_id=trace.pk)
+    monkeypatch.setattr(bot_post, "BOT_POST_REPORT_MAX_CHARS", 200)
     diagnosis.report_markdown = (
         "**Diagnosis**\n\n### First\n" + "a" * 100 + "\n### Second\n" + "b" * 300
     )
-    body = services.bot_post_body(trace=trace, diagnosis=diagnosis)
+    body = bot_post.bot_post_body(trace=trace, diagnosis=diagnosis)
     assert "### First" in body and "### Second" not in body
     assert f"[the trace page](/traces/{trace.pk}/)" in body

@@ -1,0 +1,68 @@
+"""Small helpers every app's views share: the client's address, per-IP limits, error pages."""
+
+import ipaddress
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from hub.core.ratelimit import RateLimited, rate_limit
+
+# Posts (questions, answers, comments) per client address and hour through the web forms.
+RATE_IP_POST = (60, 3600)
+
+
+def client_ip(request) -> str:
+    """REMOTE_ADDR, or the first X-Forwarded-For address when settings.TRUST_X_FORWARDED_FOR.
+
+    Trust the header only behind a reverse proxy that sets it: a client that reaches the app
+    directly could otherwise pick any address and escape its per-IP limits. A malformed first
+    entry falls back to REMOTE_ADDR.
+    """
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    if not getattr(settings, "TRUST_X_FORWARDED_FOR", False):
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    first = forwarded.split(",", 1)[0].strip()
+    try:
+        return str(ipaddress.ip_address(first))
+    except ValueError:
+        return remote
+
+
+def ip_limit(request, *, scope: str, rule: tuple[int, int]) -> None:
+    limit, period = rule
+    rate_limit(scope=scope, key=f"ip:{client_ip(request)}", limit=limit, period_seconds=period)
+
+
+def render_error(request, *, status: int, message: str, title: str | None = None, headers=None):
+    """The 403/404/429 page (or a short text for htmx and JSON callers)."""
+    titles = {400: "That did not work", 403: "Not allowed", 404: "Not found", 429: "Slow down"}
+    if request.headers.get("HX-Request") or "application/json" in request.headers.get("Accept", ""):
+        response = JsonResponse({"error": message}, status=status)
+    else:
+        response = render(
+            request,
+            "forum/error.html",
+            {"title": title or titles.get(status, "Error"), "message": message, "status": status},
+            status=status,
+        )
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def rate_limited_response(request, error: RateLimited):
+    return render_error(
+        request, status=429, message=str(error), headers={"Retry-After": str(error.retry_after)}
+    )
+
+
+def login_then(request, next_url: str):
+    """Send an anonymous visitor to log in and back to `next_url` (htmx: a full redirect)."""
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = redirect_to_login(next_url).url
+        return response
+    return redirect_to_login(next_url)

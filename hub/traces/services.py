@@ -1,0 +1,203 @@
+"""Writes for uploaded traces in the request: upload, attach, state changes, failure.
+
+The request does quick checks only (size, container header) and queues the diagnosis; the
+worker's side is ``hub.traces.diagnosis``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from hub.forum.models import Question
+from hub.forum.services import question_create
+from hub.traces import queue
+from hub.traces.models import Trace
+from traces import format as trace_format
+
+logger = logging.getLogger(__name__)
+User = get_user_model()
+
+# Bytes read for the quick header check in the request (traces/format.py: 16-byte header).
+HEADER_PEEK_BYTES = 64
+
+
+def trace_header_check(*, head: bytes) -> None:
+    """The quick check of the container header in the request: magic, version, flags."""
+    try:
+        if len(head) < trace_format.HEADER.size:
+            raise trace_format.TraceFormatError(
+                "truncated: file is shorter than the 16-byte header"
+            )
+        magic, version, flags = trace_format.HEADER.unpack_from(head, 0)
+        if magic != trace_format.MAGIC:
+            raise trace_format.TraceFormatError("wrong magic bytes: not a GradHub trace file")
+        if version != trace_format.FORMAT_VERSION:
+            raise trace_format.TraceFormatError(
+                f"unsupported format version {version} "
+                f"(this site reads version {trace_format.FORMAT_VERSION})"
+            )
+        if flags != 0:
+            raise trace_format.TraceFormatError(f"unknown header flags {flags:#x}")
+    except trace_format.TraceFormatError as exc:
+        raise ValidationError(f"This is not a trace file we can read: {exc}.") from exc
+
+
+class _HashingFile(File):
+    """Hashes and counts the bytes as storage reads them, and stops at the size limit."""
+
+    def __init__(self, file, *, name: str, max_bytes: int):
+        super().__init__(file, name=name)
+        self.hasher = hashlib.sha256()
+        self.bytes_read = 0
+        self.max_bytes = max_bytes
+
+    def chunks(self, chunk_size=None):
+        for chunk in super().chunks(chunk_size):
+            self.bytes_read += len(chunk)
+            if self.bytes_read > self.max_bytes:
+                raise ValidationError(_too_big_message(self.max_bytes))
+            self.hasher.update(chunk)
+            yield chunk
+
+
+def _too_big_message(limit: int) -> str:
+    return (
+        f"The trace is larger than the {limit // 2**20} MB limit. Record fewer steps with --every."
+    )
+
+
+def trace_state_set(trace: Trace, state: str, *, reason: str = "") -> None:
+    trace.state = state
+    trace.failure_reason = reason if state == Trace.State.FAILED else ""
+    trace.state_changed_at = timezone.now()
+    trace.save(update_fields=["state", "failure_reason", "state_changed_at", "updated_at"])
+
+
+def trace_upload(*, owner, uploaded_file, question=None, private: bool = False) -> Trace:
+    """Store an uploaded trace and queue its diagnosis; the same file again reuses the trace."""
+    if question is not None and question.author_id != owner.pk:
+        raise PermissionDenied("Only the person who asked can attach a trace to this question.")
+    if question is not None and private:
+        raise ValidationError("A trace attached to a question is public; private ones are not.")
+    limit = settings.TRACE_MAX_UPLOAD_BYTES
+    size = getattr(uploaded_file, "size", None)
+    if size is not None and size > limit:
+        raise ValidationError(_too_big_message(limit))
+    if size == 0:
+        raise ValidationError("The file is empty.")
+    uploaded_file.seek(0)
+    head = uploaded_file.read(HEADER_PEEK_BYTES)
+    uploaded_file.seek(0)
+    trace_header_check(head=head)
+
+    original_name = os.path.basename(getattr(uploaded_file, "name", "") or "")[:255]
+    hashing = _HashingFile(uploaded_file, name=f"{uuid.uuid4().hex}.trace", max_bytes=limit)
+    trace = Trace(
+        owner=owner,
+        question=question,
+        original_name=original_name,
+        is_private=private,
+        state=Trace.State.QUEUED,
+        size_bytes=0,
+    )
+    # Storage reads the upload once: written to media and hashed in the same pass.
+    trace.file.save(hashing.name, hashing, save=False)
+    trace.sha256 = hashing.hasher.hexdigest()
+    trace.size_bytes = hashing.bytes_read
+    with transaction.atomic():
+        # One upload per user at a time, so two copies of a file cannot race past the reuse.
+        User.objects.select_for_update().filter(pk=owner.pk).first()
+        existing = _trace_reusable(owner=owner, sha256=trace.sha256, question=question)
+        if existing is not None:
+            name = trace.file.name
+            transaction.on_commit(lambda: trace.file.storage.delete(name))
+            return _trace_reuse(trace=existing, question=question)
+        trace.save()
+        queue.diagnose_trace_enqueue(trace.pk)
+    logger.info("trace %s uploaded by %s (%s bytes)", trace.pk, owner.pk, trace.size_bytes)
+    return trace
+
+
+def _trace_reusable(*, owner, sha256: str, question) -> Trace | None:
+    """The owner's earlier upload of the same bytes that this upload can stand for."""
+    candidates = Trace.objects.select_for_update().filter(owner=owner, sha256=sha256)
+    if question is not None:
+        same = candidates.filter(question=question).first()
+        # A private or unattached copy can be attached to the question (it becomes public).
+        return same or candidates.filter(question__isnull=True).first()
+    return candidates.filter(question__isnull=True).order_by("-is_private").first() or (
+        candidates.first()
+    )
+
+
+def _trace_reuse(*, trace: Trace, question) -> Trace:
+    changed = False
+    if question is not None and trace.question_id is None:
+        trace.question = question
+        trace.is_private = False
+        trace.save(update_fields=["question", "is_private", "updated_at"])
+        changed = True
+    if trace.state == Trace.State.FAILED or (changed and trace.is_terminal):
+        # A retry after a failure, or a diagnosed trace that now needs its post in the thread:
+        # the task reuses a stored diagnosis and only publishes it.
+        trace.attempts = 0
+        trace.save(update_fields=["attempts", "updated_at"])
+        trace_state_set(trace, Trace.State.QUEUED)
+        queue.diagnose_trace_enqueue(trace.pk)
+    return trace
+
+
+def trace_attach(*, trace: Trace, question, user) -> Trace:
+    """Attach the user's own (private) trace to the user's own question, e.g. "Ask the community"."""
+    if trace.owner_id != user.pk:
+        raise PermissionDenied("You can only attach your own traces.")
+    if question.author_id != user.pk:
+        raise PermissionDenied("Only the person who asked can attach a trace to this question.")
+    if trace.question_id is not None and trace.question_id != question.pk:
+        raise ValidationError("This trace is already attached to another question.")
+    with transaction.atomic():
+        trace = Trace.objects.select_for_update().get(pk=trace.pk)
+        return _trace_reuse(trace=trace, question=question)
+
+
+def trace_fail(*, trace_id: int, reason: str) -> None:
+    """Mark a trace failed with a reason a person can read (unless it was diagnosed)."""
+    with transaction.atomic():
+        trace = Trace.objects.select_for_update().filter(pk=trace_id).first()
+        if trace is None or trace.state == Trace.State.DIAGNOSED:
+            return
+        trace_state_set(trace, Trace.State.FAILED, reason=reason[:2000])
+    logger.info("trace %s failed: %s", trace_id, reason)
+
+
+class TraceRejected(ValidationError):
+    """The trace of an ask-with-a-trace was refused (the question was not created either)."""
+
+
+def question_ask_with_trace(
+    *, author, title: str, body: str, tags: list[str], trace_file=None, trace: Trace | None = None
+) -> tuple[Question, Trace | None]:
+    """Ask a question with a trace: a new upload (``trace_file``) or the author's own private
+    trace (``trace``, "Ask the community"). One transaction: a refused trace leaves no
+    half-asked question behind. The web form and the API both ask through here."""
+    with transaction.atomic():
+        question = question_create(author=author, title=title, body=body, tags=tags)
+        attached = None
+        if trace_file is not None:
+            try:
+                attached = trace_upload(owner=author, uploaded_file=trace_file, question=question)
+            except ValidationError as error:
+                raise TraceRejected(error.messages) from error
+        if trace is not None:
+            attached = trace_attach(trace=trace, question=question, user=author)
+    return question, attached
