@@ -33,6 +33,7 @@ test: $(BIN)/.dev-installed browser-deps
 lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(BIN)/.dev-installed
 	$(BIN)/ruff check --fix .

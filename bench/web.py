@@ -179,7 +179,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     from django.db import connection, transaction
 
     from hub.accounts.models import Profile
-    from hub.forum.markdown import html_excerpt, render_markdown
+    from hub.glossary.markdown import html_excerpt, render_markdown
     from hub.forum.models import EXCERPT_MAX_LENGTH, Answer, Comment, Question, Tag
 
     User = get_user_model()

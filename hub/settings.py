@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hub.core.context_processors.site",
+                "hub.accounts.context_processors.roles",
                 "hub.notifications.context_processors.notifications",
             ],
         },

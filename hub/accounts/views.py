@@ -1,4 +1,4 @@
-"""Sign-up, rate-limited log-in, and the public profile page."""
+"""Sign-up, rate-limited log-in, and editing one's own profile."""
 
 import hashlib
 
@@ -7,14 +7,10 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_safe
 
 from hub.core.ratelimit import RateLimited, rate_limit
-from hub.core.web import client_ip, rate_limited_response
-from hub.forum.selectors import user_profile_page
+from hub.core.web import client_ip, rate_limited_response, safe_next_url
 
 from .forms import ProfileForm, SignupForm
 from .services import profile_get, profile_update, user_create
@@ -27,15 +23,6 @@ RATE_SIGNUP_IP = (10, 3600)
 RATE_LOGIN_IP = (30, 300)
 RATE_LOGIN_USERNAME = (10, 300)
 RATE_PASSWORD_RESET_IP = (5, 3600)  # each one sends an e-mail
-
-
-def _safe_next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or "/"
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return "/"
 
 
 def signup(request):
@@ -65,14 +52,14 @@ def signup(request):
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(request, f"Welcome to GradHub, {user.username}!")
-                return redirect(_safe_next(request))
+                return redirect(safe_next_url(request, "/"))
         status = 400
     else:
         form = SignupForm()
     return render(
         request,
         "accounts/signup.html",
-        {"form": form, "next": _safe_next(request)},
+        {"form": form, "next": safe_next_url(request, "/")},
         status=status,
     )
 
@@ -115,22 +102,6 @@ class PasswordResetView(auth_views.PasswordResetView):
         except RateLimited as error:
             return rate_limited_response(request, error)
         return super().post(request, *args, **kwargs)
-
-
-@require_safe
-def user_profile(request, username: str):
-    try:
-        from hub.forum.selectors import user_get_by_username
-
-        person = user_get_by_username(username=username)
-    except User.DoesNotExist:
-        raise Http404("No such user") from None
-    page = user_profile_page(user=person, viewer=request.user)
-    return render(
-        request,
-        "accounts/profile.html",
-        {"page": page, "person": person, "is_me": request.user.pk == person.pk},
-    )
 
 
 @login_required

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from hub.core.ratelimit import RateLimited, rate_limit
 
@@ -66,3 +67,13 @@ def login_then(request, next_url: str):
         response["HX-Redirect"] = redirect_to_login(next_url).url
         return response
     return redirect_to_login(next_url)
+
+
+def safe_next_url(request, fallback: str) -> str:
+    """The ``next`` parameter when it points at this site, else ``fallback`` (no open redirect)."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return fallback

@@ -23,8 +23,14 @@ from django.utils.text import slugify
 from hub.accounts.selectors import user_is_moderator
 from hub.accounts.services import profile_get, reputation_change
 from hub.core.ratelimit import RateLimited, rate_limit
+from hub.glossary.markdown import html_excerpt, render_markdown
+from hub.notifications.services import (
+    mentions_notify,
+    notify,
+    notify_question_followers,
+    question_follow,
+)
 
-from .markdown import html_excerpt, render_markdown
 from .models import (
     EXCERPT_MAX_LENGTH,
     TAG_MAX_LENGTH,
@@ -86,22 +92,6 @@ class NewAccountLimited(RateLimited):
             f"earn {REP_NEW_USER} reputation (answers and upvotes earn it). "
             f"Try again in about {hours} hour{'s' if hours != 1 else ''}.",
         )
-
-
-def _notifications():
-    """The notifications services if that app provides them (it is built in parallel)."""
-    try:
-        from hub.notifications import services
-    except ImportError:
-        return None
-    return services
-
-
-def _notify(name: str, **kwargs) -> None:
-    services = _notifications()
-    function = getattr(services, name, None) if services else None
-    if function is not None:
-        function(**kwargs)
 
 
 # Set only by trusted code that writes many posts at once (manage.py seed_demo).
@@ -294,9 +284,8 @@ def question_create(*, author, title: str, body: str, tags: list[str]) -> Questi
         _revision_add(target=question, editor=author, title=title, body=body, tags=" ".join(names))
         _question_index(question.pk)
         pages_invalidate()  # the lists show it
-        _notify("question_follow", user=author, question=question)
-        _notify(
-            "mentions_notify",
+        question_follow(user=author, question=question)
+        mentions_notify(
             text=body,
             actor=author,
             question=question,
@@ -438,8 +427,7 @@ def answer_create(*, author, question: Question, body: str, automated: bool = Fa
         _revision_add(target=answer, editor=author, body=body)
         _question_index(question.pk)
         url = answer.get_absolute_url()
-        _notify(
-            "notify_question_followers",
+        notify_question_followers(
             question=question,
             verb="answered",
             text=f'{author.username} answered "{question.title}"',
@@ -447,7 +435,7 @@ def answer_create(*, author, question: Question, body: str, automated: bool = Fa
             actor=author,
         )
         if not automated:
-            _notify("mentions_notify", text=body, actor=author, question=question, url=url)
+            mentions_notify(text=body, actor=author, question=question, url=url)
     return answer
 
 
@@ -495,8 +483,7 @@ def answer_accept(*, user, answer: Answer) -> Answer:
             question_id=question.pk, accepted_answer=answer, last_activity_at=now, updated_at=now
         )
         _accept_reputation(question=question, answer=answer, sign=1)
-        _notify(
-            "notify",
+        notify(
             recipient=answer.author,
             verb="accepted",
             text=f'{user.username} accepted your answer to "{question.title}"',
@@ -556,8 +543,7 @@ def comment_create(*, author, target, body: str) -> Comment:
         )
         question_render_bump(question_id=question.pk)
         url = comment.get_absolute_url()
-        _notify(
-            "notify",
+        notify(
             recipient=target.author,
             verb="commented",
             text=f'{author.username} commented on your post in "{question.title}"',
@@ -565,7 +551,7 @@ def comment_create(*, author, target, body: str) -> Comment:
             actor=author,
             question=question,
         )
-        _notify("mentions_notify", text=body, actor=author, question=question, url=url)
+        mentions_notify(text=body, actor=author, question=question, url=url)
     return comment
 
 

@@ -1,7 +1,5 @@
 from django.urls import path
 
-from hub.accounts import views as account_views
-
 from . import views
 
 app_name = "forum"
@@ -10,6 +8,13 @@ app_name = "forum"
 # (services._slug also keeps titles from producing these words as slugs).
 urlpatterns = [
     path("questions/", views.question_list, name="questions"),
+    # Under notifications/ since following is about being notified; served here, where
+    # questions are.
+    path(
+        "notifications/follow/<int:question_id>/",
+        views.question_follow_toggle_view,
+        name="follow_toggle",
+    ),
     path("questions/similar/", views.question_similar, name="similar"),
     path("markdown/preview/", views.markdown_preview, name="markdown_preview"),
     path("questions/<int:question_id>/answer/", views.answer_create, name="answer_create"),
@@ -48,7 +53,7 @@ urlpatterns = [
     path("tags/autocomplete/", views.tag_autocomplete, name="tag_autocomplete"),
     path("tags/<slug:name>/", views.tag_detail, name="tag_detail"),
     path("search/", views.search, name="search"),
-    path("users/<str:username>/", account_views.user_profile, name="user_profile"),
+    path("users/<str:username>/", views.user_profile, name="user_profile"),
 ]
 
 for _kind in ("questions", "answers", "comments"):

@@ -5,6 +5,8 @@ import logging
 from types import SimpleNamespace
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -25,11 +27,13 @@ from hub.core.web import (
     login_then,
     rate_limited_response,
     render_error,
+    safe_next_url,
 )
+from hub.glossary.markdown import render_markdown
+from hub.notifications.services import question_follow_toggle
 
 from . import selectors, services
 from .forms import AnswerForm, CloseForm, CommentForm, QuestionForm
-from .markdown import render_markdown
 from .models import Answer, Comment, Question, Revision, Tag
 from .page_cache import CachedPage, CachedPart
 from .templatetags.forum_tags import marked_snippet
@@ -726,3 +730,29 @@ def post_visibility(request, kind: str, pk: int, action: str):
     if model is Question and action == "unhide":
         fallback = target.get_absolute_url()
     return _back(request, fallback)
+
+
+@login_required
+@require_POST
+def question_follow_toggle_view(request, question_id: int):
+    question = get_object_or_404(Question, pk=question_id, is_hidden=False)
+    following = question_follow_toggle(user=request.user, question=question)
+    if following:
+        messages.success(request, "You follow this question: new answers will notify you.")
+    else:
+        messages.success(request, "You no longer follow this question.")
+    return redirect(safe_next_url(request, question.get_absolute_url()))
+
+
+@require_safe
+def user_profile(request, username: str):
+    try:
+        person = selectors.user_get_by_username(username=username)
+    except get_user_model().DoesNotExist:
+        raise Http404("No such user") from None
+    page = selectors.user_profile_page(user=person, viewer=request.user)
+    return render(
+        request,
+        "accounts/profile.html",
+        {"page": page, "person": person, "is_me": request.user.pk == person.pk},
+    )

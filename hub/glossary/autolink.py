@@ -1,6 +1,6 @@
 """Link the first mention of each glossary term in rendered HTML.
 
-`autolink_html(html)` runs on every post write (hub.forum.markdown.render_markdown), so it is
+`autolink_html(html)` runs on every post write (hub.glossary.markdown.render_markdown), so it is
 built for speed: one compiled regex over every name and alias (a prefix tree in which the
 longest spelling wins, so "vanishing gradient" beats "gradient"), cached per process and
 rebuilt only when the Term table changes (one cheap aggregate query per call checks that). The HTML is walked with the standard library's tokenizer, never with a regex: text
@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 
 # Text inside these elements is never linked: code, existing links, non-content.
 SKIP_TAGS = frozenset({"a", "code", "pre", "kbd", "samp", "script", "style", "svg", "math"})
-# Elements with one of these classes hold KaTeX source or output (see hub/forum/markdown.py).
+# Elements with one of these classes hold KaTeX source or output (see hub/glossary/markdown.py).
 SKIP_CLASSES = frozenset({"math", "katex", "katex-display"})
 # https://html.spec.whatwg.org/#void-elements: they never get an end tag.
 VOID_TAGS = frozenset(
@@ -48,7 +48,7 @@ _excluded: ContextVar[frozenset[str]] = ContextVar(
 def autolink_exclusions(slugs) -> Iterator[None]:
     """Inside this block, autolink_html never links `slugs` (a term page does not link itself).
 
-    Lets code that renders through hub.forum.markdown.render_markdown — which calls
+    Lets code that renders through hub.glossary.markdown.render_markdown — which calls
     autolink_html(html) without options — keep a term from linking to its own page.
     """
     token = _excluded.set(frozenset(slugs))

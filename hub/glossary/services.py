@@ -12,7 +12,7 @@ REVISION_NOTE_MAX = 200
 
 def term_render(*, term: Term) -> None:
     """Set `definition_html` from the markdown definition (not saved)."""
-    from hub.glossary.rendering import markdown_render
+    from hub.glossary.markdown import markdown_render
 
     term.definition_html = markdown_render(text=term.definition, exclude=(term.slug,))
 

@@ -2,7 +2,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from hub.learn.highlight import code_highlight
+from hub.glossary.markdown import code_highlight
 
 from . import selectors
 

@@ -1,7 +1,7 @@
 """The lesson (steps, the Graph Matrix and each learner's progress), the article and the FAQ.
 
 Content rows are loaded from `content/` by `manage.py load_learning_content`; markdown is
-rendered once, when a row is loaded (see hub/glossary/rendering.py).
+rendered once, when a row is loaded (see hub/glossary/markdown.py).
 """
 
 from django.conf import settings

@@ -1,7 +1,7 @@
 """Writes for the learning content and the learners' progress.
 
 Content rows come from `content/` through `manage.py load_learning_content` (see
-hub/glossary/management/commands/load_learning_content.py); progress rows from the lesson pages.
+hub/learn/management/commands/load_learning_content.py); progress rows from the lesson pages.
 """
 
 import math
@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hub.core.ratelimit import rate_limit
-from hub.glossary.rendering import markdown_render
+from hub.glossary.markdown import markdown_render
 
 from . import selectors
 from .models import Article, FaqEntry, Lesson, LessonProgress, LessonStep

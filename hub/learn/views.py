@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hub.core.ratelimit import RateLimited
+from hub.glossary.markdown import code_highlight
 
 from . import selectors, services
-from .highlight import code_highlight
 
 
 def _wants_json(request) -> bool:

@@ -9,5 +9,4 @@ urlpatterns = [
     path("<int:notification_id>/go/", views.notification_go, name="go"),
     path("read-all/", views.notification_mark_all_read, name="mark_all_read"),
     path("settings/", views.notification_settings, name="settings"),
-    path("follow/<int:question_id>/", views.question_follow_toggle, name="follow_toggle"),
 ]

@@ -5,11 +5,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from hub.forum.models import Question
+from hub.core.web import safe_next_url
 
 from . import selectors, services
 
@@ -22,15 +22,6 @@ class NotificationSettingsForm(forms.Form):
         label="E-mail me when I get a notification",
         help_text="Sent to the address on your account. Off by default.",
     )
-
-
-def _safe_next(request, fallback: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
 
 
 @login_required
@@ -69,7 +60,7 @@ def notification_mark_all_read(request):
     count = services.notifications_mark_all_read(user=request.user)
     if count:
         messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
-    return redirect(_safe_next(request, "/notifications/"))
+    return redirect(safe_next_url(request, "/notifications/"))
 
 
 @login_required
@@ -85,15 +76,3 @@ def notification_settings(request):
     else:
         messages.success(request, "Notification settings saved.")
     return redirect("notifications:list")
-
-
-@login_required
-@require_POST
-def question_follow_toggle(request, question_id: int):
-    question = get_object_or_404(Question, pk=question_id, is_hidden=False)
-    following = services.question_follow_toggle(user=request.user, question=question)
-    if following:
-        messages.success(request, "You follow this question: new answers will notify you.")
-    else:
-        messages.success(request, "You no longer follow this question.")
-    return redirect(_safe_next(request, question.get_absolute_url()))

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from hub.core.ratelimit import RateLimited, rate_limit
 from hub.core.web import RATE_IP_POST, ip_limit, login_then, rate_limited_response
 from hub.forum.forms import AskForm
-from hub.forum.markdown import render_markdown
 from hub.forum.models import Question
+from hub.glossary.markdown import render_markdown
 from hub.traces.bot_post import bot_post_body
 from hub.traces.forms import TraceUploadForm
 from hub.traces.models import Trace

@@ -2,7 +2,6 @@ import re
 from types import SimpleNamespace
 
 from django import template
-from django.template import TemplateDoesNotExist
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -40,21 +39,6 @@ def query_with(context, **changes) -> str:
         else:
             query[key] = value
     return "?" + query.urlencode() if query else "?"
-
-
-@register.simple_tag(takes_context=True)
-def include_optional(context, template_name: str, **extra) -> str:
-    """Like {% include %}, but renders nothing when the template does not exist.
-
-    Django's include has no "ignore missing" (that is Jinja2): apps built in parallel provide
-    fragments (traces, moderation) that the forum pages show when they are installed.
-    """
-    try:
-        template = context.template.engine.get_template(template_name)
-    except TemplateDoesNotExist:
-        return ""
-    with context.push(**extra):
-        return template.render(context)
 
 
 # Stand-ins for the values that differ between answers with the same controls (see

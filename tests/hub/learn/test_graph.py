@@ -74,7 +74,7 @@ def test_the_web_modules_do_not_import_torch():
     code = (
         "import django, sys; django.setup(); "
         "import hub.learn.views, hub.glossary.views, hub.glossary.autolink, hub.learn.urls; "
-        "import hub.glossary.management.commands.load_learning_content; "
+        "import hub.learn.management.commands.load_learning_content; "
         "print('torch' in sys.modules)"
     )
     completed = subprocess.run(

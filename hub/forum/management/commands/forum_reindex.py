@@ -3,8 +3,8 @@
 from django.core.management.base import BaseCommand
 
 from hub.forum import services
-from hub.forum.markdown import html_excerpt
 from hub.forum.models import EXCERPT_MAX_LENGTH, Question
+from hub.glossary.markdown import html_excerpt
 
 
 class Command(BaseCommand):

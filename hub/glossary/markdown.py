@@ -5,8 +5,9 @@ CommonMark (markdown-it-py, raw HTML off) + tables, strikethrough and `$…$` / 
 the vendored KaTeX). Fenced code is highlighted on the server by Pygments (classes; the colours
 live in static/css/pygments.css). `@username` of an existing user becomes a profile link. The
 HTML then goes through nh3 with an allow-list (belt and braces: nothing raw gets in, but a bug in a plugin must not
-become an XSS), links get rel="nofollow ugc", and glossary terms are linked when the glossary
-app provides `autolink_html`.
+become an XSS), links get rel="nofollow ugc", and glossary terms are linked (hub.glossary.autolink).
+It lives in the glossary app because linking the glossary's terms is part of it; the forum,
+the lesson and the trace pages all render through it.
 """
 
 import hashlib
@@ -14,6 +15,7 @@ import re
 from html import escape, unescape
 
 import nh3
+from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
@@ -23,10 +25,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES
 from pygments.util import ClassNotFound
 
-try:  # the glossary app is optional for this module
-    from hub.glossary.autolink import autolink_html
-except ImportError:  # pragma: no cover - depends on which apps are installed
-    autolink_html = None
+from hub.glossary.autolink import autolink_exclusions, autolink_html
 
 CODE_CLASS = "codehilite"
 MENTION_RE = re.compile(r"(?<![\w@/.])@([A-Za-z0-9][A-Za-z0-9_-]{2,29})\b")
@@ -157,8 +156,7 @@ _CLEANER = nh3.Cleaner(
 def render_markdown(text: str) -> str:
     """Markdown source → safe HTML for the page (see the module docstring)."""
     html = _CLEANER.clean(_PARSER.render(text or ""))
-    if autolink_html is not None:
-        html = autolink_html(html)
+    html = autolink_html(html)
     return html
 
 
@@ -183,3 +181,17 @@ def markdown_checksum(text: str) -> str:
 def pygments_css(style: str = "github-dark") -> str:
     """The stylesheet for highlighted code (written to static/css/pygments.css)."""
     return HtmlFormatter(style=style).get_style_defs(f".{CODE_CLASS}")
+
+
+def markdown_render(*, text: str, exclude: tuple[str, ...] = ()) -> str:
+    """Markdown → safe HTML with glossary terms linked, except the ``exclude`` slugs (a term's
+    own page does not link the term to itself)."""
+    with autolink_exclusions(exclude):
+        return render_markdown(text or "")
+
+
+def code_highlight(*, code: str, language: str = "python") -> SafeString:
+    """`<pre class="codehilite"><code>…</code></pre>` for our own code samples (glossary
+    snippets, the lesson's main.py): the same Pygments classes as code in posts."""
+    body = highlight(code, get_lexer_by_name(language), _FORMATTER)
+    return mark_safe(f'<pre class="{CODE_CLASS}"><code>{body}</code></pre>')  # noqa: S308

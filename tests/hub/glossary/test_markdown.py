@@ -3,7 +3,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from hub.forum.markdown import render_markdown
+from hub.glossary.markdown import render_markdown
 
 # autolink_html (glossary) reads the Term table
 pytestmark = pytest.mark.django_db
@@ -139,14 +139,14 @@ def test_glossary_terms_are_linked_in_prose_but_not_in_code():
 
 
 def test_glossary_autolink_is_called_on_the_sanitised_html(monkeypatch):
-    import hub.forum.markdown as markdown
+    import hub.glossary.markdown as markdown
 
     monkeypatch.setattr(markdown, "autolink_html", lambda html: html.replace("zero_grad", "ZG"))
     assert "ZG" in markdown.render_markdown("call zero_grad")
 
 
 def test_excerpt_is_plain_text_without_code_blocks_and_cut_at_a_word():
-    from hub.forum.markdown import html_excerpt
+    from hub.glossary.markdown import html_excerpt
 
     html = render_markdown(
         "Call `zero_grad()` *first*.\n\n```python\nsecret_code()\n```\n\nThen step."
