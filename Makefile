@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 .PHONY: run test lint format bench clean browser-deps
 
 # The venv is rebuilt only when a requirements file changes: a second run starts in seconds.
-$(BIN)/.runtime-installed: requirements.txt constraints.txt
+# The project itself is installed too (editable), so `python -m traces.capture` and
+# `python -m analysis` work from any folder with this venv.
+$(BIN)/.runtime-installed: requirements.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
 $(BIN)/.dev-installed: $(BIN)/.runtime-installed requirements-dev.txt
