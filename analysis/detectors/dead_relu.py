@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.detectors import vanishing_gradients
+from analysis.detectors._registry import Detector
 from analysis.detectors._updates import judged_params, row_update_ratio
 from analysis.detectors._view import TraceView, fmt, persistent_onset, persistent_onsets
 from analysis.findings import Evidence, Finding, Fix, Severity
@@ -109,6 +110,9 @@ def detect(view: TraceView) -> list[Finding]:
             confidence=round(min(0.98, 0.6 + (worst["median_dead_share"] - DEAD_SHARE) * 1.5), 3),
         )
     ]
+
+
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=100)
 
 
 def _large_update_before(view: TraceView, onset_step: int) -> str:

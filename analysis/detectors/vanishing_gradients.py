@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.detectors import lr_too_low
+from analysis.detectors._registry import Detector
 from analysis.detectors._signal import Signal, deepest_fall, forward_signal
 from analysis.detectors._updates import update_stats
 from analysis.detectors._view import (
@@ -103,6 +104,10 @@ def detect(view: TraceView) -> list[Finding]:
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+# A vanished gradient barely moves the weights: it looks like a learning rate too low.
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=60, suppresses=("lr_too_low",))
 
 
 def _detect_actor(view: TraceView, actor: int) -> Finding | None:
