@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.detectors import vanishing_gradients
 from analysis.detectors._registry import Detector
+from analysis.detectors._signal_collapse import signal_collapse
 from analysis.detectors._updates import judged_params, row_update_ratio
 from analysis.detectors._view import TraceView, fmt, persistent_onset, persistent_onsets
 from analysis.findings import Evidence, Finding, Fix, Severity
@@ -148,7 +148,7 @@ def _after_collapse(view: TraceView, modules: list[str]) -> str:
         if i is not None:
             orders.append(view.module_order[i])
     for actor in view.actors:
-        collapse = vanishing_gradients.signal_collapse(view, actor)
+        collapse = signal_collapse(view, actor)
         if collapse is None or not orders:
             continue
         top = collapse.signal.layers[collapse.top]
