@@ -7,7 +7,8 @@ diagnosis.to_dict()                  # JSON-safe, see analysis/findings.py
 
 from __future__ import annotations
 
-from analysis.detectors import DETECTORS
+# CAUSE_ORDER and SUPPRESSES are derived from the detectors' registrations (and importable here).
+from analysis.detectors import CAUSE_ORDER, DETECTORS, SUPPRESSES
 from analysis.detectors._view import TraceView
 from analysis.findings import SEVERITY_RANK, Diagnosis, Finding, Severity
 from traces.model import Trace
@@ -15,33 +16,6 @@ from traces.model import Trace
 # Bump when a detector, a threshold or the finding shape changes: the web app keeps one
 # diagnosis per trace and engine version.
 ENGINE_VERSION = "1.3.0"
-
-# A root cause hides the symptoms it produces, so the fix shown is the right one:
-# accumulating gradients inflate the updates (looks like a high LR, then explodes); a step that
-# uses an emptied gradient or a vanished one barely moves the weights (looks like a low LR).
-SUPPRESSES = {
-    "missing_zero_grad": ("lr_too_high", "exploding_gradients"),
-    "grads_cleared_before_step": ("lr_too_low", "no_gradient"),
-    "vanishing_gradients": ("lr_too_low",),
-}
-
-
-# Within a severity, root causes first, their symptoms after: exploding gradients before the
-# NaN they produce, a missing zero_grad before anything else it inflates.
-CAUSE_ORDER = (
-    "missing_zero_grad",
-    "grads_cleared_before_step",
-    "not_in_optimizer",
-    "no_gradient",
-    "exploding_gradients",
-    "vanishing_gradients",
-    "non_finite",
-    "lr_too_high",
-    "lr_too_low",
-    "dead_relu",
-    "saturated_activations",
-    "gradient_accumulation",
-)
 
 
 def diagnose(trace: Trace) -> Diagnosis:

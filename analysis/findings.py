@@ -14,6 +14,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+# The vocabulary (DESIGN.md), in its canonical order. It stays here rather than being derived
+# from the detectors' registrations: the detectors import this module, and a stored diagnosis is
+# validated against it when loaded (Diagnosis.from_dict). Each code has exactly one registered
+# detector (analysis/detectors/__init__.py; tests/analysis/test_registry.py checks both ways).
 CODES = (
     "vanishing_gradients",
     "exploding_gradients",

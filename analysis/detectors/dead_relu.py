@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.detectors import vanishing_gradients
+from analysis.detectors._registry import Detector
+from analysis.detectors._signal_collapse import signal_collapse
 from analysis.detectors._updates import judged_params, row_update_ratio
 from analysis.detectors._view import TraceView, fmt, persistent_onset, persistent_onsets
 from analysis.findings import Evidence, Finding, Fix, Severity
@@ -111,6 +112,9 @@ def detect(view: TraceView) -> list[Finding]:
     ]
 
 
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=100)
+
+
 def _large_update_before(view: TraceView, onset_step: int) -> str:
     """A step that moved the weights by a large fraction of their size, up to the onset."""
     for actor in view.actors:
@@ -144,7 +148,7 @@ def _after_collapse(view: TraceView, modules: list[str]) -> str:
         if i is not None:
             orders.append(view.module_order[i])
     for actor in view.actors:
-        collapse = vanishing_gradients.signal_collapse(view, actor)
+        collapse = signal_collapse(view, actor)
         if collapse is None or not orders:
             continue
         top = collapse.signal.layers[collapse.top]

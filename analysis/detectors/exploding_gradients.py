@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from analysis.detectors._registry import Detector
 from analysis.detectors._updates import (
     EARLY_MIN_ROWS,
     EARLY_SHARE,
@@ -77,6 +78,10 @@ def detect(view: TraceView) -> list[Finding]:
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+# Before the NaN/Inf the blow-up produces (non_finite ranks after).
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=50)
 
 
 def _temporal(view: TraceView, actor: int) -> Finding | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.detectors import missing_zero_grad
+from analysis.detectors._registry import Detector
 from analysis.detectors._view import TraceView
 from analysis.findings import Evidence, Finding, Fix, Severity
 
@@ -70,3 +71,6 @@ def detect(view: TraceView) -> list[Finding]:
             )
         )
     return findings
+
+
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=120)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.detectors._registry import Detector
 from analysis.detectors._view import TraceView, pooled_norm
 from analysis.findings import Evidence, Finding, Fix, Severity
 from traces.model import EventKind
@@ -82,6 +83,13 @@ def detect(view: TraceView) -> list[Finding]:
             )
         )
     return findings
+
+
+# A step on an emptied gradient barely moves the weights (looks like a learning rate too low)
+# and sees no gradient at all.
+DETECTOR = Detector(
+    code=CODE, detect=detect, cause_rank=20, suppresses=("lr_too_low", "no_gradient")
+)
 
 
 def _late_clear_steps(view: TraceView, actor: int) -> int:

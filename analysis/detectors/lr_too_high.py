@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from analysis.detectors._registry import Detector
 from analysis.detectors._updates import (
     EARLY_MIN_ROWS,
     EARLY_SHARE,
@@ -75,6 +76,9 @@ def detect(view: TraceView) -> list[Finding]:
         if finding is not None:
             findings.append(finding)
     return findings
+
+
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=80)
 
 
 def _judge(view: TraceView, actor: int) -> Finding | None:

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from analysis.detectors._registry import Detector
 from analysis.detectors._updates import update_stats
 from analysis.detectors._view import TraceView, fmt, margin_confidence
 from analysis.findings import Evidence, Finding, Fix, Severity
@@ -107,6 +108,9 @@ def detect(view: TraceView) -> list[Finding]:
             )
         )
     return findings
+
+
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=90)
 
 
 def _graded_share(view: TraceView, actor: int) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.detectors._registry import Detector
 from analysis.detectors._view import TraceView, fmt, nanmedian, pooled_norm
 from analysis.findings import Evidence, Finding, Fix, Severity
 
@@ -117,3 +118,10 @@ def detect(view: TraceView) -> list[Finding]:
             )
         )
     return findings
+
+
+# First among the causes: stale gradients pile up into oversized updates that look like a
+# learning rate too high, then explode.
+DETECTOR = Detector(
+    code=CODE, detect=detect, cause_rank=10, suppresses=("lr_too_high", "exploding_gradients")
+)

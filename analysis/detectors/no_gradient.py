@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.detectors import not_in_optimizer
+from analysis.detectors._registry import Detector
 from analysis.detectors._view import TraceView
 from analysis.findings import Evidence, Finding, Fix, Severity
 
@@ -133,6 +134,9 @@ def detect(view: TraceView) -> list[Finding]:
             confidence=0.95 if not zero_but_present[idx].any() else 0.75,
         )
     ]
+
+
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=40)
 
 
 def _model_has_dead_units(view: TraceView) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.detectors._registry import Detector
 from analysis.detectors._view import TraceView, fmt
 from analysis.findings import Evidence, Finding, Fix, Severity
 from traces.model import EventKind
@@ -59,6 +60,9 @@ def detect(view: TraceView) -> list[Finding]:
     if skipped and skipped >= SKIPPED_SHARE * (skipped + taken):
         return [_scaler_finding(view, skipped, taken)]
     return []
+
+
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=70)
 
 
 def _norm_overflow(view: TraceView) -> np.ndarray:

@@ -21,6 +21,7 @@ import re
 
 import numpy as np
 
+from analysis.detectors._registry import Detector
 from analysis.detectors._view import TraceView, fmt, pooled_norm
 from analysis.findings import Evidence, Finding, Fix, Severity
 
@@ -159,6 +160,9 @@ def detect(view: TraceView) -> list[Finding]:
             confidence=0.7 if leading else 0.95,
         )
     ]
+
+
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=30)
 
 
 def _shapes(view: TraceView, idx: np.ndarray) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.detectors._registry import Detector
 from analysis.detectors._view import TraceView, persistent_onset
 from analysis.findings import Evidence, Finding, Fix, Severity
 
@@ -111,3 +112,6 @@ def detect(view: TraceView) -> list[Finding]:
             ),
         )
     ]
+
+
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=110)

@@ -1,14 +1,7 @@
 import numpy as np
 
 from analysis import ENGINE_VERSION, diagnose
-from analysis.detectors import DETECTOR_MODULES, DETECTORS
-from analysis.findings import CODES
 from tests.analysis.helpers import replace_steps, synthetic_trace
-
-
-def test_every_code_has_exactly_one_detector_module():
-    assert sorted(DETECTOR_MODULES) == sorted(CODES)
-    assert sorted(d.CODE for d in DETECTORS) == sorted(CODES)
 
 
 def test_healthy_synthetic_runs_have_no_findings():

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from analysis.detectors import vanishing_gradients as vg
+from analysis.detectors import _signal_collapse as sc
 from analysis.detectors._signal import forward_signal
 from analysis.detectors._view import TraceView
 from tests.analysis.helpers import codes, find, mod, replace_steps, synthetic_trace, with_modules
@@ -42,11 +42,11 @@ def _per_layer_for(total: float) -> float:
 
 
 def test_collapse_below_the_threshold_with_a_stalled_loss_is_vanishing_from_the_init():
-    t = _collapsed(_per_layer_for(vg.COLLAPSE_RATIO * 0.5))
+    t = _collapsed(_per_layer_for(sc.COLLAPSE_RATIO * 0.5))
     f = find(t, "vanishing_gradients")
     assert f is not None
-    assert f.evidence.value < vg.COLLAPSE_RATIO
-    assert f.evidence.threshold == vg.COLLAPSE_RATIO
+    assert f.evidence.value < sc.COLLAPSE_RATIO
+    assert f.evidence.threshold == sc.COLLAPSE_RATIO
     assert f.evidence.onset_step == 0
     assert "initialis" in f.evidence.details["likely_causes"][0]
     assert "xavier" in f.fix.code.lower()
@@ -56,7 +56,7 @@ def test_collapse_below_the_threshold_with_a_stalled_loss_is_vanishing_from_the_
 
 
 def test_collapse_just_above_the_threshold_is_not():
-    t = _collapsed(_per_layer_for(vg.COLLAPSE_RATIO * 2))
+    t = _collapsed(_per_layer_for(sc.COLLAPSE_RATIO * 2))
     assert find(t, "vanishing_gradients") is None
 
 
@@ -97,7 +97,7 @@ def test_a_normalisation_layer_restores_the_scale():
 def test_healthy_default_statistics_have_no_collapse():
     t = synthetic_trace(num_steps=ROWS, layer_sizes=SIZES, activation="tanh")
     sig = forward_signal(TraceView(t), 0)
-    assert np.all(sig.drawdown > vg.COLLAPSE_RATIO)
+    assert np.all(sig.drawdown > sc.COLLAPSE_RATIO)
     assert find(t, "vanishing_gradients") is None
 
 
@@ -113,19 +113,19 @@ def test_modules_without_statistics_are_left_out():
 def test_a_collapse_over_the_first_half_with_the_top_creeping_back_is_vanishing():
     # Collapsed for 60 % of the run, then just over the threshold (the last layers learn
     # first), the loss flat throughout.
-    t = _collapsed(_per_layer_for(vg.COLLAPSE_RATIO * 0.1))
-    just_over = _collapsed(_per_layer_for(vg.COLLAPSE_RATIO * 1.5))
+    t = _collapsed(_per_layer_for(sc.COLLAPSE_RATIO * 0.1))
+    just_over = _collapsed(_per_layer_for(sc.COLLAPSE_RATIO * 1.5))
     std = t.steps.act_std.copy()
     std[30:] = just_over.steps.act_std[30:]
     f = find(replace_steps(t, act_std=std), "vanishing_gradients")
     assert f is not None
     assert "first half" in f.evidence.statistic
-    assert f.evidence.value < vg.COLLAPSE_RATIO
+    assert f.evidence.value < sc.COLLAPSE_RATIO
 
 
 def test_a_first_half_collapse_whose_run_median_is_not_far_gone_is_not():
-    t = _collapsed(_per_layer_for(vg.COLLAPSE_RATIO * 0.1))
-    milder = _collapsed(_per_layer_for(vg.COLLAPSE_RUN_CEILING * 2))
+    t = _collapsed(_per_layer_for(sc.COLLAPSE_RATIO * 0.1))
+    milder = _collapsed(_per_layer_for(sc.COLLAPSE_RUN_CEILING * 2))
     std = t.steps.act_std.copy()
     std[22:] = milder.steps.act_std[22:]  # 28 of 50 rows above the run ceiling
     assert find(replace_steps(t, act_std=std), "vanishing_gradients") is None
