@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format bench clean browser-deps
+.PHONY: run test test-fast lint format bench clean browser-deps
 
 # The venv is rebuilt only when a requirements file changes: a second run starts in seconds.
 # The project itself is installed too (editable), so `python -m traces.capture` and
@@ -32,6 +32,12 @@ test: $(BIN)/.dev-installed browser-deps
 	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/gradhub}" \
 	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" \
 	$(BIN)/python -m pytest
+
+# The quick loop while working: no browser, no worker processes, no training subprocesses.
+test-fast: $(BIN)/.dev-installed
+	DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/gradhub}" \
+	REDIS_URL="$${REDIS_URL:-redis://127.0.0.1:6379/0}" \
+	$(BIN)/python -m pytest -m "not browser and not worker and not slow" -q
 
 lint: $(BIN)/.dev-installed
 	$(BIN)/ruff check .

@@ -56,3 +56,14 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         worker.start()
     yield worker
     worker.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark by what a test uses, so `make test-fast` can leave out the slow kinds reliably: a
+    test with a real Celery worker is `worker`, one with a browser page is `browser`."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "celery_worker" in fixtures:
+            item.add_marker(pytest.mark.worker)
+        if fixtures & {"page", "browser"}:
+            item.add_marker(pytest.mark.browser)
