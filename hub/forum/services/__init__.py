@@ -45,7 +45,6 @@ from .questions import (
     question_tags_add,
     question_view_count,
 )
-from .search import questions_search_reindex
 from .votes import (
     REP_ANSWER_UPVOTE,
     REP_DOWNVOTE_RECEIVED,
@@ -88,7 +87,6 @@ __all__ = [
     "question_reopen",
     "question_tags_add",
     "question_view_count",
-    "questions_search_reindex",
     "tags_normalize",
     "vote_cast",
 ]

@@ -14,7 +14,7 @@ SEARCH_ANSWERS_MAX_CHARS = 100_000
 
 def question_search_vector():
     """The vector a question row should hold, as an expression on that row: every writer
-    (the services, the reindex, the recount) uses this one, so they agree to the byte."""
+    (the services and the recount) uses this one, so they agree to the byte."""
     answers_text = (
         Answer.objects.filter(question=OuterRef("pk"), is_hidden=False)
         .values("question")
@@ -35,10 +35,3 @@ def question_index(question_id: int) -> None:
     if connection.vendor != "postgresql":
         return
     Question.objects.filter(pk=question_id).update(search_vector=question_search_vector())
-
-
-def questions_search_reindex() -> int:
-    """Rebuild every question's search vector in one statement (after bulk loads); PostgreSQL."""
-    if connection.vendor != "postgresql":
-        return 0
-    return Question.objects.update(search_vector=question_search_vector())
