@@ -12,6 +12,7 @@ from .answers import (
     REP_ACCEPTOR,
     REP_ANSWER_ACCEPTED,
     answer_accept,
+    answer_body_clean,
     answer_create,
     answer_edit,
     answer_unaccept,
@@ -39,6 +40,7 @@ from .limits import (
 from .moderation import post_hide, post_unhide
 from .questions import (
     question_close,
+    question_content_clean,
     question_create,
     question_edit,
     question_reopen,
@@ -72,6 +74,7 @@ __all__ = [
     "TITLE_MIN_LENGTH",
     "NewAccountLimited",
     "answer_accept",
+    "answer_body_clean",
     "answer_create",
     "answer_edit",
     "answer_unaccept",
@@ -81,6 +84,7 @@ __all__ = [
     "post_question_id",
     "post_unhide",
     "question_close",
+    "question_content_clean",
     "question_create",
     "question_edit",
     "question_render_bump",
