@@ -1,5 +1,6 @@
 """Deletions bypass the write services (the admin, a deleted account's cascade), so the cached
-markup and pages that show the deleted post are invalidated here."""
+markup and pages that show the deleted post are invalidated here, and a visible answer's
+deletion does what hiding it does: one answer fewer, its text out of the search vector."""
 
 from django.db.models import F
 from django.db.models.functions import Greatest
@@ -9,6 +10,7 @@ from django.dispatch import receiver
 from .models import Answer, Comment, Question
 from .page_cache import pages_invalidate
 from .services import post_question_id, question_render_bump
+from .services.search import question_index
 
 
 @receiver(post_delete, sender=Question)
@@ -24,6 +26,9 @@ def post_deleted(sender, instance, **kwargs):
     except Answer.DoesNotExist:  # its answer went first, and invalidated the question
         return
     changes = {}
-    if sender is Answer and not instance.is_hidden:  # answer_count counts visible answers
+    visible_answer = sender is Answer and not instance.is_hidden
+    if visible_answer:  # answer_count counts visible answers
         changes["answer_count"] = Greatest(F("answer_count") - 1, 0)
     question_render_bump(question_id=question_id, **changes)
+    if visible_answer:
+        question_index(question_id)

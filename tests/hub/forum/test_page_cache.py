@@ -6,11 +6,12 @@ import pytest
 from django.db import connection, transaction
 
 from hub.forum import services
+from hub.forum.services import limits
 
 
 @pytest.fixture(autouse=True)
 def _no_rate_limits(monkeypatch):
-    monkeypatch.setattr(services, "_limit", lambda **kwargs: None)
+    monkeypatch.setattr(limits, "user_rate_limit", lambda **kwargs: None)
 
 
 def _page(client, question) -> str:
@@ -316,6 +317,7 @@ def test_staff_edits_in_the_admin_show_on_cached_pages_at_once(admin_client, cli
     }
     response = admin_client.post(f"/admin/forum/question/{question.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()[:2000]
+    question.refresh_from_db()  # question_edit re-slugs the new title, as the site's edit does
     assert "Edited by staff in the admin" in _page(client, question)
     assert "Edited by staff in the admin" in client.get("/questions/").content.decode()
 
@@ -336,7 +338,8 @@ def test_no_page_is_cached_in_a_cache_the_processes_do_not_share(rf, settings, d
 def test_member_question_page_shows_new_hidden_and_deleted_question_comments_at_once(
     client, question, answer, asker, answerer, moderator, make_user
 ):
-    """A member's page takes the question's comment list from the cache (views._member_context)."""
+    """A member's page takes the question's comment list from the cache
+    (views.questions._member_context)."""
     client.force_login(make_user())
     first = services.comment_create(author=answerer, target=question, body="Which optimizer?")
     assert "Which optimizer?" in _page(client, question)  # the comment list is now cached

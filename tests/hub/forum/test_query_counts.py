@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from hub.forum import services
+from hub.forum.services import limits
 
 # Measured on this code plus one of headroom. Anonymous question page: question, answers,
 # their comments, question comments, tag list, traces fragment. A member adds session, user,
@@ -39,7 +40,7 @@ def _count(client, url) -> int:
 
 @pytest.fixture(autouse=True)
 def _no_rate_limits(monkeypatch):
-    monkeypatch.setattr(services, "_limit", lambda **kwargs: None)
+    monkeypatch.setattr(limits, "user_rate_limit", lambda **kwargs: None)
 
 
 @pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "member"])

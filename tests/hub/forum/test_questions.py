@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from hub.core.ratelimit import RateLimited
 from hub.forum import services
 from hub.forum.models import Comment, Question, Revision, Tag
+from hub.forum.services import limits
 
 
 def test_question_create_renders_stores_tags_and_first_revision(asker):
@@ -114,7 +115,7 @@ def test_comment_create_on_question_and_answer(question, answer, make_user):
 
 
 def test_question_rate_limit_is_hit(make_user, monkeypatch):
-    monkeypatch.setattr(services, "RATE_QUESTION", (2, 3600))
+    monkeypatch.setattr(limits, "RATE_QUESTION", (2, 3600))
     author = make_user(reputation=500)
     for n in range(2):
         services.question_create(
@@ -139,12 +140,12 @@ def test_new_accounts_ask_at_most_three_questions_a_day(make_user):
 
 
 def test_vote_and_comment_rate_limits_are_hit(question, make_user, monkeypatch):
-    monkeypatch.setattr(services, "RATE_COMMENT", (1, 600))
+    monkeypatch.setattr(limits, "RATE_COMMENT", (1, 600))
     someone = make_user()
     services.comment_create(author=someone, target=question, body="First comment is fine.")
     with pytest.raises(RateLimited):
         services.comment_create(author=someone, target=question, body="Second one is too fast.")
-    monkeypatch.setattr(services, "RATE_VOTE", (1, 3600))
+    monkeypatch.setattr(limits, "RATE_VOTE", (1, 3600))
     other = services.question_create(
         author=question.author, title="Another question to vote on", body="x" * 40, tags=[]
     )

@@ -4,8 +4,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 import traces
-from hub.forum import services, views
+from hub.forum import services
 from hub.forum.models import Answer, Comment, Question, Vote
+from hub.forum.services import limits
+from hub.forum.views import preview
 from hub.traces.models import Trace
 from traces.synthetic import synthetic_trace
 
@@ -139,7 +141,7 @@ def test_accept_by_non_asker_is_403(client, answer, answerer):
 
 
 def test_rate_limit_gives_a_429_page_with_retry_after(client, make_user, monkeypatch):
-    monkeypatch.setattr(services, "RATE_QUESTION", (1, 3600))
+    monkeypatch.setattr(limits, "RATE_QUESTION", (1, 3600))
     client.force_login(make_user(reputation=500))
     data = {"title": "First question is accepted", "body": "x" * 40, "tags": ""}
     assert client.post("/questions/ask/", data).status_code == 302
@@ -247,7 +249,7 @@ def test_markdown_preview_renders_for_members_only_and_is_sanitised(client, aske
 
 
 def test_typing_lookups_are_limited_per_ip(client, db, monkeypatch):
-    monkeypatch.setattr(views, "RATE_LOOKUP_IP", (1, 300))
+    monkeypatch.setattr(preview, "RATE_LOOKUP_IP", (1, 300))
     assert client.get("/tags/autocomplete/", {"q": "opt"}).status_code == 200
     response = client.get("/questions/similar/", {"title": "loss is not decreasing"})
     assert response.status_code == 429 and response.json()["results"] == []

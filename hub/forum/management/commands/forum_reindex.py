@@ -1,23 +1,19 @@
-"""`manage.py forum_reindex`: rebuild search vectors and excerpts, e.g. after a bulk load."""
+"""`manage.py forum_reindex`: rebuild search vectors and excerpts, e.g. after a bulk load.
+
+The search and excerpt steps of forum_recount, which does everything else too."""
 
 from django.core.management.base import BaseCommand
 
-from hub.forum import services
-from hub.forum.models import EXCERPT_MAX_LENGTH, Question
-from hub.glossary.markdown import html_excerpt
+from hub.forum.services.recount import forum_recount
 
 
 class Command(BaseCommand):
-    help = "Rebuild the forum's search vectors (PostgreSQL) and missing list excerpts."
+    help = "Rebuild the forum's search vectors (PostgreSQL) and list excerpts where they differ."
 
     def handle(self, *args, verbosity: int = 1, **options):
-        indexed = services.questions_search_reindex()
-        excerpts = 0
-        for question in Question.objects.filter(excerpt="").only("pk", "body_html").iterator():
-            services.question_render_bump(  # the list rows show the excerpt
-                question_id=question.pk,
-                excerpt=html_excerpt(question.body_html, max_length=EXCERPT_MAX_LENGTH),
-            )
-            excerpts += 1
+        changed = {r.label: len(r.ids) for r in forum_recount(steps=("excerpts", "search"))}
         if verbosity:
-            self.stdout.write(f"Search vectors rebuilt: {indexed}. Excerpts filled: {excerpts}.")
+            self.stdout.write(
+                f"Search vectors rebuilt: {changed.get('question search vectors', 0)}. "
+                f"Excerpts filled: {changed.get('question excerpts', 0)}."
+            )
