@@ -53,6 +53,7 @@ from .votes import (
     REP_QUESTION_UPVOTE,
     REP_TO_DOWNVOTE,
     vote_cast,
+    votes_withdraw_all,
 )
 
 __all__ = [
@@ -93,4 +94,5 @@ __all__ = [
     "question_view_count",
     "tags_normalize",
     "vote_cast",
+    "votes_withdraw_all",
 ]

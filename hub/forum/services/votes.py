@@ -69,3 +69,27 @@ def vote_cast(*, user, target, value: int) -> int:
         locked.refresh_from_db(fields=["score"])
     target.score = locked.score
     return locked.score
+
+
+def votes_withdraw_all(*, user) -> int:
+    """Withdraw every vote of ``user`` as vote_cast(value=0) would: scores and the authors'
+    reputation lose what the votes gave. Runs before an account is deleted, whose cascade
+    would otherwise drop the vote rows and leave scores and reputation inflated."""
+    votes = Vote.objects.filter(user=user).select_related(
+        "question__author", "answer__author", "answer__question"
+    )
+    withdrawn = 0
+    with transaction.atomic():
+        for vote in votes.select_for_update(of=("self",)):
+            target = vote.question or vote.answer
+            model = type(target)
+            model.objects.filter(pk=target.pk).update(score=F("score") - vote.value)
+            question_render_bump(question_id=target.pk if model is Question else target.question_id)
+            reputation_change(
+                user=target.author,
+                delta=-_vote_reputation(target=target, value=vote.value),
+                reason=f"vote withdrawn: {user.username}'s account deleted",
+            )
+            vote.delete()
+            withdrawn += 1
+    return withdrawn

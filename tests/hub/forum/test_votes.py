@@ -72,3 +72,21 @@ def test_vote_on_hidden_post_is_refused(answer, moderator, make_user):
     services.post_hide(moderator=moderator, target=answer)
     with pytest.raises(PermissionDenied):
         services.vote_cast(user=make_user(), target=answer, value=1)
+
+
+def test_deleting_an_account_takes_back_what_its_votes_gave(
+    question, answer, asker, answerer, make_user
+):
+    voter = make_user(reputation=200)
+    asker_before, answerer_before = _rep(asker), _rep(answerer)
+    services.vote_cast(user=voter, target=question, value=1)
+    services.vote_cast(user=voter, target=answer, value=-1)
+    assert (_rep(asker), _rep(answerer)) != (asker_before, answerer_before)
+
+    voter.delete()  # the admin's delete: a cascade that bypasses the services
+
+    question.refresh_from_db()
+    answer.refresh_from_db()
+    assert (question.score, answer.score) == (0, 0)
+    assert (_rep(asker), _rep(answerer)) == (asker_before, answerer_before)
+    assert not Vote.objects.exists()
