@@ -9,7 +9,7 @@ still the one rendered.
 
 Reputation is not recounted: reputation_change never lets it fall below the starting value,
 so the result depends on the order votes came in, and accounts may get reputation that no row
-records (seed_demo, staff, votes removed with their voter's account).
+records (seed_demo, staff).
 """
 
 from collections.abc import Callable, Iterator

@@ -15,7 +15,7 @@ class Command(BaseCommand):
         "and comments, question excerpts, and search vectors (PostgreSQL). Idempotent: a second "
         "run changes nothing. Reputation is not recounted: it never falls below the starting "
         "value, so it depends on the order votes came in, and some comes from no row (seeded or "
-        "set by staff, votes gone with their voter's account)."
+        "set by staff)."
     )
 
     def add_arguments(self, parser):
