@@ -11,6 +11,7 @@ from .authentication import AccessTokenAuthentication, SessionAuthentication
 from .exceptions import api_exception_handler
 from .pagination import ApiCursorPagination
 from .permissions import IsAuthenticatedOrReadOnly, TokenHasScope
+from .serializers import ErrorSerializer
 from .throttling import DEFAULT_THROTTLES
 
 ERROR_DESCRIPTIONS = {
@@ -37,8 +38,6 @@ class ApiAutoSchema(AutoSchema):
     replaces `get_response_serializers`, so that public hook cannot add them."""
 
     def _get_response_bodies(self, direction="response"):
-        from .serializers import ErrorSerializer
-
         responses = super()._get_response_bodies(direction)
         for code, description in ERROR_DESCRIPTIONS.items():
             if code not in responses:

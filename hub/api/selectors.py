@@ -1,7 +1,10 @@
-"""Reads for the API's own data."""
+"""Reads for the API's own data, and the API's lists of questions and traces."""
 
 from django.db.models import Q
 from django.utils import timezone
+
+from hub.forum.selectors import question_list
+from hub.traces.models import Trace
 
 from .models import AccessToken, WebhookDelivery, WebhookEndpoint
 from .services import token_hash
@@ -41,3 +44,22 @@ def webhook_endpoint_list_for_event(*, user, event: str) -> list[WebhookEndpoint
 
 def webhook_delivery_list(*, endpoint, limit: int = 20):
     return WebhookDelivery.objects.filter(endpoint=endpoint)[:limit]
+
+
+def question_list_filtered(*, viewer, tag=None, finding=None, solved=None, unanswered=None):
+    """The newest questions `viewer` may see, narrowed by the API's list filters (None or an
+    empty string: no filter); `finding` keeps questions whose traces had that finding."""
+    questions = question_list(sort="newest", tag=tag, viewer=viewer)
+    if finding:
+        questions = questions.filter(traces__diagnoses__finding_rows__code=finding).distinct()
+    if solved is not None:
+        questions = questions.filter(accepted_answer__isnull=not solved)
+    if unanswered is not None:
+        questions = (
+            questions.filter(answer_count=0) if unanswered else questions.exclude(answer_count=0)
+        )
+    return questions
+
+
+def trace_list_for_owner(*, owner):
+    return Trace.objects.filter(owner=owner).select_related("question")

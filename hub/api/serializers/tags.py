@@ -1,0 +1,9 @@
+"""Tags."""
+
+from rest_framework import serializers
+
+
+class TagSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    question_count = serializers.IntegerField()
