@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 
 from tests.browser_fixtures import browser, page, screenshot  # noqa: F401 (shared fixtures)
+from tests.factories import user_make
 from tests.worker import WorkerProcess
 
 START_HINT = {
@@ -67,3 +68,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.worker)
         if fixtures & {"page", "browser"}:
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user(username=None, *, reputation=None, moderator=False, **fields): a member made
+    through sign-up (tests/factories.py)."""
+    return user_make

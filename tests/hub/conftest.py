@@ -4,25 +4,7 @@ import itertools
 
 import pytest
 
-from hub.accounts.services import user_create
-
 _numbers = itertools.count(1)
-
-
-@pytest.fixture
-def make_user(db):
-    """make_user(username=None, **fields) creates a member through the sign-up service."""
-
-    def make(username: str | None = None, **extra):
-        name = username or f"member{next(_numbers)}"
-        user = user_create(username=name, email=f"{name}@example.com", password="correct horse 9")
-        for field, value in extra.items():
-            setattr(user, field, value)
-        if extra:
-            user.save()
-        return user
-
-    return make
 
 
 @pytest.fixture(autouse=True)

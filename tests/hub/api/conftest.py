@@ -1,15 +1,13 @@
 """Fixtures for the API tests: people with reputation, tokens, an API client."""
 
-import itertools
+import functools
 
 import pytest
 from rest_framework.test import APIClient
 
-from hub.accounts.models import Profile
-from hub.accounts.services import user_create
 from hub.api.services import token_create
+from tests.factories import question_make, user_make
 
-_numbers = itertools.count(1)
 # Above the forum's new-user caps (REP_NEW_USER) and the downvote threshold (REP_TO_DOWNVOTE).
 ESTABLISHED_REPUTATION = 500
 # Each test's callers share 127.0.0.1 and the Redis cache: throttles far above what any test
@@ -29,17 +27,8 @@ def generous_throttles(settings):
 
 @pytest.fixture
 def make_user(db):
-    def make(username: str | None = None, reputation: int = ESTABLISHED_REPUTATION, **extra):
-        name = username or f"apiuser{next(_numbers)}x{id(object()) % 100000}"
-        user = user_create(username=name, email=f"{name}@example.com", password="correct horse 9")
-        for field, value in extra.items():
-            setattr(user, field, value)
-        if extra:
-            user.save()
-        Profile.objects.filter(user=user).update(reputation=reputation)
-        return user
-
-    return make
+    """Members made by the suite's factory, established by default (API clients ask, vote)."""
+    return functools.partial(user_make, reputation=ESTABLISHED_REPUTATION)
 
 
 @pytest.fixture
@@ -68,10 +57,8 @@ def client_for(make_token):
 
 @pytest.fixture
 def make_question(make_user):
-    from hub.forum.services import question_create
-
     def make(author=None, title="Why do my gradients vanish in a deep MLP?", body=None, tags=None):
-        return question_create(
+        return question_make(
             author=author or make_user(),
             title=title,
             body=body or "My loss is flat after the first epoch and early layers do not learn.",

@@ -1,33 +1,8 @@
-"""Fixtures for the forum tests: people with a given reputation, questions, answers."""
-
-import itertools
+"""Fixtures for the forum tests: an asker, an answerer, a moderator, questions, answers."""
 
 import pytest
-from django.contrib.auth.models import Group
 
-from hub.accounts.models import Profile
-from hub.accounts.services import user_create
-from hub.forum import services
-
-_counter = itertools.count()
-
-
-@pytest.fixture
-def make_user(db):
-    def make(*, username: str | None = None, reputation: int = 1, moderator: bool = False):
-        username = username or f"user{next(_counter)}x"
-        user = user_create(
-            username=username, email=f"{username}@example.com", password="a-long-passphrase-42"
-        )
-        if reputation != 1:
-            Profile.objects.filter(user=user).update(reputation=reputation)
-            user.profile.refresh_from_db()
-        if moderator:
-            group, _ = Group.objects.get_or_create(name="moderators")
-            user.groups.add(group)
-        return user
-
-    return make
+from tests.factories import answer_make, question_make
 
 
 @pytest.fixture
@@ -47,13 +22,8 @@ def moderator(make_user):
 
 @pytest.fixture
 def make_question(asker):
-    def make(*, author=None, title="Why does my loss not decrease at all?", body=None, tags=None):
-        return services.question_create(
-            author=author or asker,
-            title=title,
-            body=body or "My training loss stays flat at 2.30 for every epoch.",
-            tags=tags if tags is not None else ["pytorch", "training"],
-        )
+    def make(*, author=None, **fields):
+        return question_make(author=author or asker, **fields)
 
     return make
 
@@ -65,6 +35,4 @@ def question(make_question):
 
 @pytest.fixture
 def answer(question, answerer):
-    return services.answer_create(
-        author=answerer, question=question, body="You forgot optimizer.zero_grad() in the loop."
-    )
+    return answer_make(author=answerer, question=question)

@@ -1,6 +1,7 @@
 import pytest
 
-from hub.forum.services import answer_create, comment_create, question_create
+from hub.forum.services import comment_create
+from tests.factories import answer_make, question_make
 
 
 @pytest.fixture
@@ -10,7 +11,7 @@ def moderator(make_user):
 
 @pytest.fixture
 def question(make_user):
-    return question_create(
+    return question_make(
         author=make_user(),
         title="Cheap watches best prices click here now",
         body="Buy buy buy at a totally legitimate website, best prices on everything.",
@@ -20,7 +21,7 @@ def question(make_user):
 
 @pytest.fixture
 def answer(make_user, question):
-    return answer_create(author=make_user(), question=question, body="This is not an answer.")
+    return answer_make(author=make_user(), question=question, body="This is not an answer.")
 
 
 @pytest.fixture

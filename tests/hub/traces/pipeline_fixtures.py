@@ -50,26 +50,6 @@ def upload(data: bytes, name: str = "run.trace") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type="application/octet-stream")
 
 
-def user_make(prefix: str = "user"):
-    from hub.accounts.services import user_create
-
-    n = next(_counter)
-    stamp = time.monotonic_ns() % 10**8
-    name = f"{prefix}{n}x{stamp}"[:30]
-    return user_create(username=name, email=f"{name}@example.com", password="correct-horse-9")
-
-
-def question_make(*, author, title: str | None = None):
-    from hub.forum.services import question_create
-
-    return question_create(
-        author=author,
-        title=title or "Why does my network stop learning after a few steps?",
-        body="My training loss goes flat after a few steps. The trace is attached below.",
-        tags=["pytorch"],
-    )
-
-
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
     """Poll ``predicate`` until it returns something truthy; returns it (or the last value)."""
     deadline = time.monotonic() + timeout

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from hub.traces.models import Diagnosis, Finding, Trace
-from tests.hub.traces.pipeline_fixtures import question_make, user_make
+from tests.factories import question_make, user_make
 
 pytestmark = pytest.mark.django_db
 

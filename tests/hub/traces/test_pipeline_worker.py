@@ -12,13 +12,12 @@ from django.db import connection
 from hub.forum.models import Answer
 from hub.traces import queue, services
 from hub.traces.models import Diagnosis, Trace
+from tests.factories import question_make, user_make
 from tests.hub.traces.pipeline_fixtures import (
     missing_zero_grad_trace_bytes,
     pickle_bytes,
-    question_make,
     trace_bytes,
     upload,
-    user_make,
     vanishing_trace_bytes,
     wait_for,
 )
@@ -38,7 +37,7 @@ def _terminal(trace_id: int) -> bool:
 
 
 def test_an_upload_to_a_question_ends_with_the_bot_post_in_the_thread(celery_worker):
-    asker = user_make("asker")
+    asker = user_make(prefix="asker")
     question = question_make(author=asker)
     trace = services.trace_upload(
         owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
@@ -67,7 +66,7 @@ def test_an_upload_to_a_question_ends_with_the_bot_post_in_the_thread(celery_wor
 def test_the_same_task_delivered_three_times_posts_once(celery_worker):
     from hub.traces.tasks import diagnose_trace
 
-    asker = user_make("asker")
+    asker = user_make(prefix="asker")
     question = question_make(author=asker)
     trace = services.trace_upload(  # enqueues once after commit...
         owner=asker, uploaded_file=upload(missing_zero_grad_trace_bytes()), question=question
@@ -84,7 +83,7 @@ def test_the_same_task_delivered_three_times_posts_once(celery_worker):
 
 
 def test_bad_uploads_fail_clearly_and_a_good_one_next_to_them_is_diagnosed(celery_worker, settings):
-    asker = user_make("asker")
+    asker = user_make(prefix="asker")
     good = services.trace_upload(
         owner=asker, uploaded_file=upload(trace_bytes(seed=11)), private=True
     )
@@ -114,7 +113,7 @@ def test_bad_uploads_fail_clearly_and_a_good_one_next_to_them_is_diagnosed(celer
 
 @pytest.mark.slow
 def test_fifty_concurrent_uploads_get_fifty_diagnoses(celery_worker):
-    people = [user_make("crowd") for _ in range(10)]
+    people = [user_make(prefix="crowd") for _ in range(10)]
     errors: list[Exception] = []
 
     def upload_five(person, offset):
@@ -147,7 +146,7 @@ def test_fifty_concurrent_uploads_get_fifty_diagnoses(celery_worker):
 def test_a_worker_killed_mid_task_leaves_the_trace_diagnosed_exactly_once(
     celery_worker, tmp_path, monkeypatch
 ):
-    asker = user_make("asker")
+    asker = user_make(prefix="asker")
     question = question_make(author=asker)
     monkeypatch.setattr(
         queue, "diagnose_trace_enqueue", lambda trace_id: None

@@ -18,13 +18,12 @@ from hub.traces import bot_post, queue, sandbox, services, sweep
 from hub.traces.diagnosis import MAX_ATTEMPTS, diagnosis_plots_render, trace_diagnose
 from hub.traces.models import Diagnosis, Finding, Trace
 from hub.traces.selectors import questions_with_same_diagnosis, trace_ask_prefill
+from tests.factories import question_make, user_make
 from tests.hub.traces.pipeline_fixtures import (
     missing_zero_grad_trace_bytes,
     pickle_bytes,
-    question_make,
     trace_bytes,
     upload,
-    user_make,
     vanishing_trace_bytes,
 )
 

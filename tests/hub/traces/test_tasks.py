@@ -6,7 +6,8 @@ from django.db import OperationalError
 
 from hub.traces import sandbox, services, tasks
 from hub.traces.models import Trace
-from tests.hub.traces.pipeline_fixtures import trace_bytes, upload, user_make
+from tests.factories import user_make
+from tests.hub.traces.pipeline_fixtures import trace_bytes, upload
 
 
 def test_diagnose_task_is_named_acks_late_and_retries_only_transient_errors():

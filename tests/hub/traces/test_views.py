@@ -7,12 +7,11 @@ from django.test import RequestFactory
 from hub.traces import services
 from hub.traces.diagnosis import diagnosis_plots_render, trace_diagnose
 from hub.traces.models import Diagnosis, Trace
+from tests.factories import question_make, user_make
 from tests.hub.traces.pipeline_fixtures import (
     pickle_bytes,
-    question_make,
     trace_bytes,
     upload,
-    user_make,
     vanishing_trace_bytes,
 )
 
@@ -23,7 +22,7 @@ JSON = {"HTTP_ACCEPT": "application/json"}
 
 @pytest.fixture
 def owner():
-    return user_make("owner")
+    return user_make(prefix="owner")
 
 
 @pytest.fixture
@@ -92,7 +91,7 @@ def test_oversized_upload_is_a_400(owner_client, settings):
 
 def test_only_the_asker_may_upload_to_a_question(client, owner):
     question = question_make(author=owner)
-    client.force_login(user_make("stranger"))
+    client.force_login(user_make(prefix="stranger"))
     url = f"/traces/questions/{question.pk}/upload/"
     response = client.post(url, {"file": upload(trace_bytes())}, **JSON)
     assert response.status_code == 403
@@ -137,7 +136,7 @@ def test_a_private_trace_is_hidden_from_everyone_but_its_owner(client, owner):
     trace = _diagnosed_private_trace(owner)
     for path in ("", "status.json", "download/", "plots/gradient_flow.svg"):
         assert client.get(f"/traces/{trace.pk}/{path}").status_code == 404
-    client.force_login(user_make("stranger"))
+    client.force_login(user_make(prefix="stranger"))
     assert client.get(f"/traces/{trace.pk}/").status_code == 404
 
 
@@ -197,7 +196,7 @@ def test_question_include_lists_traces_and_the_upload_form_only_for_the_asker(ow
     assert f'id="trace-{trace.pk}"' in mine and "Queued" in mine
     assert f'action="/traces/questions/{question.pk}/upload/"' in mine
 
-    stranger = user_make("stranger")
+    stranger = user_make(prefix="stranger")
     request.user = stranger
     theirs = render_to_string(
         "traces/_question_traces.html", {"question": question, "user": stranger}, request=request
