@@ -240,6 +240,3 @@ def _column(width: int, indices: list[int], values: np.ndarray, dtype) -> np.nda
     if len(indices):
         out[indices] = values
     return out
-
-
-# -------------------------------------------------------------------- public entry points
