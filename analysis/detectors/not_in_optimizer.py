@@ -28,7 +28,7 @@ from analysis.findings import Evidence, Finding, Fix, Severity
 CODE = "not_in_optimizer"
 
 # The recorder's name for a tensor it met only in a param group, never under a module of the
-# model (traces/recorder.py: a model's parameters are renamed from the module tree).
+# model (traces/recorder/writer.py: a model's parameters are renamed from the module tree).
 OPTIMIZER_ONLY_NAME = re.compile(r"optimizer\d+\.group\d+\.\d+")
 
 

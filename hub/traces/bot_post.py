@@ -11,7 +11,7 @@ from hub.traces.selectors import questions_with_same_diagnosis
 # The bot post's first line: people must see at once that a program wrote it.
 BOT_POST_BANNER = "**Gradient Doctor · automated diagnosis**"
 # The engine's report in a post is cut (at a finding) beyond this: the forum takes automated
-# posts up to 4 x 30,000 characters (hub/forum/services.py), and the rest of the post is short.
+# posts up to 4 x 30,000 characters (hub/forum/services/common.py), and the rest of the post is short.
 BOT_POST_REPORT_MAX_CHARS = 100_000
 # "Questions with the same diagnosis" (solved first) listed in a bot post.
 SIMILAR_QUESTIONS_LIMIT = 5

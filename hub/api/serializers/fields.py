@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-# Bounds mirror hub/forum/services.py and hub/forum/models.py (the services enforce them).
+# Bounds mirror hub/forum/services/common.py and hub/forum/models.py (the services enforce them).
 TITLE_MIN_LENGTH = 10
 TITLE_MAX_LENGTH = 150
 BODY_MIN_LENGTH = 20
