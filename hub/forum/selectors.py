@@ -334,10 +334,14 @@ def question_similar(*, title: str, limit: int = 5, exclude_id: int | None = Non
 # --- tags ------------------------------------------------------------------------------------
 
 
-def tag_list(*, query: str = "", sort: str = "popular") -> QuerySet:
-    queryset = Tag.objects.annotate(
+def _tags_counted() -> QuerySet:
+    return Tag.objects.annotate(
         question_count=Count("questions", filter=Q(questions__is_hidden=False))
     )
+
+
+def tag_list(*, query: str = "", sort: str = "popular") -> QuerySet:
+    queryset = _tags_counted()
     if query:
         queryset = queryset.filter(name__icontains=query.strip().lower())
     if sort == "name":
@@ -357,10 +361,11 @@ def tag_autocomplete(*, prefix: str, limit: int = 8) -> list[dict]:
     return list(rows)
 
 
-def tag_get(*, name: str) -> Tag:
-    return Tag.objects.annotate(
-        question_count=Count("questions", filter=Q(questions__is_hidden=False))
-    ).get(name=name)
+def tag_get(*, name: str | None = None, slug: str | None = None) -> Tag:
+    """By display name (the API) or by URL slug (the web); Tag.DoesNotExist if none."""
+    if slug is not None:
+        return _tags_counted().get(slug=slug)
+    return _tags_counted().get(name=name)
 
 
 # --- users -----------------------------------------------------------------------------------

@@ -122,9 +122,9 @@ def tag_list(request):
 
 
 @require_safe
-def tag_detail(request, name: str):
+def tag_detail(request, slug: str):
     try:
-        tag = selectors.tag_get(name=name)
+        tag = selectors.tag_get(slug=slug)
     except Tag.DoesNotExist:
         raise Http404("No such tag") from None
     sort = request.GET.get("sort", "newest")

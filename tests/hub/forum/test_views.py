@@ -1,6 +1,3 @@
-import itertools
-
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 import traces
@@ -10,16 +7,6 @@ from hub.forum.services import limits
 from hub.forum.views import preview
 from hub.traces.models import Trace
 from traces.synthetic import synthetic_trace
-
-_ip = itertools.count(1)
-
-
-@pytest.fixture
-def client(client):
-    """Each test its own client address: per-IP limits are shared by the whole test run."""
-    n = next(_ip)
-    client.defaults["REMOTE_ADDR"] = f"10.9.{n // 250}.{n % 250 + 1}"
-    return client
 
 
 def test_list_pages_render_with_and_without_questions(client, question):
