@@ -79,11 +79,27 @@ def question_detail(*, question_id: int, viewer=None) -> Question:
         .defer("search_vector")
         .get(pk=question_id)
     )
-    if question.is_hidden and not (
-        viewer is not None and (viewer.pk == question.author_id or user_is_moderator(user=viewer))
-    ):
+    if question.is_hidden and not _sees_hidden(viewer=viewer, author_id=question.author_id):
         raise Question.DoesNotExist("hidden")
     return question
+
+
+def _sees_hidden(*, viewer, author_id: int) -> bool:
+    """Hidden posts stay visible to their authors and to moderators."""
+    return viewer is not None and (viewer.pk == author_id or user_is_moderator(user=viewer))
+
+
+def answer_detail(*, answer_id: int, viewer=None) -> Answer:
+    """One answer with its question, if the viewer sees both on the question page;
+    Answer.DoesNotExist when missing, hidden from them, or on a question hidden from them."""
+    answer = Answer.objects.get(pk=answer_id)
+    if answer.is_hidden and not _sees_hidden(viewer=viewer, author_id=answer.author_id):
+        raise Answer.DoesNotExist("hidden")
+    try:
+        answer.question = question_detail(question_id=answer.question_id, viewer=viewer)
+    except Question.DoesNotExist:
+        raise Answer.DoesNotExist("hidden question") from None
+    return answer
 
 
 def question_head(*, question_id: int) -> Question:
