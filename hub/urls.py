@@ -23,6 +23,8 @@ urlpatterns = [
     path("", include("hub.forum.urls")),
 ]
 
+handler400 = "hub.core.web.bad_request"
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 
