@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -23,7 +22,7 @@ urlpatterns = [
     path("", include("hub.forum.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+handler400 = "hub.core.web.bad_request"
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No /media/ route, in any mode: MEDIA_ROOT holds private trace files and plots, served only
+# through the permission-checked views of hub/traces/views.py.

@@ -4,6 +4,7 @@ import ipaddress
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import BadRequest
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,6 +13,27 @@ from hub.core.ratelimit import RateLimited, rate_limit
 
 # Posts (questions, answers, comments) per client address and hour through the web forms.
 RATE_IP_POST = (60, 3600)
+
+# Control characters nobody means to type; tab, newline and carriage return they do. The
+# search snippets' markers are made of them (forum.selectors), so user text must not hold them.
+_CONTROL_CHARACTERS = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+class BadInput(BadRequest):
+    """Input no page can use; its message is for the person (handler400 shows it)."""
+
+
+def control_strip(value: str) -> str:
+    return (value or "").translate(_CONTROL_CHARACTERS)
+
+
+def text_param(params, name: str, default: str = "") -> str:
+    """A text parameter of request.GET or request.POST, control characters dropped. A NUL is
+    BadInput (a 400 page), as Django's form fields refuse it: PostgreSQL refuses it in text."""
+    value = params.get(name, default)
+    if "\x00" in value:
+        raise BadInput(f"“{name}” holds a NUL control character: remove it and try again.")
+    return control_strip(value)
 
 
 def client_ip(request) -> str:
@@ -52,6 +74,12 @@ def render_error(request, *, status: int, message: str, title: str | None = None
     for key, value in (headers or {}).items():
         response[key] = value
     return response
+
+
+def bad_request(request, exception=None):
+    """handler400: the site's error page; only BadInput's message is meant to be shown."""
+    message = str(exception) if isinstance(exception, BadInput) else ""
+    return render_error(request, status=400, message=message or "The request was malformed.")
 
 
 def rate_limited_response(request, error: RateLimited):

@@ -58,7 +58,8 @@ class PostAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ("name", "description", "created_at")
+    list_display = ("name", "slug", "description", "created_at")
+    readonly_fields = ("slug",)  # set once by Tag.save(): changing it would break links
     search_fields = ("name", "description")
 
 

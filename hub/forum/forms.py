@@ -2,6 +2,8 @@
 
 from django import forms
 
+from hub.core.web import control_strip
+
 from .models import TITLE_MAX_LENGTH, Question
 from .services import BODY_MAX_LENGTH, COMMENT_MAX_LENGTH, MAX_TAGS, tags_normalize
 
@@ -13,15 +15,6 @@ PREVIEW_ATTRS = {
     "hx-swap": "innerHTML",
     "hx-sync": "this:replace",
 }
-
-_CONTROL = dict.fromkeys(range(32))
-for _keep in (9, 10, 13):  # tab, newline, carriage return stay
-    _CONTROL.pop(_keep)
-
-
-def _strip_control(value: str) -> str:
-    """Drop control characters (they are the snippet markers, and never meant)."""
-    return (value or "").translate(_CONTROL)
 
 
 class TagsField(forms.CharField):
@@ -57,10 +50,10 @@ class QuestionForm(forms.Form):
     )
 
     def clean_title(self):
-        return _strip_control(self.cleaned_data["title"])
+        return control_strip(self.cleaned_data["title"])
 
     def clean_body(self):
-        return _strip_control(self.cleaned_data["body"])
+        return control_strip(self.cleaned_data["body"])
 
 
 class AskForm(QuestionForm):
@@ -84,7 +77,7 @@ class AnswerForm(forms.Form):
     )
 
     def clean_body(self):
-        return _strip_control(self.cleaned_data["body"])
+        return control_strip(self.cleaned_data["body"])
 
 
 class CommentForm(forms.Form):
@@ -95,7 +88,7 @@ class CommentForm(forms.Form):
     )
 
     def clean_body(self):
-        return _strip_control(self.cleaned_data["body"])
+        return control_strip(self.cleaned_data["body"])
 
 
 class CloseForm(forms.Form):

@@ -12,24 +12,48 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from .tag_slugs import TAG_SLUG_MAX_LENGTH, tag_slug
+
 TAG_MAX_LENGTH = 35  # Stack Overflow's limit on a tag name
 TITLE_MAX_LENGTH = 150  # Stack Overflow's limit on a question title
 EXCERPT_MAX_LENGTH = 220  # about two lines in the question list
 
 
+class _SlugsTaken:
+    """`slug in taken`: whether another tag has that slug (for tag_slug)."""
+
+    def __init__(self, tag: "Tag"):
+        self.tag = tag
+
+    def __contains__(self, slug: str) -> bool:
+        return Tag.objects.filter(slug=slug).exclude(pk=self.tag.pk).exists()
+
+
 class Tag(models.Model):
-    name = models.SlugField(max_length=TAG_MAX_LENGTH, unique=True)
+    # The display name may hold '.', '+' and '#' (services.common.TAG_RE); URLs use the slug.
+    name = models.CharField(max_length=TAG_MAX_LENGTH, unique=True)
+    slug = models.SlugField(max_length=TAG_SLUG_MAX_LENGTH, unique=True, editable=False)
     description = models.TextField(blank=True, max_length=2000)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # An empty slug would make reverse() fail on every page listing the tag.
+            models.CheckConstraint(condition=~Q(slug=""), name="forum_tag_slug_not_empty"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        # Here rather than in a service: tags are also made by get_or_create (seed, admin).
+        if not self.slug:
+            self.slug = tag_slug(self.name, taken=_SlugsTaken(self))
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
-        return reverse("forum:tag_detail", kwargs={"name": self.name})
+        return reverse("forum:tag_detail", kwargs={"slug": self.slug})
 
 
 class Question(models.Model):

@@ -79,11 +79,27 @@ def question_detail(*, question_id: int, viewer=None) -> Question:
         .defer("search_vector")
         .get(pk=question_id)
     )
-    if question.is_hidden and not (
-        viewer is not None and (viewer.pk == question.author_id or user_is_moderator(user=viewer))
-    ):
+    if question.is_hidden and not _sees_hidden(viewer=viewer, author_id=question.author_id):
         raise Question.DoesNotExist("hidden")
     return question
+
+
+def _sees_hidden(*, viewer, author_id: int) -> bool:
+    """Hidden posts stay visible to their authors and to moderators."""
+    return viewer is not None and (viewer.pk == author_id or user_is_moderator(user=viewer))
+
+
+def answer_detail(*, answer_id: int, viewer=None) -> Answer:
+    """One answer with its question, if the viewer sees both on the question page;
+    Answer.DoesNotExist when missing, hidden from them, or on a question hidden from them."""
+    answer = Answer.objects.get(pk=answer_id)
+    if answer.is_hidden and not _sees_hidden(viewer=viewer, author_id=answer.author_id):
+        raise Answer.DoesNotExist("hidden")
+    try:
+        answer.question = question_detail(question_id=answer.question_id, viewer=viewer)
+    except Question.DoesNotExist:
+        raise Answer.DoesNotExist("hidden question") from None
+    return answer
 
 
 def question_head(*, question_id: int) -> Question:
@@ -334,10 +350,14 @@ def question_similar(*, title: str, limit: int = 5, exclude_id: int | None = Non
 # --- tags ------------------------------------------------------------------------------------
 
 
-def tag_list(*, query: str = "", sort: str = "popular") -> QuerySet:
-    queryset = Tag.objects.annotate(
+def _tags_counted() -> QuerySet:
+    return Tag.objects.annotate(
         question_count=Count("questions", filter=Q(questions__is_hidden=False))
     )
+
+
+def tag_list(*, query: str = "", sort: str = "popular") -> QuerySet:
+    queryset = _tags_counted()
     if query:
         queryset = queryset.filter(name__icontains=query.strip().lower())
     if sort == "name":
@@ -357,10 +377,11 @@ def tag_autocomplete(*, prefix: str, limit: int = 8) -> list[dict]:
     return list(rows)
 
 
-def tag_get(*, name: str) -> Tag:
-    return Tag.objects.annotate(
-        question_count=Count("questions", filter=Q(questions__is_hidden=False))
-    ).get(name=name)
+def tag_get(*, name: str | None = None, slug: str | None = None) -> Tag:
+    """By display name (the API) or by URL slug (the web); Tag.DoesNotExist if none."""
+    if slug is not None:
+        return _tags_counted().get(slug=slug)
+    return _tags_counted().get(name=name)
 
 
 # --- users -----------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ urlpatterns = [
     ),
     path("tags/", lists.tag_list, name="tags"),
     path("tags/autocomplete/", preview.tag_autocomplete, name="tag_autocomplete"),
-    path("tags/<slug:name>/", lists.tag_detail, name="tag_detail"),
+    path("tags/<slug:slug>/", lists.tag_detail, name="tag_detail"),
     path("search/", lists.search, name="search"),
     path("users/<str:username>/", profiles.user_profile, name="user_profile"),
 ]

@@ -2,6 +2,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from hub.core.web import text_param
 from hub.glossary.markdown import code_highlight
 
 from . import selectors
@@ -11,7 +12,7 @@ QUERY_MAX_CHARS = 100
 
 @require_GET
 def term_index(request):
-    query = " ".join(request.GET.get("q", "").split())[:QUERY_MAX_CHARS]
+    query = " ".join(text_param(request.GET, "q").split())[:QUERY_MAX_CHARS]
     context = {"query": query}
     if query:
         context["results"] = selectors.term_search(query=query)

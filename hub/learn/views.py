@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hub.core.ratelimit import RateLimited
+from hub.core.web import text_param
 from hub.glossary.markdown import code_highlight
 
 from . import selectors, services
@@ -59,7 +60,7 @@ def lesson_step(request, step: int):
     answer = ""
     status = 200
     if request.method == "POST":
-        answer = request.POST.get("answer", "")
+        answer = text_param(request.POST, "answer")
         try:
             result, progress = services.lesson_answer_submit(
                 lesson=lesson,

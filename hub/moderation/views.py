@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from hub.accounts.selectors import user_is_moderator
 from hub.core.ratelimit import RateLimited
+from hub.core.web import text_param
 from hub.forum.models import Question
 
 from . import selectors, services
@@ -50,13 +51,14 @@ def _error_text(exc: ValidationError | PermissionDenied) -> str:
 def flag_create(request):
     """GET shows the form on its own page (the no-JavaScript path); POST files the flag."""
     data = request.POST if request.method == "POST" else request.GET
-    target_type, target_id = data.get("target_type", ""), data.get("target_id", "")
+    target_type, target_id = text_param(data, "target_type"), text_param(data, "target_id")
+    reason, note = text_param(request.POST, "reason"), text_param(request.POST, "note")
     context = {
         "target_type": target_type,
         "target_id": target_id,
         "reasons": Flag.Reason.choices,
-        "selected_reason": request.POST.get("reason", ""),
-        "note": request.POST.get("note", ""),
+        "selected_reason": reason,
+        "note": note,
         "next": _safe_next(request, ""),
     }
     try:
@@ -73,8 +75,8 @@ def flag_create(request):
         services.flag_create(
             reporter=request.user,
             target=target,
-            reason=request.POST.get("reason", ""),
-            note=request.POST.get("note", ""),
+            reason=reason,
+            note=note,
         )
     except RateLimited as exc:
         context["error"] = str(exc)
@@ -106,16 +108,16 @@ def flag_action(request, flag_id: int):
     if not user_is_moderator(user=request.user):
         raise PermissionDenied("The moderation queue is for moderators.")
     flag = get_object_or_404(Flag, pk=flag_id)
-    action = request.POST.get("action", "")
+    action = text_param(request.POST, "action")
     try:
         if action == "hide":
             count = services.flag_hide_target(moderator=request.user, flag=flag)
             done = "Post hidden"
         elif action == "close":
             duplicate_of = None
-            reason = request.POST.get("close_reason", "")
+            reason = text_param(request.POST, "close_reason")
             if reason == Question.CloseReason.DUPLICATE:
-                duplicate_of = _duplicate_get(request.POST.get("duplicate_of", ""))
+                duplicate_of = _duplicate_get(text_param(request.POST, "duplicate_of"))
             count = services.flag_close_question(
                 moderator=request.user, flag=flag, reason=reason, duplicate_of=duplicate_of
             )

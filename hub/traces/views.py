@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hub.core.ratelimit import RateLimited, rate_limit
-from hub.core.web import RATE_IP_POST, ip_limit, login_then, rate_limited_response
+from hub.core.web import RATE_IP_POST, ip_limit, login_then, rate_limited_response, text_param
 from hub.forum.forms import AskForm
 from hub.forum.models import Question
 from hub.glossary.markdown import render_markdown
@@ -226,7 +226,7 @@ def question_ask(request):
         else:
             status = 400
     else:
-        initial = {"title": request.GET.get("title", "")[:150]}
+        initial = {"title": text_param(request.GET, "title")[:150]}
         # ?trace=<id>: someone else's or an unknown trace is ignored (an ordinary blank form).
         prefill = trace_ask_prefill(user=request.user, trace_id=request.GET.get("trace"))
         if prefill is not None:

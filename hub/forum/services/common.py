@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError
 from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.text import slugify
@@ -61,8 +62,19 @@ def tags_get_or_create(names: list[str]) -> list[Tag]:
     existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
     for name in names:
         if name not in existing:
-            existing[name], _ = Tag.objects.get_or_create(name=name)
+            existing[name] = _tag_get_or_create(name)
     return [existing[name] for name in names]
+
+
+def _tag_get_or_create(name: str, *, attempts: int = 3) -> Tag:
+    try:
+        return Tag.objects.get_or_create(name=name)[0]
+    except IntegrityError:
+        # Another request took this name's slug for another name (c-plus-plus, then c++)
+        # between Tag.save()'s check and its insert: again, for the next free number.
+        if attempts <= 1:
+            raise
+        return _tag_get_or_create(name, attempts=attempts - 1)
 
 
 # Words that are routes under /questions/<id>/ (see urls.py): never a question's slug.

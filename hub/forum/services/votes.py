@@ -37,6 +37,12 @@ def vote_cast(*, user, target, value: int) -> int:
         raise PermissionDenied("You cannot vote on your own post.")
     if target.is_hidden:
         raise PermissionDenied("This post has been hidden by a moderator.")
+    # Fresh from the database: callers hold the answer, not always its question's state.
+    if (
+        isinstance(target, Answer)
+        and Question.objects.filter(pk=target.question_id, is_hidden=True).exists()
+    ):
+        raise PermissionDenied("This question has been hidden by a moderator.")
     if value < 0 and profile_get(user=user).reputation < REP_TO_DOWNVOTE:
         raise PermissionDenied(f"Downvoting needs {REP_TO_DOWNVOTE} reputation.")
     model = type(target)

@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from hub.accounts.selectors import user_is_moderator
+from hub.core.web import text_param
 
 from .. import selectors
 from ..models import Tag
@@ -115,16 +116,16 @@ def question_list(request):
 
 @require_safe
 def tag_list(request):
-    query = request.GET.get("q", "").strip()[:50]
+    query = text_param(request.GET, "q").strip()[:50]
     sort = "name" if request.GET.get("sort") == "name" else "popular"
     page = _page(request, selectors.tag_list(query=query, sort=sort))
     return render(request, "forum/tag_list.html", {"page": page, "query": query, "sort": sort})
 
 
 @require_safe
-def tag_detail(request, name: str):
+def tag_detail(request, slug: str):
     try:
-        tag = selectors.tag_get(name=name)
+        tag = selectors.tag_get(slug=slug)
     except Tag.DoesNotExist:
         raise Http404("No such tag") from None
     sort = request.GET.get("sort", "newest")
@@ -148,7 +149,7 @@ def tag_detail(request, name: str):
 
 @require_safe
 def search(request):
-    query = request.GET.get("q", "").strip()[:200]
+    query = text_param(request.GET, "q").strip()[:200]
     hits = selectors.question_search_hits(query=query, viewer=request.user) if query else []
     results = _search_rows(request, hits)
     return render(request, "forum/search.html", {"query": query, "results": results})

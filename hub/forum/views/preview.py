@@ -4,7 +4,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST, require_safe
 
 from hub.core.ratelimit import RateLimited, rate_limit
-from hub.core.web import ip_limit
+from hub.core.web import ip_limit, text_param
 from hub.glossary.markdown import render_markdown
 
 from .. import selectors
@@ -30,7 +30,7 @@ def _lookup_limited(request) -> JsonResponse | None:
 def tag_autocomplete(request):
     if limited := _lookup_limited(request):
         return limited
-    rows = selectors.tag_autocomplete(prefix=request.GET.get("q", "")[:50])
+    rows = selectors.tag_autocomplete(prefix=text_param(request.GET, "q")[:50])
     return JsonResponse({"results": rows})
 
 
@@ -38,7 +38,7 @@ def tag_autocomplete(request):
 def question_similar(request):
     if limited := _lookup_limited(request):
         return limited
-    results = selectors.question_similar(title=request.GET.get("title", "")[:200])
+    results = selectors.question_similar(title=text_param(request.GET, "title")[:200])
     return JsonResponse(
         {
             "results": [
@@ -68,7 +68,7 @@ def markdown_preview(request):
         )
     except RateLimited as error:
         return HttpResponse(str(error), status=429, headers={"Retry-After": error.retry_after})
-    body = (request.POST.get("body") or "")[:PREVIEW_MAX_LENGTH]
+    body = text_param(request.POST, "body")[:PREVIEW_MAX_LENGTH]
     if not body.strip():
         return HttpResponse('<p class="muted">Nothing to preview yet.</p>')
     return HttpResponse(render_markdown(body))

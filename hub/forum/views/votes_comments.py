@@ -2,7 +2,8 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from hub.core.ratelimit import RateLimited
@@ -14,26 +15,32 @@ from hub.core.web import (
     render_error,
 )
 
-from .. import services
+from .. import selectors, services
 from ..forms import CommentForm
-from ..models import Answer, Question
-from .common import messages_of
+from ..models import Answer
+from .common import messages_of, question_or_404
 
 # Per-IP limits on writes from the web (a second fence behind the per-user limits in the
 # services: many throwaway accounts behind one address). Ours.
 RATE_IP_VOTE = (300, 3600)
 
 
-def _target(kind: str, pk: int):
-    model = {"questions": Question, "answers": Answer}[kind]
-    target = get_object_or_404(model.objects.select_related("author"), pk=pk)
-    question = target if model is Question else target.question
-    return target, question
+def _target(request, kind: str, pk: int):
+    """The post and its question, if the viewer sees them on the question page; a 404 if not,
+    as that page answers (the services refuse hidden posts to those who still see them)."""
+    if kind == "questions":
+        question = question_or_404(request, pk)
+        return question, question
+    try:
+        answer = selectors.answer_detail(answer_id=pk, viewer=request.user)
+    except Answer.DoesNotExist:
+        raise Http404("No such answer") from None
+    return answer, answer.question
 
 
 @require_POST
 def comment_create(request, kind: str, pk: int):
-    target, question = _target(kind, pk)
+    target, question = _target(request, kind, pk)
     if not request.user.is_authenticated:
         return login_then(request, question.get_absolute_url())
     form = CommentForm(request.POST)
@@ -57,7 +64,7 @@ def comment_create(request, kind: str, pk: int):
 
 @require_POST
 def vote(request, kind: str, pk: int):
-    target, question = _target(kind, pk)
+    target, question = _target(request, kind, pk)
     if not request.user.is_authenticated:
         return login_then(request, question.get_absolute_url())
     try:

@@ -227,3 +227,18 @@ def test_public_profile_and_me(make_user, make_question, client_for):
     me = client_for(user, ["read"]).get("/api/v1/users/me/").json()
     assert me["email"] == user.email and me["is_moderator"] is False
     assert anonymous.get("/api/v1/users/nobody-at-all/").status_code == 404
+
+
+def test_a_vote_on_an_answer_of_a_hidden_question_is_refused_even_to_moderators(
+    make_user, make_question, client_for
+):
+    from hub.forum.services import answer_create, post_hide
+
+    moderator = make_user(moderator=True)
+    question = make_question()
+    answer = answer_create(author=make_user(), question=question, body="Try a lower learning rate.")
+    post_hide(moderator=moderator, target=question)
+    url = f"/api/v1/answers/{answer.pk}/vote/"
+    assert client_for(make_user()).post(url, {"value": 1}, format="json").status_code == 404
+    assert client_for(moderator).post(url, {"value": 1}, format="json").status_code == 403
+    assert Answer.objects.get(pk=answer.pk).score == 0

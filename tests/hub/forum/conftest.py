@@ -1,8 +1,20 @@
 """Fixtures for the forum tests: an asker, an answerer, a moderator, questions, answers."""
 
+import itertools
+
 import pytest
 
 from tests.factories import answer_make, question_make
+
+_ip = itertools.count(1)
+
+
+@pytest.fixture
+def client(client):
+    """Each test its own client address: per-IP limits are shared by the whole test run."""
+    n = next(_ip)
+    client.defaults["REMOTE_ADDR"] = f"10.9.{n // 250}.{n % 250 + 1}"
+    return client
 
 
 @pytest.fixture

@@ -1,6 +1,3 @@
-import itertools
-
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 import traces
@@ -10,16 +7,6 @@ from hub.forum.services import limits
 from hub.forum.views import preview
 from hub.traces.models import Trace
 from traces.synthetic import synthetic_trace
-
-_ip = itertools.count(1)
-
-
-@pytest.fixture
-def client(client):
-    """Each test its own client address: per-IP limits are shared by the whole test run."""
-    n = next(_ip)
-    client.defaults["REMOTE_ADDR"] = f"10.9.{n // 250}.{n % 250 + 1}"
-    return client
 
 
 def test_list_pages_render_with_and_without_questions(client, question):
@@ -253,3 +240,35 @@ def test_typing_lookups_are_limited_per_ip(client, db, monkeypatch):
     assert client.get("/tags/autocomplete/", {"q": "opt"}).status_code == 200
     response = client.get("/questions/similar/", {"title": "loss is not decreasing"})
     assert response.status_code == 429 and response.json()["results"] == []
+
+
+def test_a_member_voting_on_an_answer_of_a_hidden_question_gets_404_as_on_its_page(
+    client, question, answer, moderator, make_user
+):
+    services.post_hide(moderator=moderator, target=question)
+    client.force_login(make_user(reputation=200))
+    assert client.get(question.get_absolute_url()).status_code == 404
+    assert client.post(f"/answers/{answer.pk}/vote/", {"value": "1"}).status_code == 404
+    assert client.post(f"/answers/{answer.pk}/vote/", {"value": "-1"}).status_code == 404
+    assert not Vote.objects.filter(answer=answer).exists()
+
+
+def test_whoever_still_sees_a_hidden_question_cannot_vote_on_its_answers(
+    client, question, answer, moderator
+):
+    services.post_hide(moderator=moderator, target=question)
+    for viewer in (moderator, question.author):
+        client.force_login(viewer)
+        assert client.get(question.get_absolute_url()).status_code == 200
+        assert client.post(f"/answers/{answer.pk}/vote/", {"value": "1"}).status_code == 403
+    assert not Vote.objects.filter(answer=answer).exists()
+
+
+def test_a_member_voting_on_a_hidden_answer_gets_404_as_it_is_not_on_the_page(
+    client, question, answer, moderator, make_user
+):
+    services.post_hide(moderator=moderator, target=answer)
+    client.force_login(make_user(reputation=200))
+    assert answer.body_html not in client.get(question.get_absolute_url()).content.decode()
+    assert client.post(f"/answers/{answer.pk}/vote/", {"value": "1"}).status_code == 404
+    assert not Vote.objects.filter(answer=answer).exists()

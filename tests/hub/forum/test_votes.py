@@ -90,3 +90,11 @@ def test_deleting_an_account_takes_back_what_its_votes_gave(
     assert (question.score, answer.score) == (0, 0)
     assert (_rep(asker), _rep(answerer)) == (asker_before, answerer_before)
     assert not Vote.objects.exists()
+
+
+def test_a_vote_on_an_answer_of_a_hidden_question_is_refused(question, answer, moderator):
+    services.post_hide(moderator=moderator, target=question)
+    for voter in (moderator, question.author):  # even those who still see the question
+        with pytest.raises(PermissionDenied):
+            services.vote_cast(user=voter, target=answer, value=1)
+    assert not Vote.objects.filter(answer=answer).exists()

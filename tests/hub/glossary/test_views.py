@@ -94,3 +94,9 @@ def test_staff_edit_in_the_admin_keeps_a_revision_with_the_editor(client, terms)
     assert revision.related_slugs == ["dead-relu"]
     # The definition was re-rendered with auto-links on save.
     assert 'href="/glossary/vanishing-gradient/"' in relu.definition_html
+
+
+def test_a_nul_byte_in_the_glossary_search_is_a_400_not_a_500(client, terms):
+    response = client.get("/glossary/", {"q": "re\x00lu"})
+    assert response.status_code == 400
+    assert "control character" in response.content.decode()

@@ -231,3 +231,33 @@ def test_a_failed_trace_on_a_question_offers_the_asker_alone_a_reupload(client, 
     client.force_login(owner)
     html = client.get(question.get_absolute_url()).content.decode()
     assert "Upload a new trace" in html and reupload in html
+
+
+@pytest.fixture
+def debug_urls(settings):
+    """The URLs as the site builds them with DEBUG on (hub/urls.py reads it at import)."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import hub.urls
+
+    settings.DEBUG = True
+    importlib.reload(hub.urls)
+    clear_url_caches()
+    yield
+    settings.DEBUG = False
+    importlib.reload(hub.urls)
+    clear_url_caches()
+
+
+def test_a_trace_file_is_never_served_by_path_even_with_debug_on(
+    debug_urls, owner_client, owner, client
+):
+    data = trace_bytes(seed=22)
+    trace = services.trace_upload(owner=owner, uploaded_file=upload(data), private=True)
+    for someone in (client, owner_client):
+        assert someone.get(f"/media/{trace.file.name}").status_code == 404
+    response = owner_client.get(f"/traces/{trace.pk}/download/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
