@@ -50,7 +50,7 @@ def tags_normalize(tags: list[str] | str) -> list[str]:
             continue
         if len(name) > TAG_MAX_LENGTH or not TAG_RE.match(name):
             raise ValidationError(
-                f"Tag '{raw}' is not valid: use lower-case letters, digits and hyphens "
+                f"Tag '{raw}' is not valid: use lower-case letters, digits, hyphens, dots, + and # "
                 f"(at most {TAG_MAX_LENGTH} characters)."
             )
         if name not in names:
