@@ -137,6 +137,8 @@ STORAGES = {
 # --- Uploads ------------------------------------------------------------------------------
 # A trace of 100k steps x 1000 parameters is ~60 MB; anything larger is refused before reading.
 TRACE_MAX_UPLOAD_BYTES = env.int("TRACE_MAX_UPLOAD_BYTES", default=64 * 1024 * 1024)
+# Uploads (each may queue a diagnosis) per person and hour, whatever the entry point: web or API.
+TRACE_UPLOADS_PER_HOUR = env.int("TRACE_UPLOADS_PER_HOUR", default=30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 

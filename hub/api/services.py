@@ -9,7 +9,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.utils import timezone
+
+from hub.core.ratelimit import rate_limit
 
 from .models import SCOPES, TOKEN_PREFIX, WEBHOOK_EVENTS, AccessToken, WebhookEndpoint
 
@@ -17,7 +20,11 @@ TOKEN_SECRET_BYTES = 30  # 240 bits of randomness, 40 url-safe characters
 TOKEN_DISPLAY_CHARS = 8
 TOKEN_NAME_MAX = 100
 TOKEN_MAX_EXPIRY_DAYS = 366
+# Tokens that are live or were created in the last day (revoked or not): revoking does not free
+# a place at once, so create-and-revoke cannot mint tokens without end.
 MAX_TOKENS_PER_USER = 50
+TOKEN_CAP_WINDOW = timedelta(days=1)
+TOKENS_PER_HOUR = 10  # created per person and hour, from every entry point
 MAX_WEBHOOKS_PER_USER = 10
 WEBHOOK_SECRET_BYTES = 24
 # last_used_at is written at most this often per token: a busy script must not turn every
@@ -61,11 +68,17 @@ def token_create(
                 f"Expiry must be between 1 and {TOKEN_MAX_EXPIRY_DAYS} days (or none)."
             )
         expires_at = timezone.now() + timedelta(days=expires_days)
-    live = AccessToken.objects.filter(user=user, revoked_at__isnull=True).count()
-    if live >= MAX_TOKENS_PER_USER:
+    counted = AccessToken.objects.filter(user=user).filter(
+        Q(revoked_at__isnull=True) | Q(created_at__gte=timezone.now() - TOKEN_CAP_WINDOW)
+    )
+    if counted.count() >= MAX_TOKENS_PER_USER:
         raise PermissionDenied(
-            f"You have {live} active tokens, the maximum: revoke one you no longer use."
+            f"You have {MAX_TOKENS_PER_USER} tokens that are active or were created in the last "
+            "day, the maximum: revoke one you no longer use (revoked ones count for a day)."
         )
+    rate_limit(
+        scope="token-create", key=f"user:{user.pk}", limit=TOKENS_PER_HOUR, period_seconds=3600
+    )
     secret = secrets.token_urlsafe(TOKEN_SECRET_BYTES)
     raw = f"{TOKEN_PREFIX}{secret}"
     token = AccessToken.objects.create(

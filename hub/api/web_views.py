@@ -11,6 +11,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from hub.core.ratelimit import RateLimited
+
 from . import selectors, services, webhooks
 from .forms import TokenCreateForm, WebhookCreateForm
 from .models import EVENT_PING
@@ -43,6 +45,7 @@ def settings_page(request):
 @require_POST
 def token_create(request):
     form = TokenCreateForm(request.POST)
+    status, headers = 400, {}
     if form.is_valid():
         try:
             token, raw = services.token_create(
@@ -51,12 +54,18 @@ def token_create(request):
                 scopes=form.cleaned_data["scopes"],
                 expires_days=form.cleaned_data["expires_days"],
             )
+        except RateLimited as exc:
+            form.add_error(None, str(exc))
+            status, headers = 429, {"Retry-After": str(exc.retry_after)}
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
         else:
             request.session[SESSION_NEW_TOKEN] = {"name": token.name, "raw": raw}
             return redirect("api_web:settings")
-    return _settings_page(request, token_form=form, status=400)
+    response = _settings_page(request, token_form=form, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 @login_required

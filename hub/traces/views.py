@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hub.core.ratelimit import RateLimited, rate_limit
+from hub.core.ratelimit import RateLimited
 from hub.core.web import RATE_IP_POST, ip_limit, login_then, rate_limited_response
 from hub.forum.forms import AskForm
 from hub.forum.models import Question
@@ -27,9 +27,6 @@ from hub.traces.selectors import (
 )
 from hub.traces.services import TraceRejected, question_ask_with_trace, trace_upload
 
-# Uploads per user and hour through the web pages (a person, not a script: the API has its own
-# throttles). 30 is far above what anyone asking questions needs.
-UPLOADS_PER_HOUR = 30
 # The plots are matplotlib SVGs: no scripts, no external loads; inline styles only.
 PLOT_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -69,10 +66,6 @@ def _upload(request, *, question=None, private: bool):
     form = TraceUploadForm(request.POST, request.FILES)
     status = 400
     try:
-        rate_limit(
-            scope="trace-upload", key=str(request.user.pk), limit=UPLOADS_PER_HOUR,
-            period_seconds=3600,
-        )  # fmt: skip
         if form.is_valid():
             trace = trace_upload(
                 owner=request.user,

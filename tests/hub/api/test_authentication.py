@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from hub.api.models import AccessToken
-from hub.api.services import token_create, token_hash, token_revoke
+from hub.api.services import MAX_TOKENS_PER_USER, token_create, token_hash, token_revoke
+from hub.core.ratelimit import RateLimited
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +153,24 @@ def test_create_token_command_explains_a_bad_scope_or_user(make_user):
         call_command("create_token", "nobody-here")
     with pytest.raises(CommandError, match="Unknown scope"):
         call_command("create_token", make_user().username, "--scopes", "root")
+
+
+def test_token_creation_is_rate_limited_per_user(make_user):
+    user = make_user()
+    with pytest.raises(RateLimited):
+        for n in range(MAX_TOKENS_PER_USER):
+            token_create(user=user, name=f"script {n}", scopes=["read"])
+    assert AccessToken.objects.filter(user=user).count() < MAX_TOKENS_PER_USER
+    token_create(user=make_user(), name="someone else", scopes=["read"])
+
+
+def test_revoked_tokens_still_count_toward_the_cap_for_a_day(make_user):
+    user = make_user()
+    for n in range(MAX_TOKENS_PER_USER):
+        AccessToken.objects.create(
+            user=user, name=f"old {n}", key_hash=f"{n:064x}", revoked_at=timezone.now()
+        )
+    with pytest.raises(PermissionDenied):
+        token_create(user=user, name="one more", scopes=["read"])
+    AccessToken.objects.filter(user=user).update(created_at=timezone.now() - timedelta(days=2))
+    token_create(user=user, name="one more", scopes=["read"])

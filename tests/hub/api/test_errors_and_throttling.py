@@ -87,3 +87,13 @@ def test_the_root_lists_every_resource():
         "docs",
     ):
         assert data[name].startswith("http://testserver/api/v1/")
+
+
+def test_uploads_are_throttled_per_user_across_all_their_tokens(settings, make_user, client_for):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "upload": "2/hour"}
+    user = make_user()
+    first, second = client_for(user, ["traces"]), client_for(user, ["traces"])
+    statuses = [first.post("/api/v1/traces/", {}, format="multipart").status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+    # A fresh token of the same person does not reset the count.
+    _assert_error(second.post("/api/v1/traces/", {}, format="multipart"), 429, "throttled")
