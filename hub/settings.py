@@ -141,6 +141,12 @@ TRACE_MAX_UPLOAD_BYTES = env.int("TRACE_MAX_UPLOAD_BYTES", default=64 * 1024 * 1
 TRACE_UPLOADS_PER_HOUR = env.int("TRACE_UPLOADS_PER_HOUR", default=30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+# First: refuses a body over TRACE_MAX_UPLOAD_BYTES on its Content-Length, and stops reading at it.
+FILE_UPLOAD_HANDLERS = [
+    "hub.core.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Celery ---------------------------------------------------------------------------------
 # Without a broker URL the embedded run uses kombu's filesystem transport: a real worker

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.core.ratelimit import rate_limit
+from hub.core.uploads import upload_too_large_message
 from hub.forum.models import Question
 from hub.forum.services import question_create
 from hub.traces import queue
@@ -66,15 +67,9 @@ class _HashingFile(File):
         for chunk in super().chunks(chunk_size):
             self.bytes_read += len(chunk)
             if self.bytes_read > self.max_bytes:
-                raise ValidationError(_too_big_message(self.max_bytes))
+                raise ValidationError(upload_too_large_message(self.max_bytes))
             self.hasher.update(chunk)
             yield chunk
-
-
-def _too_big_message(limit: int) -> str:
-    return (
-        f"The trace is larger than the {limit // 2**20} MB limit. Record fewer steps with --every."
-    )
 
 
 def trace_state_set(trace: Trace, state: str, *, reason: str = "") -> None:
@@ -104,7 +99,7 @@ def trace_upload(*, owner, uploaded_file, question=None, private: bool = False) 
     limit = settings.TRACE_MAX_UPLOAD_BYTES
     size = getattr(uploaded_file, "size", None)
     if size is not None and size > limit:
-        raise ValidationError(_too_big_message(limit))
+        raise ValidationError(upload_too_large_message(limit))
     if size == 0:
         raise ValidationError("The file is empty.")
     uploaded_file.seek(0)
