@@ -5,6 +5,7 @@ cache). Setting DATABASE_URL / REDIS_URL switches to PostgreSQL / Redis; GRADHUB
 switches on the production safety net and refuses to start without a real SECRET_KEY.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -261,9 +262,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# Behind a reverse proxy that sets X-Forwarded-For, per-IP rate limits read the client address
-# from it; never trust the header when clients can reach the app directly.
-TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
+# How many reverse proxies of ours append to X-Forwarded-For: per-IP limits read the client
+# address that many entries from the right (0: ignore the header, for an app reached directly).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if "TRUST_X_FORWARDED_FOR" in os.environ:  # the old setting trusted the client-written entry
+    raise ImproperlyConfigured(
+        "TRUST_X_FORWARDED_FOR is gone: set TRUSTED_PROXY_COUNT to the number of proxies."
+    )
 
 # --- Presence -----------------------------------------------------------------------------
 PRESENCE_WINDOW_SECONDS = 300  # "online" = seen in the last five minutes

@@ -124,19 +124,43 @@ def webhook_url_validate(*, url: str, resolve: bool = True) -> str:
     return url
 
 
-def host_addresses_check(*, host: str, port: int | None) -> None:
-    """Refuse a host that is, or resolves to, a non-public address (SSRF protection)."""
+# IPv6 forms that carry an IPv4 address in their last 32 bits (NAT64 and IPv4-compatible):
+# public by Python's reckoning, but they reach whatever IPv4 address they embed.
+IPV4_EMBEDDING_NETWORKS = [
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("::/96"),
+]
+
+
+def address_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable and unicast, and so is any IPv4 address it embeds (mapped, NAT64,
+    IPv4-compatible, 6to4, Teredo)."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if address.version == 4:
+        return True
+    embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if any(address in network for network in IPV4_EMBEDDING_NETWORKS):
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return all(address_is_public(inner) for inner in embedded if inner is not None)
+
+
+def host_addresses_check(*, host: str, port: int | None) -> list[str]:
+    """Resolve `host` once; refuse it if any address is not public (SSRF protection). Returns
+    the addresses, for the caller to connect to one of them rather than look the name up again
+    (which a rebinding DNS server could answer with a private address)."""
     try:
         infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise ValidationError(f"The webhook host {host!r} does not resolve.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise ValidationError(
-                f"The webhook host {host!r} is a private or local address; "
-                "webhooks must reach a public server."
-            )
+    addresses = [info[4][0].split("%")[0] for info in infos]
+    if not addresses or not all(address_is_public(ipaddress.ip_address(a)) for a in addresses):
+        raise ValidationError(
+            f"The webhook host {host!r} is a private or local address; "
+            "webhooks must reach a public server."
+        )
+    return addresses
 
 
 def webhook_events_parse(*, events) -> list[str]:

@@ -7,6 +7,8 @@ Over the limit the API answers 429 with Retry-After (see exceptions.py).
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from hub.core.web import client_ip
+
 from .models import AccessToken
 
 # Generous for reads (a script paging through questions), strict for writes and uploads: the
@@ -23,6 +25,10 @@ class ScopedThrottle(SimpleRateThrottle):
     scope = "read"
     applies_to_safe_methods = True
     applies_to_unsafe_methods = True
+
+    def get_ident(self, request):
+        # DRF's own keys on the whole X-Forwarded-For (NUM_PROXIES unset), which the client writes.
+        return client_ip(request)
 
     def get_rate(self):
         rates = {**DEFAULT_RATES, **getattr(settings, "API_THROTTLE_RATES", {})}

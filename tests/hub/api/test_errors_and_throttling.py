@@ -72,6 +72,16 @@ def test_anonymous_callers_are_throttled_by_ip(settings):
     assert APIClient(REMOTE_ADDR="198.51.100.78").get("/api/v1/tags/").status_code == 200
 
 
+def test_anonymous_callers_cannot_escape_the_throttle_with_a_forged_forwarded_for(settings):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "anon": "2/min"}
+    client = APIClient(REMOTE_ADDR="198.51.100.79")
+    statuses = [
+        client.get("/api/v1/tags/", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
 def test_the_root_lists_every_resource():
     data = APIClient().get("/api/v1/").json()
     for name in (
