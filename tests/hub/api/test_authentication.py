@@ -23,10 +23,21 @@ def _bearer(raw: str) -> APIClient:
 
 def test_token_create_stores_only_a_hash_and_a_display_prefix(make_user):
     token, raw = token_create(user=make_user(), name="laptop", scopes=["read"])
-    assert raw.startswith("ghp_") and len(raw) >= 40
+    # GradHub's own prefix: secret scanners must not report our tokens as GitHub's (ghp_).
+    assert raw.startswith("gradhub_") and len(raw) >= 40
     assert token.key_hash == token_hash(raw) and raw not in token.key_hash
-    assert raw.startswith(token.display_prefix) and len(token.display_prefix) == 12
+    assert raw.startswith(token.display_prefix) and len(token.display_prefix) == 16
     assert not AccessToken.objects.filter(key_hash=raw).exists()
+
+
+def test_tokens_issued_with_the_old_ghp_prefix_still_authenticate(make_user):
+    user = make_user()
+    raw = "ghp_" + "x" * 40  # as token_create made them before the prefix changed
+    AccessToken.objects.create(
+        user=user, name="old", display_prefix=raw[:12], key_hash=token_hash(raw), scopes=["read"]
+    )
+    response = _bearer(raw).get("/api/v1/users/me/")
+    assert response.status_code == 200 and response.json()["username"] == user.username
 
 
 def test_a_valid_token_authenticates_as_its_user(make_user, make_token):
@@ -40,6 +51,7 @@ def test_a_valid_token_authenticates_as_its_user(make_user, make_token):
 @pytest.mark.parametrize(
     "header, message",
     [
+        ("Bearer gradhub_not-a-real-token", "Invalid access token."),
         ("Bearer ghp_not-a-real-token", "Invalid access token."),
         ("Bearer something-else", "That is not a GradHub access token."),
         ("Bearer", "Malformed Authorization header"),
