@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db.models import Q
 from django.utils import timezone
 
@@ -27,6 +28,9 @@ TOKEN_CAP_WINDOW = timedelta(days=1)
 TOKENS_PER_HOUR = 10  # created per person and hour, from every entry point
 MAX_WEBHOOKS_PER_USER = 10
 WEBHOOK_SECRET_BYTES = 24
+WEBHOOK_URL_MAX_LENGTH = 500
+WEBHOOK_URL_MESSAGE = "Webhook URLs must start with http:// or https:// and name a host."
+_webhook_url_syntax = URLValidator(schemes=["http", "https"], message=WEBHOOK_URL_MESSAGE)
 # last_used_at is written at most this often per token: a busy script must not turn every
 # request into an UPDATE.
 LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
@@ -110,16 +114,27 @@ def token_touch(*, token: AccessToken) -> None:
     token.last_used_at = now
 
 
+def webhook_url_syntax_check(value: str) -> None:
+    """The one check of a webhook URL's form (a Django validator): the settings form, the API's
+    serializer and webhook_url_validate all use it, so they accept the same URLs."""
+    if len(value) > WEBHOOK_URL_MAX_LENGTH:
+        raise ValidationError(f"Webhook URLs are at most {WEBHOOK_URL_MAX_LENGTH} characters.")
+    _webhook_url_syntax(value)
+    try:
+        port = urlsplit(value).port
+    except ValueError:  # past 65535: URLValidator lets any five digits through
+        port = 0
+    if port == 0:
+        raise ValidationError(WEBHOOK_URL_MESSAGE)
+
+
 def webhook_url_validate(*, url: str, resolve: bool = True) -> str:
     """Only http(s); outside development no loopback, private, link-local or reserved hosts."""
     url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("Webhook URLs must start with http:// or https:// and name a host.")
-    if len(url) > 500:
-        raise ValidationError("Webhook URLs are at most 500 characters.")
+    webhook_url_syntax_check(url)
     if getattr(settings, "WEBHOOK_ALLOW_PRIVATE_HOSTS", True) or not resolve:
         return url
+    parts = urlsplit(url)
     host_addresses_check(host=parts.hostname, port=parts.port)
     return url
 

@@ -236,6 +236,34 @@ def test_private_and_loopback_hosts_are_refused_in_production(settings, url):
         webhook_url_validate(url=url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://ci.example.com/hook",
+        "https://ci.example.com:8443/hook?x=1",
+        "http://93.184.215.14/hook",
+        "https://[2606:2800:220:1:248:1893:25c8:1946]/hook",
+        "ci.example.com/hook",
+        "ftp://ci.example.com/hook",
+        "https://ci.example.com:99999/hook",
+        "https://exa mple.com/hook",
+        "https://-bad-.example.com/hook",
+        "https://ci.example.com/" + "x" * 500,
+    ],
+)
+def test_the_settings_form_and_the_api_accept_exactly_the_same_webhook_urls(
+    make_user, client_for, url
+):
+    from hub.api.forms import WebhookCreateForm
+
+    form_ok = WebhookCreateForm({"url": url, "events": ["ping"]}).is_valid()
+    response = client_for(make_user()).post(
+        "/api/v1/webhooks/", {"url": url, "events": ["ping"]}, format="json"
+    )
+    assert response.status_code in (201, 400), response.content
+    assert form_ok == (response.status_code == 201)
+
+
 def test_a_public_address_is_accepted_in_production(settings):
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
     assert webhook_url_validate(url="https://93.184.215.14/hook") == "https://93.184.215.14/hook"
