@@ -5,6 +5,7 @@ cache). Setting DATABASE_URL / REDIS_URL switches to PostgreSQL / Redis; GRADHUB
 switches on the production safety net and refuses to start without a real SECRET_KEY.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -137,8 +138,16 @@ STORAGES = {
 # --- Uploads ------------------------------------------------------------------------------
 # A trace of 100k steps x 1000 parameters is ~60 MB; anything larger is refused before reading.
 TRACE_MAX_UPLOAD_BYTES = env.int("TRACE_MAX_UPLOAD_BYTES", default=64 * 1024 * 1024)
+# Uploads (each may queue a diagnosis) per person and hour, whatever the entry point: web or API.
+TRACE_UPLOADS_PER_HOUR = env.int("TRACE_UPLOADS_PER_HOUR", default=30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+# First: refuses a body over TRACE_MAX_UPLOAD_BYTES on its Content-Length, and stops reading at it.
+FILE_UPLOAD_HANDLERS = [
+    "hub.core.uploads.UploadSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Celery ---------------------------------------------------------------------------------
 # Without a broker URL the embedded run uses kombu's filesystem transport: a real worker
@@ -253,9 +262,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# Behind a reverse proxy that sets X-Forwarded-For, per-IP rate limits read the client address
-# from it; never trust the header when clients can reach the app directly.
-TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
+# How many reverse proxies of ours append to X-Forwarded-For: per-IP limits read the client
+# address that many entries from the right (0: ignore the header, for an app reached directly).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if "TRUST_X_FORWARDED_FOR" in os.environ:  # the old setting trusted the client-written entry
+    raise ImproperlyConfigured(
+        "TRUST_X_FORWARDED_FOR is gone: set TRUSTED_PROXY_COUNT to the number of proxies."
+    )
 
 # --- Presence -----------------------------------------------------------------------------
 PRESENCE_WINDOW_SECONDS = 300  # "online" = seen in the last five minutes

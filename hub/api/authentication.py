@@ -1,11 +1,11 @@
-"""Personal access tokens: ``Authorization: Bearer ghp_...``."""
+"""Personal access tokens: ``Authorization: Bearer gradhub_...`` (or an older ``ghp_...``)."""
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.authentication import SessionAuthentication  # noqa: F401 (re-exported)
 
-from .models import TOKEN_PREFIX
+from .models import LEGACY_TOKEN_PREFIXES, TOKEN_PREFIX
 from .selectors import token_get_by_raw
 from .services import token_touch
 
@@ -24,7 +24,7 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
                 "Malformed Authorization header: use 'Authorization: Bearer <token>'."
             )
         raw = header[1]
-        if not raw.startswith(TOKEN_PREFIX):
+        if not raw.startswith((TOKEN_PREFIX, *LEGACY_TOKEN_PREFIXES)):
             raise exceptions.AuthenticationFailed("That is not a GradHub access token.")
         token = token_get_by_raw(raw=raw)
         if token is None:
@@ -51,7 +51,7 @@ class AccessTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "bearerFormat": "ghp_…",
+            "bearerFormat": f"{TOKEN_PREFIX}…",
             "description": "A personal access token (scopes read, write, traces) from your "
             "settings page or `manage.py create_token`.",
         }

@@ -3,6 +3,7 @@
 from django import forms
 
 from .models import SCOPES, WEBHOOK_EVENTS
+from .services import WEBHOOK_URL_MAX_LENGTH, webhook_url_syntax_check
 
 EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
 
@@ -26,10 +27,10 @@ class TokenCreateForm(forms.Form):
 
 
 class WebhookCreateForm(forms.Form):
-    url = forms.URLField(
-        max_length=500,
+    url = forms.CharField(
+        max_length=WEBHOOK_URL_MAX_LENGTH,
         label="Payload URL",
-        assume_scheme="https",
+        validators=[webhook_url_syntax_check],  # the API's serializer uses the same one
         help_text="We POST signed JSON here.",
     )
     events = forms.MultipleChoiceField(

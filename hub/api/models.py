@@ -9,7 +9,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-TOKEN_PREFIX = "ghp_"  # like GitHub's personal tokens: recognisable by secret scanners
+# Our own prefix, recognisable by secret scanners (GitHub's ghp_ made them report GitHub tokens).
+TOKEN_PREFIX = "gradhub_"
+LEGACY_TOKEN_PREFIXES = ("ghp_",)  # tokens issued before; looked up by hash like any other
 SCOPE_READ = "read"
 SCOPE_WRITE = "write"
 SCOPE_TRACES = "traces"
@@ -32,7 +34,7 @@ class AccessToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens"
     )
     name = models.CharField(max_length=100)
-    # "ghp_" + the first 8 characters of the secret: enough to recognise a token in a list.
+    # The prefix + the first 8 characters of the secret: enough to recognise a token in a list.
     display_prefix = models.CharField(max_length=16)
     key_hash = models.CharField(max_length=64, unique=True)  # sha256 hex of the whole token
     scopes = models.JSONField(default=list)

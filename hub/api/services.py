@@ -9,7 +9,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
+from django.db.models import Q
 from django.utils import timezone
+
+from hub.core.ratelimit import rate_limit
 
 from .models import SCOPES, TOKEN_PREFIX, WEBHOOK_EVENTS, AccessToken, WebhookEndpoint
 
@@ -17,9 +21,16 @@ TOKEN_SECRET_BYTES = 30  # 240 bits of randomness, 40 url-safe characters
 TOKEN_DISPLAY_CHARS = 8
 TOKEN_NAME_MAX = 100
 TOKEN_MAX_EXPIRY_DAYS = 366
+# Tokens that are live or were created in the last day (revoked or not): revoking does not free
+# a place at once, so create-and-revoke cannot mint tokens without end.
 MAX_TOKENS_PER_USER = 50
+TOKEN_CAP_WINDOW = timedelta(days=1)
+TOKENS_PER_HOUR = 10  # created per person and hour, from every entry point
 MAX_WEBHOOKS_PER_USER = 10
 WEBHOOK_SECRET_BYTES = 24
+WEBHOOK_URL_MAX_LENGTH = 500
+WEBHOOK_URL_MESSAGE = "Webhook URLs must start with http:// or https:// and name a host."
+_webhook_url_syntax = URLValidator(schemes=["http", "https"], message=WEBHOOK_URL_MESSAGE)
 # last_used_at is written at most this often per token: a busy script must not turn every
 # request into an UPDATE.
 LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
@@ -61,11 +72,17 @@ def token_create(
                 f"Expiry must be between 1 and {TOKEN_MAX_EXPIRY_DAYS} days (or none)."
             )
         expires_at = timezone.now() + timedelta(days=expires_days)
-    live = AccessToken.objects.filter(user=user, revoked_at__isnull=True).count()
-    if live >= MAX_TOKENS_PER_USER:
+    counted = AccessToken.objects.filter(user=user).filter(
+        Q(revoked_at__isnull=True) | Q(created_at__gte=timezone.now() - TOKEN_CAP_WINDOW)
+    )
+    if counted.count() >= MAX_TOKENS_PER_USER:
         raise PermissionDenied(
-            f"You have {live} active tokens, the maximum: revoke one you no longer use."
+            f"You have {MAX_TOKENS_PER_USER} tokens that are active or were created in the last "
+            "day, the maximum: revoke one you no longer use (revoked ones count for a day)."
         )
+    rate_limit(
+        scope="token-create", key=f"user:{user.pk}", limit=TOKENS_PER_HOUR, period_seconds=3600
+    )
     secret = secrets.token_urlsafe(TOKEN_SECRET_BYTES)
     raw = f"{TOKEN_PREFIX}{secret}"
     token = AccessToken.objects.create(
@@ -97,33 +114,68 @@ def token_touch(*, token: AccessToken) -> None:
     token.last_used_at = now
 
 
+def webhook_url_syntax_check(value: str) -> None:
+    """The one check of a webhook URL's form (a Django validator): the settings form, the API's
+    serializer and webhook_url_validate all use it, so they accept the same URLs."""
+    if len(value) > WEBHOOK_URL_MAX_LENGTH:
+        raise ValidationError(f"Webhook URLs are at most {WEBHOOK_URL_MAX_LENGTH} characters.")
+    _webhook_url_syntax(value)
+    try:
+        port = urlsplit(value).port
+    except ValueError:  # past 65535: URLValidator lets any five digits through
+        port = 0
+    if port == 0:
+        raise ValidationError(WEBHOOK_URL_MESSAGE)
+
+
 def webhook_url_validate(*, url: str, resolve: bool = True) -> str:
     """Only http(s); outside development no loopback, private, link-local or reserved hosts."""
     url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("Webhook URLs must start with http:// or https:// and name a host.")
-    if len(url) > 500:
-        raise ValidationError("Webhook URLs are at most 500 characters.")
+    webhook_url_syntax_check(url)
     if getattr(settings, "WEBHOOK_ALLOW_PRIVATE_HOSTS", True) or not resolve:
         return url
+    parts = urlsplit(url)
     host_addresses_check(host=parts.hostname, port=parts.port)
     return url
 
 
-def host_addresses_check(*, host: str, port: int | None) -> None:
-    """Refuse a host that is, or resolves to, a non-public address (SSRF protection)."""
+# IPv6 forms that carry an IPv4 address in their last 32 bits (NAT64 and IPv4-compatible):
+# public by Python's reckoning, but they reach whatever IPv4 address they embed.
+IPV4_EMBEDDING_NETWORKS = [
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("::/96"),
+]
+
+
+def address_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable and unicast, and so is any IPv4 address it embeds (mapped, NAT64,
+    IPv4-compatible, 6to4, Teredo)."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if address.version == 4:
+        return True
+    embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if any(address in network for network in IPV4_EMBEDDING_NETWORKS):
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return all(address_is_public(inner) for inner in embedded if inner is not None)
+
+
+def host_addresses_check(*, host: str, port: int | None) -> list[str]:
+    """Resolve `host` once; refuse it if any address is not public (SSRF protection). Returns
+    the addresses, for the caller to connect to one of them rather than look the name up again
+    (which a rebinding DNS server could answer with a private address)."""
     try:
         infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise ValidationError(f"The webhook host {host!r} does not resolve.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise ValidationError(
-                f"The webhook host {host!r} is a private or local address; "
-                "webhooks must reach a public server."
-            )
+    addresses = [info[4][0].split("%")[0] for info in infos]
+    if not addresses or not all(address_is_public(ipaddress.ip_address(a)) for a in addresses):
+        raise ValidationError(
+            f"The webhook host {host!r} is a private or local address; "
+            "webhooks must reach a public server."
+        )
+    return addresses
 
 
 def webhook_events_parse(*, events) -> list[str]:

@@ -1,4 +1,4 @@
-"""Request throttles per scope, keyed by token (or user) and, for anonymous callers, by IP.
+"""Request throttles per scope, keyed by token (uploads: by user) and, for anonymous callers, by IP.
 
 Rates may be overridden with ``settings.API_THROTTLE_RATES`` (scope -> "N/period").
 Over the limit the API answers 429 with Retry-After (see exceptions.py).
@@ -6,6 +6,8 @@ Over the limit the API answers 429 with Retry-After (see exceptions.py).
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from hub.core.web import client_ip
 
 from .models import AccessToken
 
@@ -23,6 +25,10 @@ class ScopedThrottle(SimpleRateThrottle):
     scope = "read"
     applies_to_safe_methods = True
     applies_to_unsafe_methods = True
+
+    def get_ident(self, request):
+        # DRF's own keys on the whole X-Forwarded-For (NUM_PROXIES unset), which the client writes.
+        return client_ip(request)
 
     def get_rate(self):
         rates = {**DEFAULT_RATES, **getattr(settings, "API_THROTTLE_RATES", {})}
@@ -69,8 +75,15 @@ class WriteThrottle(ScopedThrottle):
 
 
 class UploadThrottle(ScopedThrottle):
+    """Per person, whichever token (or session) they use: new tokens must not reset it."""
+
     scope = "upload"
     applies_to_safe_methods = False
+
+    def get_cache_key(self, request, view):
+        if not self.applies(request) or not (request.user and request.user.is_authenticated):
+            return super().get_cache_key(request, view)
+        return f"api-throttle:{self.scope}:user-{request.user.pk}"
 
 
 DEFAULT_THROTTLES = [AnonThrottle, ReadThrottle, WriteThrottle]

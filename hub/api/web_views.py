@@ -1,7 +1,8 @@
 """Settings pages for people: personal access tokens and webhook endpoints (under /settings/).
 
-A new token or webhook secret is put in the session and shown once, on the page the create
-form redirects to; only its hash (tokens) is kept afterwards.
+A new token or webhook secret is shown once, by the response to the form that created it: it
+is never put in the session (nor anywhere else server-side but the token's hash), and that
+response is not cached.
 """
 
 from django.contrib import messages
@@ -9,29 +10,34 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
+
+from hub.core.ratelimit import RateLimited
 
 from . import selectors, services, webhooks
 from .forms import TokenCreateForm, WebhookCreateForm
 from .models import EVENT_PING
 
-SESSION_NEW_TOKEN = "api_new_token"
-SESSION_NEW_SECRET = "api_new_webhook_secret"
 
-
-def _settings_page(request, *, token_form=None, webhook_form=None, status=200):
-    return render(
+def _settings_page(
+    request, *, token_form=None, webhook_form=None, new_token=None, new_secret=None, status=200
+):
+    response = render(
         request,
         "api/settings.html",
         {
             "token_form": token_form or TokenCreateForm(),
             "webhook_form": webhook_form or WebhookCreateForm(),
-            "new_token": request.session.pop(SESSION_NEW_TOKEN, None),
-            "new_secret": request.session.pop(SESSION_NEW_SECRET, None),
+            "new_token": new_token,
+            "new_secret": new_secret,
             "webhook_endpoints": selectors.webhook_endpoint_list_for_user(user=request.user),
         },
         status=status,
     )
+    if new_token or new_secret:
+        add_never_cache_headers(response)  # no copy of the secret in any cache
+    return response
 
 
 @login_required
@@ -43,6 +49,7 @@ def settings_page(request):
 @require_POST
 def token_create(request):
     form = TokenCreateForm(request.POST)
+    status, headers = 400, {}
     if form.is_valid():
         try:
             token, raw = services.token_create(
@@ -51,12 +58,17 @@ def token_create(request):
                 scopes=form.cleaned_data["scopes"],
                 expires_days=form.cleaned_data["expires_days"],
             )
+        except RateLimited as exc:
+            form.add_error(None, str(exc))
+            status, headers = 429, {"Retry-After": str(exc.retry_after)}
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
         else:
-            request.session[SESSION_NEW_TOKEN] = {"name": token.name, "raw": raw}
-            return redirect("api_web:settings")
-    return _settings_page(request, token_form=form, status=400)
+            return _settings_page(request, new_token={"name": token.name, "raw": raw})
+    response = _settings_page(request, token_form=form, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 @login_required
@@ -83,8 +95,7 @@ def webhook_create(request):
             message = " ".join(getattr(exc, "messages", [str(exc)]))
             form.add_error("url" if "host" in message else None, message)
         else:
-            request.session[SESSION_NEW_SECRET] = {"url": endpoint.url, "secret": secret}
-            return redirect("api_web:settings")
+            return _settings_page(request, new_secret={"url": endpoint.url, "secret": secret})
     return _settings_page(request, webhook_form=form, status=400)
 
 

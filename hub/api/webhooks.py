@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import time
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 from django.conf import settings
@@ -22,6 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
 from .models import EVENT_DIAGNOSIS_READY, WebhookDelivery
 from .selectors import webhook_endpoint_list_for_event
@@ -38,6 +39,34 @@ OUTCOME_SUCCEEDED = "succeeded"
 OUTCOME_RETRY = "retry"
 OUTCOME_FAILED = "failed"
 OUTCOME_SKIPPED = "skipped"
+
+
+class _HostnameTLSAdapter(HTTPAdapter):
+    """Connects to the address in the URL (the vetted one) but sends SNI for, and checks the
+    certificate against, the endpoint's host name."""
+
+    def __init__(self, *, hostname: str):
+        self.hostname = hostname  # before super().__init__, which builds the pool manager
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs |= {"server_hostname": self.hostname, "assert_hostname": self.hostname}
+        super().init_poolmanager(*args, **kwargs)
+
+
+def webhook_session(*, hostname: str) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # a proxy from the environment would connect, and resolve, for us
+    session.mount("https://", _HostnameTLSAdapter(hostname=hostname))
+    return session
+
+
+def _url_at_address(parts: SplitResult, address: str) -> str:
+    """The URL with its host replaced by `address` (user info and port kept)."""
+    userinfo, _, _ = parts.netloc.rpartition("@")
+    host = f"[{address}]" if ":" in address else address
+    netloc = (f"{userinfo}@" if userinfo else "") + host + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
@@ -154,11 +183,13 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
             duration_ms=0,
         )
         return OUTCOME_FAILED
+    parts = urlsplit(endpoint.url)
+    url, host_header = endpoint.url, {}
     if not getattr(settings, "WEBHOOK_ALLOW_PRIVATE_HOSTS", True):
-        # Checked again at send time: the name may resolve elsewhere than at creation.
-        parts = urlsplit(endpoint.url)
+        # Checked again at send time (the name may resolve elsewhere than at creation), and the
+        # connection goes to the address checked: a second lookup could be rebound to 127.0.0.1.
         try:
-            host_addresses_check(host=parts.hostname or "", port=parts.port)
+            addresses = host_addresses_check(host=parts.hostname or "", port=parts.port)
         except ValidationError as exc:
             _record(
                 delivery,
@@ -168,10 +199,13 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
                 duration_ms=0,
             )
             return OUTCOME_FAILED
+        url = _url_at_address(parts, addresses[0])
+        host_header = {"Host": parts.netloc.rpartition("@")[2]}
 
     body = webhook_body(delivery=delivery)
     timestamp = str(int(time.time()))
     headers = {
+        **host_header,
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-GradHub-Event": delivery.event,
@@ -184,9 +218,10 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
     started = time.monotonic()
     status_code, error = None, ""
     try:
-        response = requests.post(
-            endpoint.url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT, allow_redirects=False
-        )
+        with webhook_session(hostname=parts.hostname or "") as session:
+            response = session.post(
+                url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT, allow_redirects=False
+            )
         status_code = response.status_code
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"

@@ -37,19 +37,21 @@ def text_param(params, name: str, default: str = "") -> str:
 
 
 def client_ip(request) -> str:
-    """REMOTE_ADDR, or the first X-Forwarded-For address when settings.TRUST_X_FORWARDED_FOR.
+    """REMOTE_ADDR, or behind settings.TRUSTED_PROXY_COUNT proxies the X-Forwarded-For entry
+    that many places from the right.
 
-    Trust the header only behind a reverse proxy that sets it: a client that reaches the app
-    directly could otherwise pick any address and escape its per-IP limits. A malformed first
-    entry falls back to REMOTE_ADDR.
+    Each proxy appends the address it received the request from, so only the entries our own
+    proxies added are trustworthy; the client can write anything to their left (the first
+    entry included) to escape its per-IP limits. A short or malformed header falls back to
+    REMOTE_ADDR.
     """
     remote = request.META.get("REMOTE_ADDR") or "unknown"
-    if not getattr(settings, "TRUST_X_FORWARDED_FOR", False):
+    proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    entries = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    if proxies <= 0 or len(entries) < proxies:
         return remote
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    first = forwarded.split(",", 1)[0].strip()
     try:
-        return str(ipaddress.ip_address(first))
+        return str(ipaddress.ip_address(entries[-proxies].strip()))
     except ValueError:
         return remote
 

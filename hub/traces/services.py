@@ -18,6 +18,8 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from hub.core.ratelimit import rate_limit
+from hub.core.uploads import upload_too_large_message
 from hub.forum.models import Question
 from hub.forum.services import question_create
 from hub.traces import queue
@@ -65,15 +67,9 @@ class _HashingFile(File):
         for chunk in super().chunks(chunk_size):
             self.bytes_read += len(chunk)
             if self.bytes_read > self.max_bytes:
-                raise ValidationError(_too_big_message(self.max_bytes))
+                raise ValidationError(upload_too_large_message(self.max_bytes))
             self.hasher.update(chunk)
             yield chunk
-
-
-def _too_big_message(limit: int) -> str:
-    return (
-        f"The trace is larger than the {limit // 2**20} MB limit. Record fewer steps with --every."
-    )
 
 
 def trace_state_set(trace: Trace, state: str, *, reason: str = "") -> None:
@@ -83,16 +79,27 @@ def trace_state_set(trace: Trace, state: str, *, reason: str = "") -> None:
     trace.save(update_fields=["state", "failure_reason", "state_changed_at", "updated_at"])
 
 
+def trace_upload_limit(*, owner) -> None:
+    """Count one upload (a diagnosis it may queue) for `owner`; RateLimited past the hour's limit.
+
+    Keyed by person, not by token or session: a second token must not reset the count."""
+    rate_limit(
+        scope="trace-upload", key=f"user:{owner.pk}", limit=settings.TRACE_UPLOADS_PER_HOUR,
+        period_seconds=3600,
+    )  # fmt: skip
+
+
 def trace_upload(*, owner, uploaded_file, question=None, private: bool = False) -> Trace:
     """Store an uploaded trace and queue its diagnosis; the same file again reuses the trace."""
     if question is not None and question.author_id != owner.pk:
         raise PermissionDenied("Only the person who asked can attach a trace to this question.")
     if question is not None and private:
         raise ValidationError("A trace attached to a question is public; private ones are not.")
+    trace_upload_limit(owner=owner)
     limit = settings.TRACE_MAX_UPLOAD_BYTES
     size = getattr(uploaded_file, "size", None)
     if size is not None and size > limit:
-        raise ValidationError(_too_big_message(limit))
+        raise ValidationError(upload_too_large_message(limit))
     if size == 0:
         raise ValidationError("The file is empty.")
     uploaded_file.seek(0)
@@ -165,6 +172,7 @@ def trace_attach(*, trace: Trace, question, user) -> Trace:
         raise PermissionDenied("Only the person who asked can attach a trace to this question.")
     if trace.question_id is not None and trace.question_id != question.pk:
         raise ValidationError("This trace is already attached to another question.")
+    trace_upload_limit(owner=user)  # attaching may queue the diagnosis again
     with transaction.atomic():
         trace = Trace.objects.select_for_update().get(pk=trace.pk)
         return _trace_reuse(trace=trace, question=question)

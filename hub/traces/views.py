@@ -11,7 +11,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from hub.core.ratelimit import RateLimited, rate_limit
+from hub.core.ratelimit import RateLimited
+from hub.core.uploads import upload_refusal
 from hub.core.web import RATE_IP_POST, ip_limit, login_then, rate_limited_response, text_param
 from hub.forum.forms import AskForm
 from hub.forum.models import Question
@@ -27,9 +28,6 @@ from hub.traces.selectors import (
 )
 from hub.traces.services import TraceRejected, question_ask_with_trace, trace_upload
 
-# Uploads per user and hour through the web pages (a person, not a script: the API has its own
-# throttles). 30 is far above what anyone asking questions needs.
-UPLOADS_PER_HOUR = 30
 # The plots are matplotlib SVGs: no scripts, no external loads; inline styles only.
 PLOT_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -69,10 +67,6 @@ def _upload(request, *, question=None, private: bool):
     form = TraceUploadForm(request.POST, request.FILES)
     status = 400
     try:
-        rate_limit(
-            scope="trace-upload", key=str(request.user.pk), limit=UPLOADS_PER_HOUR,
-            period_seconds=3600,
-        )  # fmt: skip
         if form.is_valid():
             trace = trace_upload(
                 owner=request.user,
@@ -97,15 +91,29 @@ def _upload(request, *, question=None, private: bool):
         message, status = str(exc) or "You cannot do that.", 403
     except RateLimited as exc:
         message, status = str(exc), 429
+    return _upload_failed(request, form=form, question=question, message=message, status=status)
+
+
+def _upload_failed(request, *, form, question, message: str, status: int):
     if _wants_json(request):
         return JsonResponse({"error": message}, status=status)
-    form.add_error(None, message) if message not in str(form.errors) else None
+    if form.is_bound and message not in str(form.errors):
+        form.add_error(None, message)
     context = {"form": form, "question": question, "error": message}
     return render(request, "traces/new.html", context, status=status)
 
 
+def _upload_refused(request, message: str, question_id: int | None = None):
+    """A body over the size limit, refused before it was read (hub.core.uploads)."""
+    question = get_object_or_404(Question, pk=question_id) if question_id is not None else None
+    return _upload_failed(
+        request, form=TraceUploadForm(), question=question, message=message, status=400
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
+@upload_refusal(_upload_refused)
 def trace_new(request):
     """Diagnose a trace privately: the result page is for the uploader alone."""
     if request.method == "POST":
@@ -116,6 +124,7 @@ def trace_new(request):
 
 @login_required
 @require_POST
+@upload_refusal(_upload_refused)
 def question_trace_upload(request, question_id: int):
     """The asker attaches a trace (or a new one after a failure) to their question."""
     question = get_object_or_404(Question, pk=question_id)
@@ -189,6 +198,27 @@ def trace_plot(request, trace_id: int, name: str):
     return response
 
 
+def _ask_refused(request, message: str):
+    """A body over the size limit, refused before it was read: the ask form, blank but for why."""
+    form = AskForm()
+    form.errors["trace"] = form.error_class([message])  # unbound: no cleaned_data to add_error to
+    return _ask_page(request, form=form, prefill=None, status=400)
+
+
+def _ask_page(request, *, form, prefill, status: int):
+    return render(
+        request,
+        "forum/question_ask.html",
+        {
+            "form": form,
+            "trace_uploads": True,
+            "attached_trace": prefill["trace"] if prefill is not None else None,
+        },
+        status=status,
+    )
+
+
+@upload_refusal(_ask_refused)
 def question_ask(request):
     """The forum's ask page: a question, optionally with a new trace or the asker's own
     diagnosed private trace ("Ask the community" from a trace page)."""
@@ -234,13 +264,4 @@ def question_ask(request):
                 title=prefill["title"], body=prefill["body"], attach_trace=prefill["trace"].pk
             )
         form = AskForm(initial=initial)
-    return render(
-        request,
-        "forum/question_ask.html",
-        {
-            "form": form,
-            "trace_uploads": True,
-            "attached_trace": prefill["trace"] if prefill is not None else None,
-        },
-        status=status,
-    )
+    return _ask_page(request, form=form, prefill=prefill, status=status)

@@ -86,7 +86,7 @@ def test_no_token_or_no_file_exit_2(trace_file, monkeypatch):
     monkeypatch.delenv("GRADHUB_TOKEN", raising=False)
     code, _, err = _run(trace_file(), "--private")
     assert code == 2 and "No access token" in err
-    code, _, err = _run("/no/such/run.trace", "--private", "--token", "ghp_x")
+    code, _, err = _run("/no/such/run.trace", "--private", "--token", "gradhub_x")
     assert code == 2 and "No such file" in err
 
 
@@ -95,7 +95,7 @@ def test_an_unreachable_server_exits_2(trace_file):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code, _, err = _run(
-        trace_file(), "--private", "--token", "ghp_x", "--url", f"http://127.0.0.1:{port}"
+        trace_file(), "--private", "--token", "gradhub_x", "--url", f"http://127.0.0.1:{port}"
     )
     assert code == 2 and "Cannot reach" in err
 
@@ -154,7 +154,9 @@ def test_server_refusals_exit_2_with_the_servers_message(live_server, trace_file
         live_server.url,
     )
     assert code == 2 and "(HTTP 400)" in err
-    code, _, err = _run(trace_file(), "--private", "--token", "ghp_wrong", "--url", live_server.url)
+    code, _, err = _run(
+        trace_file(), "--private", "--token", "gradhub_wrong", "--url", live_server.url
+    )
     assert code == 2 and "Invalid access token. (HTTP 401)" in err
 
 

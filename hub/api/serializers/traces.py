@@ -18,13 +18,20 @@ from .fields import (
 )
 
 
+class FixSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    code = serializers.CharField(
+        required=False, allow_blank=True, help_text="A Python snippet showing the change."
+    )
+
+
 class FindingSerializer(serializers.Serializer):
     code = serializers.CharField()
     severity = serializers.ChoiceField(choices=["error", "warning", "info"])
     title = serializers.CharField()
     summary = serializers.CharField(required=False, allow_blank=True)
     evidence = serializers.JSONField(required=False)
-    fix = serializers.CharField(required=False, allow_blank=True)
+    fix = FixSerializer(required=False)
     glossary = serializers.ListField(child=serializers.CharField(), required=False)
     confidence = serializers.FloatField(required=False)
 
@@ -63,7 +70,7 @@ class DiagnosisSerializer(serializers.Serializer):
             links.append({"name": name, "url": absolute(request, path)})
         return links
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_answer_url(self, diagnosis) -> str | None:
         if diagnosis.answer_id is None:
             return None
@@ -87,7 +94,7 @@ class TraceSerializer(serializers.Serializer):
     state_changed_at = serializers.DateTimeField()
     diagnosis_id = serializers.SerializerMethodField()
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_question_url(self, trace) -> str | None:
         if trace.question_id is None:
             return None

@@ -1,9 +1,9 @@
 """Webhook endpoints and their deliveries."""
 
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from ..models import WEBHOOK_EVENTS
+from ..services import WEBHOOK_URL_MAX_LENGTH, webhook_url_syntax_check
 from .fields import StrictBooleanField, StrictCharField
 
 
@@ -19,19 +19,10 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     secret = serializers.CharField(help_text="The signing secret: shown only in this response.")
 
 
-# What the delivery needs: http(s), a host name or IPv4 address, an optional valid port.
-_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
-WEBHOOK_URL_PATTERN = (
-    rf"^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:{_PORT})?([/?#][^\s]*)?$"
-)
-
-
 class WebhookEndpointInputSerializer(serializers.Serializer):
     url = StrictCharField(
-        max_length=500,
-        validators=[
-            RegexValidator(WEBHOOK_URL_PATTERN, message="Enter an http:// or https:// URL.")
-        ],
+        max_length=WEBHOOK_URL_MAX_LENGTH,
+        validators=[webhook_url_syntax_check],  # the settings form uses the same one
         help_text="http(s) only; in production not a private or loopback address.",
     )
     events = serializers.ListField(

@@ -39,7 +39,10 @@ EXAMPLE_FINDING = {
     "severity": "error",
     "title": "Gradients accumulate across optimizer steps",
     "summary": ".grad is never cleared, so every step adds to the previous gradients.",
-    "fix": "Call optimizer.zero_grad() before loss.backward().",
+    "fix": {
+        "text": "Call optimizer.zero_grad() before loss.backward().",
+        "code": "optimizer.zero_grad()\nloss.backward()\noptimizer.step()",
+    },
     "glossary": ["zero-grad"],
     "confidence": 0.95,
 }

@@ -3,12 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from hub.api.models import AccessToken
-from hub.api.services import token_create, token_hash, token_revoke
+from hub.api.services import MAX_TOKENS_PER_USER, token_create, token_hash, token_revoke
+from hub.core.ratelimit import RateLimited
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +23,21 @@ def _bearer(raw: str) -> APIClient:
 
 def test_token_create_stores_only_a_hash_and_a_display_prefix(make_user):
     token, raw = token_create(user=make_user(), name="laptop", scopes=["read"])
-    assert raw.startswith("ghp_") and len(raw) >= 40
+    # GradHub's own prefix: secret scanners must not report our tokens as GitHub's (ghp_).
+    assert raw.startswith("gradhub_") and len(raw) >= 40
     assert token.key_hash == token_hash(raw) and raw not in token.key_hash
-    assert raw.startswith(token.display_prefix) and len(token.display_prefix) == 12
+    assert raw.startswith(token.display_prefix) and len(token.display_prefix) == 16
     assert not AccessToken.objects.filter(key_hash=raw).exists()
+
+
+def test_tokens_issued_with_the_old_ghp_prefix_still_authenticate(make_user):
+    user = make_user()
+    raw = "ghp_" + "x" * 40  # as token_create made them before the prefix changed
+    AccessToken.objects.create(
+        user=user, name="old", display_prefix=raw[:12], key_hash=token_hash(raw), scopes=["read"]
+    )
+    response = _bearer(raw).get("/api/v1/users/me/")
+    assert response.status_code == 200 and response.json()["username"] == user.username
 
 
 def test_a_valid_token_authenticates_as_its_user(make_user, make_token):
@@ -38,6 +51,7 @@ def test_a_valid_token_authenticates_as_its_user(make_user, make_token):
 @pytest.mark.parametrize(
     "header, message",
     [
+        ("Bearer gradhub_not-a-real-token", "Invalid access token."),
         ("Bearer ghp_not-a-real-token", "Invalid access token."),
         ("Bearer something-else", "That is not a GradHub access token."),
         ("Bearer", "Malformed Authorization header"),
@@ -151,3 +165,24 @@ def test_create_token_command_explains_a_bad_scope_or_user(make_user):
         call_command("create_token", "nobody-here")
     with pytest.raises(CommandError, match="Unknown scope"):
         call_command("create_token", make_user().username, "--scopes", "root")
+
+
+def test_token_creation_is_rate_limited_per_user(make_user):
+    user = make_user()
+    with pytest.raises(RateLimited):
+        for n in range(MAX_TOKENS_PER_USER):
+            token_create(user=user, name=f"script {n}", scopes=["read"])
+    assert AccessToken.objects.filter(user=user).count() < MAX_TOKENS_PER_USER
+    token_create(user=make_user(), name="someone else", scopes=["read"])
+
+
+def test_revoked_tokens_still_count_toward_the_cap_for_a_day(make_user):
+    user = make_user()
+    for n in range(MAX_TOKENS_PER_USER):
+        AccessToken.objects.create(
+            user=user, name=f"old {n}", key_hash=f"{n:064x}", revoked_at=timezone.now()
+        )
+    with pytest.raises(PermissionDenied):
+        token_create(user=user, name="one more", scopes=["read"])
+    AccessToken.objects.filter(user=user).update(created_at=timezone.now() - timedelta(days=2))
+    token_create(user=user, name="one more", scopes=["read"])

@@ -41,7 +41,7 @@ def test_a_token_created_in_the_browser_is_shown_once(page, screenshot, live_ser
     page.get_by_label("Name").fill("CI on my laptop")
     page.get_by_role("button", name="Create token").click()
     secret = page.locator("#new-token-value").input_value()
-    assert secret.startswith("ghp_")
+    assert secret.startswith("gradhub_")
     screenshot("api-token-created")
     page.goto("/settings/tokens/")
     assert page.locator("#new-token-value").count() == 0

@@ -72,6 +72,16 @@ def test_anonymous_callers_are_throttled_by_ip(settings):
     assert APIClient(REMOTE_ADDR="198.51.100.78").get("/api/v1/tags/").status_code == 200
 
 
+def test_anonymous_callers_cannot_escape_the_throttle_with_a_forged_forwarded_for(settings):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "anon": "2/min"}
+    client = APIClient(REMOTE_ADDR="198.51.100.79")
+    statuses = [
+        client.get("/api/v1/tags/", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
 def test_the_root_lists_every_resource():
     data = APIClient().get("/api/v1/").json()
     for name in (
@@ -87,3 +97,13 @@ def test_the_root_lists_every_resource():
         "docs",
     ):
         assert data[name].startswith("http://testserver/api/v1/")
+
+
+def test_uploads_are_throttled_per_user_across_all_their_tokens(settings, make_user, client_for):
+    settings.API_THROTTLE_RATES = {**settings.API_THROTTLE_RATES, "upload": "2/hour"}
+    user = make_user()
+    first, second = client_for(user, ["traces"]), client_for(user, ["traces"])
+    statuses = [first.post("/api/v1/traces/", {}, format="multipart").status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
+    # A fresh token of the same person does not reset the count.
+    _assert_error(second.post("/api/v1/traces/", {}, format="multipart"), 429, "throttled")

@@ -87,3 +87,18 @@ def test_docs_page_loads_swagger_from_our_own_static_files_and_no_inline_script(
     script = client.get("/api/v1/docs/?script=")
     assert script.headers["Content-Type"].startswith("application/javascript")
     assert b"SwaggerUIBundle" in script.content and b"/api/v1/schema/" in script.content
+
+
+def test_links_that_are_null_on_private_traces_are_nullable_in_the_schema(schema):
+    components = schema["components"]["schemas"]
+    for name, field in (("Trace", "question_url"), ("Diagnosis", "answer_url")):
+        prop = components[name]["properties"][field]
+        assert prop["type"] == "string" and prop["format"] == "uri"
+        assert prop.get("nullable") is True, name
+
+
+def test_a_findings_fix_is_documented_as_the_object_it_is(schema):
+    fix = schema["components"]["schemas"]["Finding"]["properties"]["fix"]
+    fix = schema["components"]["schemas"][fix["$ref"].rsplit("/", 1)[1]] if "$ref" in fix else fix
+    assert fix["type"] == "object"
+    assert set(fix["properties"]) == {"text", "code"} and fix["required"] == ["text"]

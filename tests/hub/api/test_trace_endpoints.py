@@ -4,7 +4,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from hub.traces.models import Trace
-from tests.hub.traces.pipeline_fixtures import trace_bytes, vanishing_trace_bytes
+from tests.hub.traces.pipeline_fixtures import (
+    post_multipart_counting,
+    trace_bytes,
+    vanishing_trace_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +87,21 @@ def test_a_file_that_is_not_a_trace_gets_the_reason(make_user, client_for):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
     assert response.json()["error"]["message"]
+
+
+def test_an_upload_larger_than_the_limit_is_refused_before_its_body_is_read(
+    make_user, client_for, settings
+):
+    settings.TRACE_MAX_UPLOAD_BYTES = 1000
+    big = _file(trace_bytes() + b"\0" * (2 * 2**20))
+    client = client_for(make_user(), ["traces"])
+    response, body = post_multipart_counting(
+        client, "/api/v1/traces/", {"file": big, "private": "true"}
+    )
+    assert response.status_code == 400 and body.bytes_read == 0
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "fields"} and "limit" in error["message"]
+    assert not Trace.objects.exists()
 
 
 def test_upload_without_a_file_or_with_a_read_token(make_user, client_for):

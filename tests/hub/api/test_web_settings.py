@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from hub.api.models import AccessToken, WebhookEndpoint
-from hub.api.services import token_hash
+from hub.api.models import TOKEN_PREFIX, AccessToken, WebhookEndpoint
+from hub.api.services import MAX_TOKENS_PER_USER, token_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +105,29 @@ def test_the_profile_page_shows_the_token_section_to_its_owner_only(make_user, b
     assert "API tokens" in own.content.decode() and "Create token" in own.content.decode()
     someone_else = browser_for().get(f"/users/{user.username}/").content.decode()
     assert "Create token" not in someone_else
+
+
+def test_creating_tokens_too_fast_on_the_settings_page_is_a_429(make_user, browser_for):
+    client = browser_for(make_user())
+    statuses = {
+        client.post("/settings/tokens/new/", {"name": f"t{n}", "scopes": ["read"]}).status_code
+        for n in range(MAX_TOKENS_PER_USER)
+    }
+    assert 429 in statuses and 500 not in statuses
+
+
+def test_a_new_token_is_shown_by_the_creating_response_and_never_kept_in_the_session(
+    make_user, browser_for
+):
+    from django.conf import settings
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.utils.module_loading import import_string
+
+    client = browser_for(make_user())
+    response = client.post("/settings/tokens/new/", {"name": "CI", "scopes": ["read"]})
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    store: SessionBase = import_string(f"{settings.SESSION_ENGINE}.SessionStore")(key)
+    assert TOKEN_PREFIX not in repr(store.load())
+    assert response.status_code == 200 and "no-store" in response.headers["Cache-Control"]
+    raw = response.context["new_token"]["raw"]
+    assert raw.startswith(TOKEN_PREFIX) and raw in response.content.decode()

@@ -222,12 +222,46 @@ def test_only_http_and_https_urls_are_accepted(url):
         "http://192.168.0.5/hook",
         "http://169.254.169.254/latest/meta-data",
         "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",  # IPv4-mapped
+        "http://[::127.0.0.1]/hook",  # IPv4-compatible
+        "http://[64:ff9b::7f00:1]/hook",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a01:203]/hook",  # NAT64 of 10.1.2.3
+        "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "http://[2002:c0a8:5::1]/hook",  # 6to4 of 192.168.0.5
     ],
 )
 def test_private_and_loopback_hosts_are_refused_in_production(settings, url):
     settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
     with pytest.raises(ValidationError, match="private or local address"):
         webhook_url_validate(url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://ci.example.com/hook",
+        "https://ci.example.com:8443/hook?x=1",
+        "http://93.184.215.14/hook",
+        "https://[2606:2800:220:1:248:1893:25c8:1946]/hook",
+        "ci.example.com/hook",
+        "ftp://ci.example.com/hook",
+        "https://ci.example.com:99999/hook",
+        "https://exa mple.com/hook",
+        "https://-bad-.example.com/hook",
+        "https://ci.example.com/" + "x" * 500,
+    ],
+)
+def test_the_settings_form_and_the_api_accept_exactly_the_same_webhook_urls(
+    make_user, client_for, url
+):
+    from hub.api.forms import WebhookCreateForm
+
+    form_ok = WebhookCreateForm({"url": url, "events": ["ping"]}).is_valid()
+    response = client_for(make_user()).post(
+        "/api/v1/webhooks/", {"url": url, "events": ["ping"]}, format="json"
+    )
+    assert response.status_code in (201, 400), response.content
+    assert form_ok == (response.status_code == 201)
 
 
 def test_a_public_address_is_accepted_in_production(settings):
@@ -243,6 +277,52 @@ def test_private_hosts_are_refused_again_at_send_time(settings, endpoint_for, we
     delivery.refresh_from_db()
     assert delivery.state == "failed" and "private or local" in delivery.error
     assert webhook_receiver.requests == []
+
+
+def test_a_delivery_connects_to_the_address_that_was_checked_not_a_fresh_lookup(
+    settings, make_user, webhook_receiver, monkeypatch
+):
+    """DNS rebinding: the name resolves to a public address for the check, then to 127.0.0.1."""
+    import socket
+
+    import urllib3.util.connection
+
+    port = int(webhook_receiver.url.rsplit(":", 1)[1].split("/")[0])
+    answers = iter(["93.184.215.14", "127.0.0.1", "127.0.0.1"])
+    real_getaddrinfo = socket.getaddrinfo
+
+    def rebinding_getaddrinfo(host, *args, **kwargs):
+        if host != "hooks.example.com":
+            return real_getaddrinfo(host, *args, **kwargs)
+        address = next(answers)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    connected = []
+    real_create_connection = urllib3.util.connection.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        connected.append(address)  # then reach the local receiver, whatever was asked
+        return real_create_connection(("127.0.0.1", port), *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", create_connection)
+    endpoint, _ = webhook_endpoint_create(
+        user=make_user(), url=f"http://hooks.example.com:{port}/hook", events=["ping"]
+    )
+    settings.WEBHOOK_ALLOW_PRIVATE_HOSTS = False
+    delivery = _pending(endpoint, event="ping")
+    deliver_webhook.apply(args=[delivery.pk])
+    assert connected == [("93.184.215.14", port)]
+    assert webhook_receiver.requests[0]["headers"]["Host"] == f"hooks.example.com:{port}"
+
+
+def test_an_https_delivery_to_a_vetted_address_verifies_the_certificate_for_the_name():
+    from hub.api.webhooks import webhook_session
+
+    session = webhook_session(hostname="hooks.example.com")
+    pool_kw = session.get_adapter("https://93.184.215.14/").poolmanager.connection_pool_kw
+    assert pool_kw["server_hostname"] == pool_kw["assert_hostname"] == "hooks.example.com"
+    assert session.trust_env is False  # no proxy from the environment between us and the address
 
 
 def test_webhook_endpoints_through_the_api(make_user, client_for, webhook_receiver, monkeypatch):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import pickle
 import time
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 import traces
 from traces.synthetic import synthetic_trace
@@ -48,6 +50,32 @@ def pickle_bytes() -> bytes:
 
 def upload(data: bytes, name: str = "run.trace") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+class CountingStream(io.BytesIO):
+    """A request body that counts the bytes the server reads from it."""
+
+    bytes_read = 0
+
+    def read(self, size=-1):
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
+
+    def readline(self, size=-1):
+        line = super().readline(size)
+        self.bytes_read += len(line)
+        return line
+
+
+def post_multipart_counting(client, path: str, data: dict, **extra):
+    """POST ``data`` as multipart through ``client``; returns the response and the body stream,
+    whose ``bytes_read`` tells how much of the body the server read."""
+    body = encode_multipart(BOUNDARY, data)
+    stream = CountingStream(body)
+    environ = {"CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": MULTIPART_CONTENT}
+    environ |= {"PATH_INFO": path, "REQUEST_METHOD": "POST", "wsgi.input": stream}
+    return client.request(**environ, **extra), stream
 
 
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):

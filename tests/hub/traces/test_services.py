@@ -9,9 +9,11 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 import analysis
+from hub.core.ratelimit import RateLimited
 from hub.forum.models import Answer, Revision
 from hub.notifications.models import Notification
 from hub.traces import bot_post, queue, sandbox, services, sweep
@@ -422,3 +424,32 @@ def test_an_overlong_report_is_cut_at_a_finding_with_a_link_to_the_trace(asker, 
     body = bot_post.bot_post_body(trace=trace, diagnosis=diagnosis)
     assert "### First" in body and "### Second" not in body
     assert f"[the trace page](/traces/{trace.pk}/)" in body
+
+
+def test_trace_upload_is_limited_per_user_whatever_the_entry_point(asker, settings):
+    from rest_framework.test import APIClient
+
+    from hub.api.services import token_create
+
+    settings.TRACE_UPLOADS_PER_HOUR = 2
+    for seed in (1, 2):
+        services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes(seed=seed)))
+    with pytest.raises(RateLimited):
+        services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes(seed=3)))
+    # The web form and the API, with a brand-new token, count against the same limit.
+    web = Client()
+    web.force_login(asker)
+    assert web.post("/traces/new/", {"file": upload(trace_bytes(seed=4))}).status_code == 429
+    api = APIClient()
+    api.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {token_create(user=asker, name='x', scopes=['traces'])[1]}"
+    )
+    response = api.post(
+        "/api/v1/traces/",
+        {"file": upload(trace_bytes(seed=5)), "private": True},
+        format="multipart",
+    )
+    assert response.status_code == 429 and response.json()["error"]["code"] == "rate_limited"
+    assert Trace.objects.filter(owner=asker).count() == 2
+    # Another person has their own budget.
+    services.trace_upload(owner=user_make(prefix="other"), uploaded_file=upload(trace_bytes()))

@@ -2,14 +2,16 @@
 
 import pytest
 from django.template.loader import render_to_string
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
+from hub.forum.models import Question
 from hub.traces import services
 from hub.traces.diagnosis import diagnosis_plots_render, trace_diagnose
 from hub.traces.models import Diagnosis, Trace
 from tests.factories import question_make, user_make
 from tests.hub.traces.pipeline_fixtures import (
     pickle_bytes,
+    post_multipart_counting,
     trace_bytes,
     upload,
     vanishing_trace_bytes,
@@ -87,6 +89,52 @@ def test_oversized_upload_is_a_400(owner_client, settings):
     settings.TRACE_MAX_UPLOAD_BYTES = 2000
     response = owner_client.post("/traces/new/", {"file": upload(trace_bytes())}, **JSON)
     assert response.status_code == 400 and "limit" in response.json()["error"]
+
+
+@pytest.mark.parametrize("extra", [{}, JSON], ids=["page", "json"])
+def test_an_upload_larger_than_the_limit_is_refused_before_its_body_is_read(
+    owner_client, owner, settings, extra
+):
+    settings.TRACE_MAX_UPLOAD_BYTES = 1000
+    big = upload(trace_bytes() + b"\0" * (2 * 2**20))
+    response, body = post_multipart_counting(owner_client, "/traces/new/", {"file": big}, **extra)
+    assert response.status_code == 400 and body.bytes_read == 0
+    text = response.content.decode()
+    assert "limit" in text and ('name="file"' in text or "error" in response.json())
+    assert not Trace.objects.filter(owner=owner).exists()
+
+
+def test_an_upload_that_runs_past_the_limit_stops_being_read_at_it(
+    owner_client, owner, settings, monkeypatch
+):
+    from hub.core import uploads
+
+    # The Content-Length passes the up-front check: the running count must stop the read.
+    monkeypatch.setattr(uploads, "FORM_FIELDS_ALLOWANCE", 10 * 2**20)
+    settings.TRACE_MAX_UPLOAD_BYTES = 1000
+    big = upload(trace_bytes() + b"\0" * (4 * 2**20))
+    response, body = post_multipart_counting(owner_client, "/traces/new/", {"file": big})
+    assert response.status_code == 400 and "limit" in response.content.decode()
+    assert body.bytes_read < 2**20
+    assert not Trace.objects.filter(owner=owner).exists()
+
+
+def test_the_ask_page_refuses_an_oversized_trace_with_its_form(owner_client, owner, settings):
+    settings.TRACE_MAX_UPLOAD_BYTES = 1000
+    data = {"title": "Why is my loss flat?", "body": "x" * 50, "trace": upload(b"\0" * 2**21)}
+    response, body = post_multipart_counting(owner_client, "/questions/ask/", data)
+    assert response.status_code == 400 and body.bytes_read == 0
+    html = response.content.decode()
+    assert "limit" in html and 'name="trace"' in html and 'name="title"' in html
+    assert not Question.objects.filter(author=owner).exists()
+
+
+@pytest.mark.parametrize("path", ["/traces/new/", "/questions/ask/"])
+def test_upload_pages_still_refuse_a_post_without_the_csrf_token(owner, path):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    assert client.post(path, {"file": upload(trace_bytes())}).status_code == 403
+    assert not Trace.objects.filter(owner=owner).exists()
 
 
 def test_only_the_asker_may_upload_to_a_question(client, owner):

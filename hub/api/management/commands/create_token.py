@@ -5,11 +5,12 @@ Prints a new personal access token (and nothing else on stdout), for scripted se
 """
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from hub.api.models import SCOPES
 from hub.api.services import token_create
+from hub.core.ratelimit import RateLimited
 
 
 class Command(BaseCommand):
@@ -35,6 +36,8 @@ class Command(BaseCommand):
             )
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
+        except (PermissionDenied, RateLimited) as exc:
+            raise CommandError(str(exc)) from exc
         expiry = token.expires_at.date().isoformat() if token.expires_at else "never"
         self.stderr.write(
             f"Token {token.display_prefix}… for {username}: scopes {', '.join(token.scopes)}, "
