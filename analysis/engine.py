@@ -7,6 +7,8 @@ diagnosis.to_dict()                  # JSON-safe, see analysis/findings.py
 
 from __future__ import annotations
 
+import numpy as np
+
 # CAUSE_ORDER and SUPPRESSES are derived from the detectors' registrations (and importable here).
 from analysis.detectors import CAUSE_ORDER, DETECTORS, SUPPRESSES
 from analysis.detectors._view import TraceView
@@ -15,7 +17,7 @@ from traces.model import Trace
 
 # Bump when a detector, a threshold or the finding shape changes: the web app keeps one
 # diagnosis per trace and engine version.
-ENGINE_VERSION = "1.3.0"
+ENGINE_VERSION = "1.4.0"
 
 
 def diagnose(trace: Trace) -> Diagnosis:
@@ -31,7 +33,7 @@ def diagnose(trace: Trace) -> Diagnosis:
         engine_version=ENGINE_VERSION,
         findings=tuple(findings),
         summary=_summary(findings) if trace.num_rows else _empty_summary(trace),
-        facts=_facts(trace),
+        facts=_facts(trace) | _not_judged(view),
     )
 
 
@@ -80,4 +82,25 @@ def _facts(trace: Trace) -> dict:
         "modules": len(trace.modules),
         "optimizers": [o.type for o in trace.optimizers],
         "torch_version": run.torch_version,
+    }
+
+
+def _not_judged(view: TraceView) -> dict:
+    """One line on the trainable parameters left out of the gradient checks, and why, so that
+    the rule that leaves them out can never hide a broken graph silently."""
+    in_training = view.param_in_training
+    if in_training is None:
+        return {}
+    left_out = view.trainable & ~in_training
+    if not left_out.any():
+        return {}
+    params = [view.trace.params[i] for i in np.flatnonzero(left_out)]
+    owners = list(dict.fromkeys(p.module.split(".")[0] or "(top)" for p in params))
+    shown = ", ".join(f"`{name}`" for name in owners[:3]) + (" …" if len(owners) > 3 else "")
+    return {
+        "not_judged": (
+            f"Not judged: {len(params)} trainable parameter(s) of {shown} took no part in "
+            "training (in no optimizer, and run only under no_grad or after the last step: an "
+            "evaluation copy, a reloaded checkpoint, an EMA or teacher network)."
+        )
     }

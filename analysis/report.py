@@ -22,7 +22,10 @@ def _stat_line(f: Finding) -> str:
 
 
 def render_text(diagnosis: Diagnosis, *, width: int = 88) -> str:
-    out = [f"GradHub diagnosis (engine {diagnosis.engine_version})", diagnosis.summary, ""]
+    out = [f"GradHub diagnosis (engine {diagnosis.engine_version})", diagnosis.summary]
+    if note := diagnosis.facts.get("not_judged"):
+        out += textwrap.wrap(note, width)
+    out.append("")
     for i, f in enumerate(diagnosis.findings, 1):
         out.append(
             f"{i}. [{SEVERITY_LABEL[f.severity.value]}] {f.title}  ({f.code}, "
@@ -61,6 +64,8 @@ def render_text(diagnosis: Diagnosis, *, width: int = 88) -> str:
 def render_markdown(diagnosis: Diagnosis, *, glossary_url: str = "/glossary/{slug}/") -> str:
     """Markdown for a forum post. ``glossary_url`` is formatted with each term's slug."""
     out = [f"**Diagnosis** — {diagnosis.summary}", ""]
+    if note := diagnosis.facts.get("not_judged"):
+        out += [f"*{_md_escape(note)}*", ""]
     for f in diagnosis.findings:
         sev = f.severity.value
         out.append(f"### {SEVERITY_ICON[sev]} {f.title}")

@@ -83,6 +83,7 @@ def trace_meta(trace: Trace) -> dict:
         ],
         "modules": [
             {"path": m.path, "type": m.type, "order": m.order, "activation": m.activation}
+            | ({} if m.grad_step is None else {"grad_step": m.grad_step})
             for m in trace.modules
         ],
         "groups": [{"optimizer": g.optimizer, "hyperparams": g.hyperparams} for g in trace.groups],

@@ -74,6 +74,9 @@ class ModuleInfo:
     type: str  # class name: "Linear", "ReLU", "Sigmoid", "TransformerEncoderLayer", ...
     order: int  # position in the first forward pass (0 = first to finish); -1 = never ran
     activation: str | None  # "relu" | "leaky_relu" | "sigmoid" | "tanh" | "gelu" | ... or None
+    # The step count when it first ran forward with autograd on; -1 never; None when the writer
+    # did not say (traces before this field).
+    grad_step: int | None = None
 
 
 @dataclass(frozen=True)

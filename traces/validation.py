@@ -189,9 +189,12 @@ def build_trace(meta: dict, chunks: list[dict[str, np.ndarray]]) -> Trace:
             raw,
             root / "modules" / i,
             {"path": (str,), "type": (str,), "order": (int,), "activation": (str, NoneType)},
+            {"grad_step": ((int,), None)},
         )
         if d["order"] < -1:
             raise TraceFormatError(f"META.modules[{i}].order must be >= -1")
+        if d["grad_step"] is not None and d["grad_step"] < -1:
+            raise TraceFormatError(f"META.modules[{i}].grad_step must be >= -1")
         if d["path"] in paths:
             raise TraceFormatError(f"META.modules[{i}].path {d['path']!r} is listed twice")
         paths.add(d["path"])

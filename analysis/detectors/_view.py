@@ -112,6 +112,25 @@ class TraceView:
         )
 
     @cached_property
+    def param_in_training(self) -> np.ndarray | None:
+        """bool[P]: the parameter takes part in training — an optimizer holds it, or its module
+        (or an ancestor) ran forward with autograd on before some optimizer step. A copy loaded
+        after training, an evaluation under no_grad, an EMA or teacher network updated by hand
+        do not. None when the trace does not say (written before modules carried grad_step)."""
+        modules = self.trace.modules
+        if not modules or any(m.grad_step is None for m in modules):
+            return None
+        steps_taken = max(self.trace.run.total_steps, int(self.steps.step[-1]) + 1 if self.S else 0)
+        trained = {m.path for m in modules if 0 <= m.grad_step < steps_taken}
+        return np.array(
+            [
+                p.optimizer is not None or any(path in trained for path in _lineage(p.module))
+                for p in self.trace.params
+            ],
+            dtype=bool,
+        )
+
+    @cached_property
     def numel(self) -> np.ndarray:
         return np.array([math.prod(p.shape) for p in self.trace.params], dtype=np.int64)
 
@@ -419,3 +438,9 @@ def pooled_norm(array: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nda
     if cols.size == 0:
         return np.full(rows.size, np.nan)
     return layer_norms(array, rows, [cols])[:, 0]
+
+
+def _lineage(path: str) -> list[str]:
+    """A module path and its ancestors' ("a.b.c", "a.b", "a", "")."""
+    parts = path.split(".") if path else []
+    return [".".join(parts[:n]) for n in range(len(parts), -1, -1)]

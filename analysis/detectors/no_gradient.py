@@ -38,8 +38,15 @@ def detect(view: TraceView) -> list[Finding]:
     # Only parameters something is meant to train: in an optimizer, or any trainable one when
     # the loop has no optimizer at all (manual SGD). A teacher, target or EMA network used under
     # torch.no_grad() is trainable by flag but in no optimizer: not a finding.
+    # Without an optimizer, only what took part in training: a copy loaded after training and
+    # evaluated under no_grad is trainable by flag but never meant to get a gradient.
     in_optimizer = view.param_actor >= 0
-    candidates = view.trainable & (in_optimizer if len(view.trace.optimizers) else True)
+    if len(view.trace.optimizers):
+        candidates = view.trainable & in_optimizer
+    elif view.param_in_training is not None:
+        candidates = view.trainable & view.param_in_training
+    else:
+        candidates = view.trainable.copy()
     groups = view.param_group
     has_group = groups >= 0
     candidates[has_group] &= ~view.lr_zero_group[groups[has_group]]

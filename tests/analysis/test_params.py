@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from tests.analysis.helpers import codes, col, find, replace_steps, synthetic_trace
+from tests.analysis.helpers import codes, col, diagnose, find, replace_steps, synthetic_trace
 from traces.model import ModuleInfo
 
 
@@ -76,3 +76,35 @@ def test_never_ran_modules_are_unused():
         },
     )
     assert codes(dataclasses.replace(t, steps=steps)) == []
+
+
+def _grad_steps(t, steps: dict[str, int], default: int = 0):
+    """Say when each module first ran with autograd on (``steps`` by path, else ``default``)."""
+    modules = [dataclasses.replace(m, grad_step=steps.get(m.path, default)) for m in t.modules]
+    return dataclasses.replace(t, modules=tuple(modules))
+
+
+def test_without_an_optimizer_a_copy_that_never_ran_with_autograd_is_not_judged():
+    # The word-language-model shape: manual SGD, then a reloaded copy evaluated under no_grad.
+    t = _no_grad(synthetic_trace(num_steps=20, optimizer=None), ["0.weight", "0.bias"])
+    assert "no_gradient" in codes(_grad_steps(t, {}))  # it ran with autograd: a broken graph
+    # Module "0" and its ancestors never ran with autograd on (the synthetic model has one root,
+    # so the root counts as the copy's too).
+    copy = _grad_steps(t, {"0": -1, "": -1})
+    assert codes(copy) == []
+    note = diagnose(copy).facts["not_judged"]
+    assert note.startswith("Not judged: 2 trainable parameter(s)") and "no_grad" in note
+
+
+def test_a_module_first_run_with_autograd_after_the_last_step_took_no_part_in_training():
+    t = _no_grad(synthetic_trace(num_steps=20, optimizer=None), ["0.weight", "0.bias"])
+    last = t.run.total_steps
+    assert codes(_grad_steps(t, {"0": last, "": last})) == []
+    assert "no_gradient" in codes(_grad_steps(t, {"0": last - 1, "": last}))
+
+
+def test_traces_that_do_not_say_keep_judging_every_trainable_parameter():
+    t = _no_grad(synthetic_trace(num_steps=20, optimizer=None), ["0.weight", "0.bias"])
+    assert {m.grad_step for m in t.modules} == {None}
+    assert "no_gradient" in codes(t)
+    assert "not_judged" not in diagnose(t).facts

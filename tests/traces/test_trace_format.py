@@ -252,12 +252,23 @@ META_MUTATIONS = {
     "negative shape": (lambda m: m["params"][0].update(shape=[-1, 2]), "non-negative ints"),
     "duplicate module path": (lambda m: m["modules"][1].update(path="0"), "listed twice"),
     "module order below -1": (lambda m: m["modules"][0].update(order=-5), "order"),
+    "module grad_step below -1": (lambda m: m["modules"][0].update(grad_step=-2), "grad_step"),
+    "module grad_step not an int": (lambda m: m["modules"][0].update(grad_step="0"), "grad_step"),
     "group not listed by its optimizer": (
         lambda m: m["optimizers"][0].update(groups=[]),
         "not listed by optimizer",
     ),
     "fewer params than columns": (lambda m: m["params"].pop(), "columns but META lists"),
 }
+
+
+def test_a_modules_grad_step_round_trips_and_is_unknown_in_older_traces():
+    trace = synthetic_trace(num_steps=3)
+    assert {m.grad_step for m in trace.modules} == {None}  # written without the field
+    marked = dataclasses.replace(
+        trace, modules=tuple(dataclasses.replace(m, grad_step=-1) for m in trace.modules)
+    )
+    assert {m.grad_step for m in traces.loads(traces.dumps(marked)).modules} == {-1}
 
 
 @pytest.mark.parametrize("name", sorted(META_MUTATIONS))

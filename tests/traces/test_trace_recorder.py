@@ -23,6 +23,23 @@ def _model():
     return model, torch.optim.SGD(model.parameters(), lr=0.1)
 
 
+def test_modules_say_when_they_first_ran_with_autograd_on(tmp_path):
+    model, optimizer = _model()
+    with traces.record(tmp_path / "run.trace"):
+        _train(model, optimizer, 3)
+        reloaded = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+        reloaded.load_state_dict(model.state_dict())
+        with torch.no_grad():
+            reloaded(torch.randn(8, 4))  # an evaluation copy: never part of training
+        late = nn.Linear(4, 1)
+        late(torch.randn(2, 4)).sum().backward()  # built and run after the last step
+    trace = traces.load(tmp_path / "run.trace")
+    # In forward order: the trained model's 4 modules, the reloaded copy's 4, then `late`.
+    by_order = [m.grad_step for m in sorted(trace.modules, key=lambda m: m.order)]
+    assert by_order == [0] * 4 + [-1] * 4 + [3]
+    assert trace.run.total_steps == 3
+
+
 def test_rows_are_streamed_so_a_run_killed_without_warning_still_loads(tmp_path):
     path = tmp_path / "run.trace"
     model, optimizer = _model()

@@ -136,6 +136,8 @@ class Hooks:
         if info.order == -1:
             info.order = self.order_counter
             self.order_counter += 1
+        if info.grad_step == -1 and torch.is_grad_enabled():
+            info.grad_step = self.total_steps
         window = self.window
         if isinstance(output, tuple | list) and output:  # RNNs: (output, hidden)
             output = output[0]

@@ -44,6 +44,10 @@ class TrackedModule:
     leaf: bool
     order: int = -1
     path: str = ""
+    # The step count when it first ran forward with autograd on (-1: never): a module that did
+    # so before some optimizer step takes part in training; one evaluated under no_grad, or
+    # built after the last step, does not.
+    grad_step: int = -1
 
     @classmethod
     def of(cls, module: torch.nn.Module) -> TrackedModule:

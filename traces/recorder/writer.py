@@ -204,7 +204,13 @@ class RowWriter:
                 )
             ],
             "modules": [
-                {"path": path, "type": m.type, "order": m.order, "activation": m.activation}
+                {
+                    "path": path,
+                    "type": m.type,
+                    "order": m.order,
+                    "activation": m.activation,
+                    "grad_step": m.grad_step,
+                }
                 for m, path in zip(
                     self.modules, _unique([m.path for m in self.modules]), strict=True
                 )
