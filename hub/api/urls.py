@@ -54,7 +54,8 @@ urlpatterns = [
         "answers/<int:answer_id>/vote/", comments_votes.AnswerVoteView.as_view(), name="answer-vote"
     ),
     path("tags/", tags.TagListView.as_view(), name="tag-list"),
-    path("tags/<slug:name>/", tags.TagDetailView.as_view(), name="tag-detail"),
+    # A tag by its name (node.js, c++, c#: percent-encoded) or by its URL slug.
+    path("tags/<str:name>/", tags.TagDetailView.as_view(), name="tag-detail"),
     path("users/me/", users.MeView.as_view(), name="user-me"),
     path("users/<str:username>/", users.UserDetailView.as_view(), name="user-detail"),
     path("notifications/", notifications.NotificationListView.as_view(), name="notification-list"),

@@ -32,6 +32,9 @@ class TagDetailView(ApiView):
     def get(self, request, name: str):
         try:
             tag = tag_get(name=name)
-        except Tag.DoesNotExist as exc:
-            raise Http404 from exc
+        except Tag.DoesNotExist:
+            try:
+                tag = tag_get(slug=name)
+            except Tag.DoesNotExist as exc:
+                raise Http404 from exc
         return Response(s.TagSerializer(tag).data)

@@ -1,5 +1,7 @@
 """Questions, answers, comments, votes, tags and users through the API."""
 
+from urllib.parse import quote
+
 import pytest
 
 from hub.forum.models import Answer, Question, Revision
@@ -242,3 +244,13 @@ def test_a_vote_on_an_answer_of_a_hidden_question_is_refused_even_to_moderators(
     assert client_for(make_user()).post(url, {"value": 1}, format="json").status_code == 404
     assert client_for(moderator).post(url, {"value": 1}, format="json").status_code == 403
     assert Answer.objects.get(pk=answer.pk).score == 0
+
+
+def test_a_tag_with_a_dot_plus_or_hash_is_found_by_its_name_or_its_slug(make_question, client_for):
+    question = make_question(tags=["node.js", "c++", "c#"])
+    client = client_for()
+    for tag in question.tags.all():
+        for key in (quote(tag.name, safe=""), tag.slug):
+            response = client.get(f"/api/v1/tags/{key}/")
+            assert response.status_code == 200, (key, response.content)
+            assert response.json()["name"] == tag.name
