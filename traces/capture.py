@@ -20,6 +20,8 @@ import sys
 import traceback
 import types
 
+from traces.distributed import per_rank_path
+
 # Only the standard library is imported before the script runs (numpy and torch come later).
 
 EXIT_USAGE = 2  # argparse's convention
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such script: {script}")
     output = options.output or os.path.splitext(os.path.basename(script))[0] + ".trace"
     output = os.path.abspath(output)  # the script may change directory before importing torch
+    output = per_rank_path(output)  # torchrun: each rank its own file
     try:
         with open(script, "rb") as f:
             code = compile(f.read(), script, "exec")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import analysis
 import traces
 from traces.model import EventKind, RunEnd
 
@@ -337,3 +338,24 @@ def test_script_that_never_imports_torch_still_gets_a_valid_empty_trace(tmp_path
     assert done.stdout == "['a', 'b'] __main__\n"
     trace = traces.load(tmp_path / "plain.trace")  # default output name: <script>.trace
     assert trace.num_rows == 0 and trace.run.ended is RunEnd.COMPLETED
+
+
+def test_under_torchrun_each_rank_writes_its_own_trace(tmp_path):
+    """DDP with two processes on gloo: run.rank0.trace and run.rank1.trace, never one file
+    written over by whichever rank finished last."""
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+            "--standalone", "-m", "traces.capture", "-o", "run.trace",
+            str(SCRIPTS / "ddp_gloo.py"),
+        ],
+        capture_output=True, text=True, timeout=TIMEOUT, env=_env(), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not (tmp_path / "run.trace").exists()
+    for rank in (0, 1):
+        trace = traces.load(tmp_path / f"run.rank{rank}.trace")
+        assert (trace.extra["rank"], trace.extra["world_size"]) == (rank, 2)
+        assert trace.run.ended is RunEnd.COMPLETED and trace.num_rows == 20
+    diagnosis = analysis.diagnose(traces.load(tmp_path / "run.rank0.trace"))
+    assert diagnosis.healthy, diagnosis.summary

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 import torch
 
 from traces import format as trace_format
+from traces.distributed import per_rank_path
 from traces.model import RunEnd
 from traces.recorder.constants import (  # noqa: F401 - importable from traces.recorder
     ACT_SAMPLE_ELEMENTS,
@@ -173,7 +174,7 @@ def record(path: str | os.PathLike, *, every: int = 1) -> Iterator[Recorder]:
     propagate unchanged. SIGTERM (when the program has no handler of its own) is recorded as
     an interruption and then ends the process as it would have.
     """
-    recorder = start(path, every=every, command=tuple(sys.argv))
+    recorder = start(per_rank_path(path), every=every, command=tuple(sys.argv))
     try:
         with sigterm_unwinds():
             yield recorder

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from traces import format as trace_format
+from traces.distributed import rank_and_world_size
 from traces.model import FORMAT_VERSION, RunEnd
 from traces.recorder.constants import ACT_SAMPLE_ELEMENTS, DEAD_PROBE_ROWS, UPDATE_SAMPLE_ELEMENTS
 from traces.recorder.state import StepMeasurements, Window
@@ -161,6 +162,8 @@ class RowWriter:
             "update_sample_elements": UPDATE_SAMPLE_ELEMENTS,
             "dead_probe_rows": DEAD_PROBE_ROWS,
         }
+        if ranked := rank_and_world_size():
+            extra["rank"], extra["world_size"] = ranked
         if self.capped:
             extra["rows_capped"] = True
         if self.failure:
