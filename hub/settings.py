@@ -114,9 +114,17 @@ USES_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# A down Redis must cost a request little: short timeouts, and after one failure hub.core.cache
+# skips Redis (misses, no-ops) for this many seconds before trying again.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.25, "socket_timeout": 0.5}
+REDIS_BREAKER_SECONDS = env.float("REDIS_BREAKER_SECONDS", default=5.0)
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "hub.core.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": REDIS_TIMEOUTS,
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -165,7 +173,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # With acks_late, a task whose worker died is redelivered after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "socket_connect_timeout": REDIS_TIMEOUTS["socket_connect_timeout"],
     }
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="gradhub")
 CELERY_TASK_IGNORE_RESULT = True
@@ -181,6 +190,11 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
     "CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=1_000_000
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request sending a task to a down broker gives up quickly (hub/traces/queue.py): the sweep
+# sends it again later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2,
+}  # fmt: skip
 CELERY_BEAT_SCHEDULE = {
     "core.heartbeat": {"task": "core.heartbeat", "schedule": timedelta(minutes=1)},
     "traces.sweep-stuck": {"task": "traces.sweep_stuck_traces", "schedule": timedelta(minutes=5)},

@@ -1,12 +1,16 @@
 """Request throttles per scope, keyed by token (uploads: by user) and, for anonymous callers, by IP.
 
 Rates may be overridden with ``settings.API_THROTTLE_RATES`` (scope -> "N/period").
-Over the limit the API answers 429 with Retry-After (see exceptions.py).
+Over the limit the API answers 429 with Retry-After (see exceptions.py). With Redis down, reads
+are not throttled and writes are counted in this process (hub.core.ratelimit).
 """
 
 from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
+from hub.core.cache import redis_available
+from hub.core.ratelimit import rate_limit_store
 from hub.core.web import client_ip
 
 from .models import AccessToken
@@ -26,6 +30,12 @@ class ScopedThrottle(SimpleRateThrottle):
     applies_to_safe_methods = True
     applies_to_unsafe_methods = True
 
+    def allow_request(self, request, view):
+        if not redis_available() and request.method in SAFE_METHODS:
+            return True  # no shared counts to check against: keep the site readable
+        self.cache = rate_limit_store()
+        return super().allow_request(request, view)
+
     def get_ident(self, request):
         # DRF's own keys on the whole X-Forwarded-For (NUM_PROXIES unset), which the client writes.
         return client_ip(request)
@@ -37,7 +47,7 @@ class ScopedThrottle(SimpleRateThrottle):
     def applies(self, request) -> bool:
         return (
             self.applies_to_safe_methods
-            if request.method in ("GET", "HEAD", "OPTIONS")
+            if request.method in SAFE_METHODS
             else self.applies_to_unsafe_methods
         )
 

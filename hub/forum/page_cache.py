@@ -11,7 +11,8 @@ transaction commits, because a reader may have rendered the rows as they were be
 commit and stored that page under the first bump.
 
 Versions only work in a cache every process shares: with a per-process cache (the embedded
-run's local memory) a worker's write would never reach the web process, so no page is cached.
+run's local memory) a worker's write would never reach the web process, so no page is cached;
+nor while Redis is down (hub.core.cache): without versions, pages are rendered afresh.
 """
 
 import hashlib
@@ -22,6 +23,8 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.http import HttpResponse
+
+from hub.core.cache import redis_available
 
 from . import selectors
 
@@ -42,7 +45,7 @@ def _question_version_key(question_id: int) -> str:
 
 
 def _shared_cache() -> bool:
-    return not isinstance(caches["default"], LocMemCache)
+    return redis_available() and not isinstance(caches["default"], LocMemCache)
 
 
 def _canonical_query(request) -> bool:

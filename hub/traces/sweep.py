@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hub.traces import queue
@@ -26,20 +27,21 @@ PLOTS_GIVE_UP_AFTER = timedelta(days=1)
 
 
 def traces_sweep_stuck(*, now=None) -> dict[str, int]:
-    """Re-enqueue traces stuck in queued/replaying; fail those out of attempts."""
+    """Re-enqueue traces never sent or stuck in queued/replaying; fail those out of attempts."""
     now = now or timezone.now()
     requeued = failed = 0
-    stuck_ids = list(
-        Trace.objects.filter(
-            state__in=[Trace.State.QUEUED, Trace.State.REPLAYING, Trace.State.UPLOADED],
-            state_changed_at__lt=now - STUCK_AFTER,
-        ).values_list("pk", flat=True)[:1000]
+    # "uploaded": its diagnosis was never sent (the broker was down, hub/traces/queue.py), so
+    # no task can be running for it: queued at once.
+    stuck = Q(state=Trace.State.UPLOADED) | Q(
+        state__in=[Trace.State.QUEUED, Trace.State.REPLAYING],
+        state_changed_at__lt=now - STUCK_AFTER,
     )
+    stuck_ids = list(Trace.objects.filter(stuck).values_list("pk", flat=True)[:1000])
     for trace_id in stuck_ids:
         with transaction.atomic():
             trace = (
                 Trace.objects.select_for_update(skip_locked=True)
-                .filter(pk=trace_id, state_changed_at__lt=now - STUCK_AFTER)
+                .filter(stuck, pk=trace_id)
                 .exclude(state__in=Trace.TERMINAL_STATES)
                 .first()
             )
