@@ -59,3 +59,48 @@ def test_a_refused_newcomer_finds_the_draft_still_in_the_form(page, make_user):
     for name, (width, height) in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": height})
         shoot(page, f"ask-refused-{name}")
+
+
+LONG_WORD = "one_of_the_variables_needed_for_gradient_computation_has_been_modified"
+LONG_CODE = "x = " + " + ".join(f"torch.autograd.grad(outputs_{n}, inputs_{n})" for n in range(12))
+
+
+@pytest.fixture
+def long_words(make_user):
+    """A question whose title, tag, code, prose and author name are each one long word."""
+    author = make_user("a_very_long_username_of_30_ch", reputation=50)
+    question = question_create(
+        author=author,
+        title=f"RuntimeError: {LONG_WORD} by an inplace operation",
+        body=f"I get `{LONG_WORD}` when I call backward:\n\n```python\n{LONG_CODE}\n```\n\n{LONG_WORD * 2}",
+        tags=["autograd", "inplace-operation-modified-variable-gradient"[:35]],
+    )
+    # A title that is one word too long for any screen.
+    question_create(author=author, title=f"{LONG_WORD}_in_{LONG_WORD}", body=LONG_WORD, tags=[])
+    return question
+
+
+def _pages(question) -> dict[str, str]:
+    tag = question.tags.order_by("-name").first()
+    return {
+        "list": "/questions/",
+        "question": question.get_absolute_url(),
+        "search": "/search/?q=variables",
+        "profile": f"/users/{question.author.username}/",
+        "tag": f"/tags/{tag.slug}/",
+    }
+
+
+@pytest.mark.parametrize("size", WIDTHS)
+def test_long_words_never_make_a_page_scroll_sideways(page, long_words, size):
+    width, height = WIDTHS[size]
+    page.set_viewport_size({"width": width, "height": height})
+    too_wide = {}
+    for name, url in _pages(long_words).items():
+        page.goto(url)
+        expect(page.locator("body")).to_contain_text("one_of_the_variables")
+        shoot(page, f"long-words-{name}-{size}")
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > page.evaluate("window.innerWidth"):
+            too_wide[name] = scroll_width
+    assert too_wide == {}, f"pages wider than {width} px: {too_wide}"
