@@ -104,3 +104,23 @@ def test_long_words_never_make_a_page_scroll_sideways(page, long_words, size):
         if scroll_width > page.evaluate("window.innerWidth"):
             too_wide[name] = scroll_width
     assert too_wide == {}, f"pages wider than {width} px: {too_wide}"
+
+
+def test_a_question_only_the_bot_diagnosed_is_listed_as_diagnosed_and_unanswered(page, make_user):
+    from hub.accounts.services import bot_user_get
+    from hub.forum.services import answer_create
+
+    question = question_create(
+        author=make_user(reputation=50),
+        title="Loss is NaN after the first step with AMP",
+        body="My loss turns NaN after one optimizer step; the trace is attached.",
+        tags=["amp"],
+    )
+    answer_create(author=bot_user_get(), question=question, body="**NaN loss**", automated=True)
+    page.goto("/questions/?sort=unanswered")
+    row = page.locator(".q-summary", has_text=question.title)
+    expect(row.locator(".diagnosed-badge")).to_be_visible()
+    expect(row.locator(".answers")).to_have_text("0 answers")
+    for name, (width, height) in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        shoot(page, f"unanswered-diagnosed-{name}")
