@@ -23,6 +23,7 @@ from hub.traces.forms import TraceUploadForm
 from hub.traces.models import Trace
 from hub.traces.selectors import (
     diagnosis_latest,
+    home_page,
     trace_ask_prefill,
     trace_can_download,
     trace_get_for_user,
@@ -31,6 +32,12 @@ from hub.traces.services import TraceRejected, question_ask_with_trace, trace_up
 
 # The plots are matplotlib SVGs: no scripts, no external loads; inline styles only.
 PLOT_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+@require_GET
+def home(request):
+    """The site's front page: ask, diagnose, the forum and the Gradient Doctor at a glance."""
+    return render(request, "core/home.html", {"page": home_page(viewer=request.user)})
 
 
 def _wants_json(request) -> bool:
