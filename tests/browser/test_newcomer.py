@@ -83,6 +83,7 @@ def long_words(make_user):
 def _pages(question) -> dict[str, str]:
     tag = question.tags.order_by("-name").first()
     return {
+        "home": "/",
         "list": "/questions/",
         "question": question.get_absolute_url(),
         "search": "/search/?q=variables",
