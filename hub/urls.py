@@ -5,7 +5,7 @@ from hub.core import views as core_views
 from hub.traces import views as trace_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", trace_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("accounts/", include("hub.accounts.urls")),

@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django.utils import timezone
 
-from hub.forum.selectors import question_list
+from hub.forum.selectors import UNANSWERED, question_list
 from hub.traces.models import Trace
 
 from .models import AccessToken, WebhookDelivery, WebhookEndpoint
@@ -55,9 +55,7 @@ def question_list_filtered(*, viewer, tag=None, finding=None, solved=None, unans
     if solved is not None:
         questions = questions.filter(accepted_answer__isnull=not solved)
     if unanswered is not None:
-        questions = (
-            questions.filter(answer_count=0) if unanswered else questions.exclude(answer_count=0)
-        )
+        questions = questions.filter(UNANSWERED) if unanswered else questions.exclude(UNANSWERED)
     return questions
 
 

@@ -1,12 +1,7 @@
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from .health import readiness
-
-
-def home(request):
-    return render(request, "core/home.html")
 
 
 @never_cache

@@ -3,7 +3,7 @@
 What the site changes through a service, the admin changes through the same service: a
 question's title, body and tags (question_edit: a revision, the rendered body, the excerpt, the
 search vector), an answer's body (answer_edit), hiding and restoring (post_hide/post_unhide:
-answer_count counts visible answers). Values derived from other rows (rendered bodies,
+answer_count counts visible answers by people). Values derived from other rows (rendered bodies,
 excerpts, scores, counts, the accepted answer's reputation) are read-only here, and posts and
 votes are written on the site only. Deleting goes through the post_delete receivers
 (signals.py), which keep answer counts and the search vector right.

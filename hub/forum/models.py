@@ -74,6 +74,8 @@ class Question(models.Model):
     excerpt = models.CharField(max_length=EXCERPT_MAX_LENGTH + 1, blank=True)
     tags = models.ManyToManyField(Tag, related_name="questions", blank=True)
     score = models.IntegerField(default=0)
+    # Visible answers by people (Answer.counts_as_answer): the Gradient Doctor's diagnosis is
+    # not one, so a question only the bot answered stays unanswered for the people who can help.
     answer_count = models.PositiveIntegerField(default=0)
     view_count = models.PositiveIntegerField(default=0)
     accepted_answer = models.ForeignKey(
@@ -125,6 +127,10 @@ class Question(models.Model):
         )
 
 
+# The rows Question.answer_count counts, as a filter (Answer.counts_as_answer for one row).
+COUNTED_ANSWERS = {"is_hidden": False, "is_automated": False}
+
+
 class Answer(models.Model):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
     author = models.ForeignKey(
@@ -146,6 +152,11 @@ class Answer(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{self.question.get_absolute_url()}#answer-{self.pk}"
+
+    @property
+    def counts_as_answer(self) -> bool:
+        """Whether Question.answer_count counts it: visible, and written by a person."""
+        return not self.is_hidden and not self.is_automated
 
 
 class Comment(models.Model):

@@ -12,7 +12,19 @@ from django.contrib.postgres.search import (
     TrigramWordSimilarity,
 )
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from hub.accounts.selectors import user_is_moderator
 
@@ -47,12 +59,25 @@ def _visible(queryset: QuerySet, *, viewer=None) -> QuerySet:
     return queryset.filter(is_hidden=False)
 
 
+# Unanswered: no visible answer by a person (answer_count) and nothing accepted, so a question
+# the Gradient Doctor alone diagnosed still reaches the people who could help.
+UNANSWERED = Q(answer_count=0, accepted_answer__isnull=True)
+
+
 def _list_base(*, viewer=None) -> QuerySet:
     return (
         _visible(Question.objects.all(), viewer=viewer)
         .select_related("author__profile")
         .prefetch_related("tags")
         .defer("body", "body_html", "search_vector")
+        .annotate(diagnosed=_diagnosed())
+    )
+
+
+def _diagnosed() -> Exists:
+    """Whether the Gradient Doctor posted a visible diagnosis (lists show it apart from answers)."""
+    return Exists(
+        Answer.objects.filter(question=OuterRef("pk"), is_automated=True, is_hidden=False)
     )
 
 
@@ -66,7 +91,7 @@ def question_list(*, sort: str = "newest", tag: str | None = None, viewer=None) 
     if sort == "top":
         return queryset.order_by("-score", "-created_at", "-pk")
     if sort == "unanswered":
-        return queryset.filter(answer_count=0).order_by("-created_at", "-pk")
+        return queryset.filter(UNANSWERED).order_by("-created_at", "-pk")
     return queryset.order_by("-created_at", "-pk")
 
 

@@ -28,7 +28,7 @@ def post_deleted(sender, instance, **kwargs):
         return
     changes = {}
     visible_answer = sender is Answer and not instance.is_hidden
-    if visible_answer:  # answer_count counts visible answers
+    if sender is Answer and instance.counts_as_answer:
         changes["answer_count"] = Greatest(F("answer_count") - 1, 0)
     question_render_bump(question_id=question_id, **changes)
     if visible_answer:

@@ -6,6 +6,7 @@ app_name = "learn"
 
 # Included at the site root (hub/urls.py), before the forum's routes.
 urlpatterns = [
+    path("learn/", views.landing, name="landing"),
     path("learn/backprop/", views.lesson_resume, name="lesson_resume"),
     path("learn/backprop/<int:step>/", views.lesson_step, name="lesson_step"),
     path("learn/backprop/reset/", views.lesson_reset, name="lesson_reset"),

@@ -27,6 +27,12 @@ def _lesson_or_404():
 
 
 @require_GET
+def landing(request):
+    """/learn/: the lesson's landing page (the site's home until the hub took "/")."""
+    return render(request, "learn/landing.html")
+
+
+@require_GET
 def lesson_resume(request):
     """/learn/backprop/: continue where the learner left off."""
     lesson = _lesson_or_404()

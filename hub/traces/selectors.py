@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, When
 from django.http import Http404
 
 from hub.forum.models import Question
+from hub.forum.selectors import question_list
 from hub.traces.models import Diagnosis, Trace
 
 
@@ -44,6 +47,35 @@ def diagnosis_list(*, code: str | None = None) -> QuerySet[Diagnosis]:
     if code:
         queryset = queryset.filter(finding_rows__code=code).distinct()
     return queryset.order_by("-created_at")
+
+
+# The hub at "/": enough recent questions to fill the first screens, a short waiting list.
+HOME_RECENT = 12
+HOME_UNANSWERED = 6
+HOME_DIAGNOSES = 5
+
+
+@dataclass
+class HomePage:
+    recent: list
+    unanswered: list
+    diagnoses: list
+
+
+def home_page(*, viewer) -> HomePage:
+    """What "/" shows: recent and unanswered questions (as the lists show them to `viewer`)
+    and the Gradient Doctor's latest public diagnoses. Composed here, the top app that sees
+    both the forum and the traces."""
+    viewer = viewer if viewer.is_authenticated else None
+    diagnoses = diagnosis_list().defer(
+        "findings", "facts", "report_markdown", "plots", "trace__question__body",
+        "trace__question__body_html", "trace__question__search_vector",
+    )  # fmt: skip
+    return HomePage(
+        recent=list(question_list(sort="newest", viewer=viewer)[:HOME_RECENT]),
+        unanswered=list(question_list(sort="unanswered", viewer=viewer)[:HOME_UNANSWERED]),
+        diagnoses=list(diagnoses[:HOME_DIAGNOSES]),
+    )
 
 
 def traces_for_question(*, question) -> list[Trace]:

@@ -13,15 +13,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from hub.core.ratelimit import RateLimited
 from hub.core.uploads import upload_refusal
-from hub.core.web import RATE_IP_POST, ip_limit, login_then, rate_limited_response, text_param
+from hub.core.web import RATE_IP_POST, ip_limit, login_then, text_param
 from hub.forum.forms import AskForm
 from hub.forum.models import Question
+from hub.forum.services import NEW_USER_QUESTIONS_PER_DAY, new_user_questions_left
 from hub.glossary.markdown import render_markdown
 from hub.traces.bot_post import bot_post_body
 from hub.traces.forms import TraceUploadForm
 from hub.traces.models import Trace
 from hub.traces.selectors import (
     diagnosis_latest,
+    home_page,
     trace_ask_prefill,
     trace_can_download,
     trace_get_for_user,
@@ -30,6 +32,12 @@ from hub.traces.services import TraceRejected, question_ask_with_trace, trace_up
 
 # The plots are matplotlib SVGs: no scripts, no external loads; inline styles only.
 PLOT_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+@require_GET
+def home(request):
+    """The site's front page: ask, diagnose, the forum and the Gradient Doctor at a glance."""
+    return render(request, "core/home.html", {"page": home_page(viewer=request.user)})
 
 
 def _wants_json(request) -> bool:
@@ -206,6 +214,7 @@ def _ask_refused(request, message: str):
 
 
 def _ask_page(request, *, form, prefill, status: int):
+    user = request.user
     return render(
         request,
         "forum/question_ask.html",
@@ -213,9 +222,24 @@ def _ask_page(request, *, form, prefill, status: int):
             "form": form,
             "trace_uploads": True,
             "attached_trace": prefill["trace"] if prefill is not None else None,
+            # Said before they write, so a new account is not surprised by the cap.
+            "questions_left": new_user_questions_left(user) if user.is_authenticated else None,
+            "questions_per_day": NEW_USER_QUESTIONS_PER_DAY,
         },
         status=status,
     )
+
+
+def _ask_rate_limited(request, *, form, prefill, error: RateLimited):
+    """Refused for now: the form again with everything typed, why, and how long to wait."""
+    form.add_error(None, f"{error} Your draft is kept below.")
+    if request.FILES.get("trace"):
+        # A browser never re-fills a file input: say so rather than drop it silently.
+        form.add_error("trace", "Your draft is kept, but not the file: attach the trace file "
+                       "again when you post.")  # fmt: skip
+    response = _ask_page(request, form=form, prefill=prefill, status=429)
+    response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @upload_refusal(_ask_refused)
@@ -245,7 +269,7 @@ def question_ask(request):
                 form.add_error("trace", error)
                 status = 400
             except RateLimited as error:
-                return rate_limited_response(request, error)
+                return _ask_rate_limited(request, form=form, prefill=prefill, error=error)
             except ValidationError as error:
                 if "trace" not in form.errors:
                     form.add_error(None, error)

@@ -25,7 +25,9 @@ class QuestionSummarySerializer(serializers.Serializer):
     author = UserSummarySerializer()
     tags = serializers.SerializerMethodField()
     score = serializers.IntegerField()
-    answer_count = serializers.IntegerField()
+    answer_count = serializers.IntegerField(
+        help_text="Visible answers by people; the Gradient Doctor's diagnosis is not counted."
+    )
     view_count = serializers.IntegerField()
     is_solved = serializers.SerializerMethodField()
     is_closed = serializers.BooleanField()

@@ -36,6 +36,7 @@ from .limits import (
     REP_NEW_USER,
     NewAccountLimited,
     limits_bypassed,
+    new_user_questions_left,
 )
 from .moderation import post_hide, post_unhide
 from .questions import (
@@ -81,6 +82,7 @@ __all__ = [
     "answer_unaccept",
     "comment_create",
     "limits_bypassed",
+    "new_user_questions_left",
     "post_hide",
     "post_question_id",
     "post_unhide",

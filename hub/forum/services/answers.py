@@ -61,11 +61,10 @@ def answer_create(*, author, question: Question, body: str, automated: bool = Fa
             body_html=render_markdown(body),
             is_automated=automated,
         )
-        question_render_bump(
-            question_id=question.pk,
-            answer_count=F("answer_count") + 1,
-            last_activity_at=timezone.now(),
-        )
+        changes = {"last_activity_at": timezone.now()}
+        if not automated:  # the bot's diagnosis does not make a question answered
+            changes["answer_count"] = F("answer_count") + 1
+        question_render_bump(question_id=question.pk, **changes)
         revision_add(target=answer, editor=author, body=body)
         question_index(question.pk)
         url = answer.get_absolute_url()

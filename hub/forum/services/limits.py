@@ -66,15 +66,28 @@ def user_rate_limit(*, scope: str, user, rule: tuple[int, int]) -> None:
     rate_limit(scope=scope, key=f"user:{user.pk}", limit=limit, period_seconds=period)
 
 
-def new_user_question_cap(author) -> None:
+def _capped_questions_today(author) -> list | None:
+    """Creation times of the author's questions counted by the daily cap, oldest first (at most
+    the cap); None when the cap does not apply to them."""
     if profile_get(user=author).reputation >= REP_NEW_USER or _exempt_from_limits(author):
-        return
+        return None
     since = timezone.now() - timedelta(days=1)
-    recent = list(
+    return list(
         Question.objects.filter(author=author, created_at__gte=since)
         .order_by("created_at")
         .values_list("created_at", flat=True)[:NEW_USER_QUESTIONS_PER_DAY]
     )
-    if len(recent) >= NEW_USER_QUESTIONS_PER_DAY:
+
+
+def new_user_questions_left(author) -> int | None:
+    """How many more questions a new account may ask now (the ask form says so before they
+    write); None when the cap does not apply."""
+    recent = _capped_questions_today(author)
+    return None if recent is None else NEW_USER_QUESTIONS_PER_DAY - len(recent)
+
+
+def new_user_question_cap(author) -> None:
+    recent = _capped_questions_today(author)
+    if recent is not None and len(recent) >= NEW_USER_QUESTIONS_PER_DAY:
         retry_after = int((recent[0] + timedelta(days=1) - timezone.now()).total_seconds()) + 1
         raise NewAccountLimited(retry_after=max(retry_after, 1))

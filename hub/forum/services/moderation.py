@@ -23,11 +23,12 @@ def _post_set_hidden(*, moderator, target, hidden: bool) -> None:
             return
         model.objects.filter(pk=locked.pk).update(is_hidden=hidden)
         if model is Answer:
-            # answer_count counts visible answers ("unanswered" must not count hidden ones)
-            question_render_bump(
-                question_id=locked.question_id,
-                answer_count=F("answer_count") + (-1 if hidden else 1),
-            )
+            # answer_count counts visible answers by people ("unanswered" must not count
+            # hidden ones); the bot's diagnosis is never counted, hidden or not.
+            changes = {}
+            if not locked.is_automated:
+                changes["answer_count"] = F("answer_count") + (-1 if hidden else 1)
+            question_render_bump(question_id=locked.question_id, **changes)
             question_index(locked.question_id)
         else:
             question_render_bump(question_id=post_question_id(locked))

@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 
 from hub.glossary.markdown import html_excerpt, render_markdown
 
-from ..models import EXCERPT_MAX_LENGTH, Answer, Comment, Question, Vote
+from ..models import COUNTED_ANSWERS, EXCERPT_MAX_LENGTH, Answer, Comment, Question, Vote
 from .common import question_render_bump
 from .search import question_search_vector
 
@@ -69,9 +69,10 @@ def _votes_total(target: str):
 
 
 def _visible_answers(*, batch_size: int) -> Recounted:
-    # As the services keep it: every answer that is not hidden, the bot's diagnosis posts too.
+    # As the services keep it (Answer.counts_as_answer): visible answers by people; the bot's
+    # diagnosis posts do not make a question answered.
     answers = (
-        Answer.objects.filter(question=OuterRef("pk"), is_hidden=False)
+        Answer.objects.filter(question=OuterRef("pk"), **COUNTED_ANSWERS)
         .values("question")
         .annotate(n=Count("pk"))
         .values("n")

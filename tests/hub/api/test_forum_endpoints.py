@@ -77,6 +77,19 @@ def test_question_list_filters_by_tag_solved_and_unanswered(make_user, make_ques
     assert ids("q=clip exploding") & {solved.pk} == {solved.pk}
 
 
+def test_a_question_only_the_gradient_doctor_answered_is_listed_as_unanswered(
+    make_user, make_question, client_for
+):
+    from hub.accounts.services import bot_user_get
+    from hub.forum.services import answer_create
+
+    question = make_question(author=make_user())
+    answer_create(author=bot_user_get(), question=question, body="**NaN loss**", automated=True)
+    response = client_for(make_user(), ["read"]).get("/api/v1/questions/?unanswered=true")
+    listed = {item["id"]: item for item in response.json()["results"]}
+    assert question.pk in listed and listed[question.pk]["answer_count"] == 0
+
+
 def test_question_list_pages_with_a_cursor(make_user, make_question, client_for):
     asker = make_user()
     made = [

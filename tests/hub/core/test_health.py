@@ -34,12 +34,18 @@ def test_readyz_reports_an_unreachable_broker(client, monkeypatch):
     assert response.json()["status"] == "unavailable"
 
 
-def test_home_page_opens_the_three_doors(client, db):
-    html = client.get("/").content.decode()
+def test_the_lesson_landing_page_opens_the_three_doors_at_learn(client, db):
+    html = client.get("/learn/").content.decode()
     assert "Backpropagation Explained" in html
     for href in ('href="/learn/backprop/"', 'href="/glossary/"', 'href="/questions/"'):
         assert href in html
     assert "Got vanishing gradients? Share your PyTorch trace" in html
+
+
+def test_the_home_page_still_leads_to_the_lesson_the_glossary_and_the_article(client, db):
+    html = client.get("/").content.decode()
+    for href in ('href="/learn/"', 'href="/glossary/"', 'href="/articles/backpropagation/"'):
+        assert href in html
 
 
 def test_header_links_the_moderation_queue_for_moderators_only(client, django_user_model):

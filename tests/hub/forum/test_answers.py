@@ -108,3 +108,32 @@ def test_deleting_answers_outside_the_services_keeps_the_answer_count(
     answer.delete()
     question.refresh_from_db()
     assert question.answer_count == 0
+
+
+def _diagnose(question):
+    return services.answer_create(
+        author=bot_user_get(), question=question, body="**Vanishing gradients**", automated=True
+    )
+
+
+def _answer_count(question) -> int:
+    return Question.objects.get(pk=question.pk).answer_count
+
+
+def test_the_gradient_doctors_diagnosis_is_not_counted_as_an_answer(question, answerer):
+    _diagnose(question)
+    assert _answer_count(question) == 0
+    services.answer_create(author=answerer, question=question, body="Use ReLU and Kaiming init.")
+    assert _answer_count(question) == 1
+
+
+def test_hiding_restoring_and_deleting_a_diagnosis_leave_the_answer_count_alone(
+    question, answer, moderator
+):
+    diagnosis = _diagnose(question)
+    services.post_hide(moderator=moderator, target=diagnosis)
+    assert _answer_count(question) == 1
+    services.post_unhide(moderator=moderator, target=diagnosis)
+    assert _answer_count(question) == 1
+    diagnosis.delete()  # the admin's way: the post_delete signal keeps the count
+    assert _answer_count(question) == 1

@@ -55,11 +55,19 @@ def test_the_services_leave_nothing_to_recount(thread):
     assert _recount().endswith("Rows changed: 0.\n")
 
 
+def test_the_recount_counts_visible_answers_by_people_only(thread):
+    question, answer, comment = thread
+    Question.objects.filter(pk=question.pk).update(answer_count=0)
+    _recount()
+    # Of the answer, the hidden one and the Gradient Doctor's diagnosis, only the first counts.
+    assert Question.objects.get(pk=question.pk).answer_count == 1
+
+
 def test_recount_restores_every_corrupted_value_and_a_second_run_changes_nothing(thread):
     question, answer, comment = thread
     good = _state(question, answer, comment)
     assert good["question score"] == 1 and good["answer score"] == 0
-    assert good["answer count"] == 2  # the hidden answer does not count; the bot's does
+    assert good["answer count"] == 1  # neither the hidden answer nor the bot's counts
     assert good["search vector"]
 
     Question.objects.filter(pk=question.pk).update(

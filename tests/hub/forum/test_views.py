@@ -272,3 +272,25 @@ def test_a_member_voting_on_a_hidden_answer_gets_404_as_it_is_not_on_the_page(
     assert answer.body_html not in client.get(question.get_absolute_url()).content.decode()
     assert client.post(f"/answers/{answer.pk}/vote/", {"value": "1"}).status_code == 404
     assert not Vote.objects.filter(answer=answer).exists()
+
+
+def _diagnosed(question):
+    from hub.accounts.services import bot_user_get
+
+    return services.answer_create(
+        author=bot_user_get(), question=question, body="**Vanishing gradients**", automated=True
+    )
+
+
+def test_a_question_diagnosed_only_by_the_bot_stays_unanswered_and_says_diagnosed(client, question):
+    _diagnosed(question)
+    html = client.get("/questions/?sort=unanswered").content.decode()
+    assert question.title in html
+    row = client.get("/questions/").content.decode()
+    assert "0 answers" in row and "1 answer<" not in row
+    assert 'class="diagnosed-badge"' in row
+
+
+def test_an_accepted_diagnosis_answers_the_question(client, question, asker):
+    services.answer_accept(user=asker, answer=_diagnosed(question))
+    assert question.title not in client.get("/questions/?sort=unanswered").content.decode()

@@ -4,6 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 import traces
 from hub.forum.models import Question
+from hub.forum.services import NEW_USER_QUESTIONS_PER_DAY, REP_NEW_USER, question_create
 from hub.traces.diagnosis import trace_diagnose
 from hub.traces.services import trace_upload
 from traces.synthetic import synthetic_trace
@@ -72,3 +73,48 @@ def test_a_nonsense_trace_id_gives_the_ordinary_form(client, asker):
     response = client.get("/questions/ask/?trace=not-a-number")
     assert response.status_code == 200
     assert "will be attached" not in response.content.decode()
+
+
+def _ask_up_to_the_cap(newcomer, *, leave: int = 0):
+    for n in range(NEW_USER_QUESTIONS_PER_DAY - leave):
+        question_create(
+            author=newcomer, title=f"Earlier newcomer question {n}", body="x" * 40, tags=[]
+        )
+
+
+def test_the_ask_form_tells_a_new_account_how_many_questions_are_left_today(client, make_user):
+    newcomer = make_user(reputation=1)
+    _ask_up_to_the_cap(newcomer, leave=1)
+    client.force_login(newcomer)
+    html = client.get("/questions/ask/").content.decode()
+    assert f"New accounts can ask {NEW_USER_QUESTIONS_PER_DAY} questions a day" in html
+    assert "1 left today" in html
+
+
+def test_an_established_member_sees_no_daily_allowance(client, make_user):
+    client.force_login(make_user(reputation=REP_NEW_USER))
+    assert "left today" not in client.get("/questions/ask/").content.decode()
+
+
+def test_a_new_account_over_its_daily_cap_gets_its_draft_back_with_the_time_left(client, make_user):
+    newcomer = make_user(reputation=1)
+    _ask_up_to_the_cap(newcomer)
+    client.force_login(newcomer)
+    draft = {
+        "title": "Why does my draft vanish when I am refused?",
+        "body": "My loss.backward() raises one_of_the_variables_needed <b>for</b> gradients.",
+        "tags": "autograd inplace",
+        "trace": SimpleUploadedFile("run.trace", traces.dumps(synthetic_trace())),
+    }
+    response = client.post("/questions/ask/", draft)
+
+    html = response.content.decode()
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert "Try again in about 24 hours" in html
+    assert "0 left today" in html
+    assert 'value="Why does my draft vanish when I am refused?"' in html
+    assert "one_of_the_variables_needed &lt;b&gt;for&lt;/b&gt; gradients." in html
+    assert 'value="autograd inplace"' in html
+    assert "attach the trace file again" in html
+    assert Question.objects.filter(author=newcomer).count() == NEW_USER_QUESTIONS_PER_DAY
