@@ -4,19 +4,22 @@ S3 server process (moto's server on 127.0.0.1, tests/s3server.py), not a patched
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import default_storage
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
 
 from hub.forum.models import Answer
 from hub.traces import services
 from hub.traces.diagnosis import diagnosis_plots_render, trace_diagnose
 from hub.traces.models import Diagnosis, Trace
-from hub.traces.storage import s3_storage_from_url
+from hub.traces.storage import s3_storage_from_url, trace_local_copy
 from tests.factories import question_make, user_make
 from tests.hub.traces.pipeline_fixtures import trace_bytes, upload, vanishing_trace_bytes
 
@@ -224,3 +227,19 @@ def test_the_worker_copy_is_removed_after_the_diagnosis(s3_bucket, asker, tmp_pa
     trace.refresh_from_db()
     assert trace.state == Trace.State.DIAGNOSED
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_worker_copy_is_private_and_stops_one_byte_past_the_cap(tmp_path):
+    storage = FileSystemStorage(location=tmp_path / "media")
+    stored = SimpleNamespace(
+        storage=storage, name=storage.save("big.trace", ContentFile(b"x" * 5000))
+    )
+    with trace_local_copy(stored, max_bytes=1000) as path:
+        assert os.path.getsize(path) == 1001  # enough for the loader to refuse it as too large
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert not os.path.exists(path)
+    with (
+        pytest.raises(FileNotFoundError),
+        trace_local_copy(SimpleNamespace(storage=storage, name="gone.trace"), max_bytes=1000),
+    ):
+        pass
