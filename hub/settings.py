@@ -13,6 +13,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from hub.traces.storage import s3_storage_config, s3_storage_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state of the embedded run: database, broker, media
 
@@ -134,14 +136,6 @@ MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if PRODUCTION
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
-}
 
 # --- Uploads ------------------------------------------------------------------------------
 # A trace of 100k steps x 1000 parameters is ~60 MB; anything larger is refused before reading.
@@ -156,6 +150,38 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+
+# Trace files: local disk under MEDIA_ROOT unless STORAGE_URL (or AWS_STORAGE_BUCKET_NAME) names
+# an S3-compatible bucket, e.g. s3://BUCKET?endpoint_url=http://minio:9000&region_name=us-east-1.
+# Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, never from the URL; left
+# empty, boto3 finds its own (instance role, ~/.aws). Objects are private: only the
+# permission-checked download view serves them (hub/traces/views.py).
+STORAGE_URL = env.str("STORAGE_URL", default="")
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+_s3_options = {
+    "access_key": env.str("AWS_ACCESS_KEY_ID", default=""),
+    "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=""),
+    "spool_bytes": FILE_UPLOAD_MAX_MEMORY_SIZE,
+}
+if STORAGE_URL:
+    DEFAULT_STORAGE = s3_storage_from_url(STORAGE_URL, **_s3_options)
+elif AWS_STORAGE_BUCKET_NAME:
+    DEFAULT_STORAGE = s3_storage_config(
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default=""),
+        region_name=env.str("AWS_S3_REGION_NAME", default=""),
+        **_s3_options,
+    )
+else:
+    DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": DEFAULT_STORAGE,
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # --- Celery ---------------------------------------------------------------------------------
 # Without a broker URL the embedded run uses kombu's filesystem transport: a real worker

@@ -7,7 +7,6 @@ and every way it can fail ends in ``failed`` with a reason a person can read.
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from hub.traces.models import Diagnosis, Finding, Trace
 from hub.traces.sandbox import EngineFailure, EngineResult, engine_plots, engine_run
 from hub.traces.services import trace_fail, trace_state_set
 from hub.traces.signals import trace_diagnosed
+from hub.traces.storage import trace_local_copy
 from traces.format import TraceFormatError
 
 logger = logging.getLogger(__name__)
@@ -69,25 +69,25 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
         trace.attempts += 1
         trace.save(update_fields=["attempts", "updated_at"])
         trace_state_set(trace, Trace.State.REPLAYING)
-        path, size = trace.file.path, trace.size_bytes
+        stored, max_bytes = trace.file, _max_bytes(trace)
 
     delay = float(getattr(settings, "TRACE_DIAGNOSE_TEST_DELAY_SECONDS", 0) or 0)
     if delay:  # tests only: makes a task slow enough to SIGKILL its worker mid-way
         time.sleep(delay)
 
-    if not os.path.exists(path):  # say so without showing the server's paths
+    try:
+        # The sandbox reads a private local copy streamed from storage (disk or S3 alike).
+        # The worker posts first and draws the plots in a follow-up task (matplotlib takes
+        # many times longer than the diagnosis); a forced re-run draws them inline, so the
+        # post is edited once.
+        with trace_local_copy(stored, max_bytes=max_bytes) as path:
+            result = engine_run(path=path, max_bytes=max_bytes, with_plots=force)
+    except FileNotFoundError:  # say so without showing the server's paths or keys
         trace_fail(
             trace_id=trace_id,
             reason="The uploaded file is missing on the server. Upload the trace again.",
         )
         return None
-    try:
-        # The worker posts first and draws the plots in a follow-up task (matplotlib takes
-        # many times longer than the diagnosis); a forced re-run draws them inline, so the
-        # post is edited once.
-        result = engine_run(
-            path=path, max_bytes=max(size, settings.TRACE_MAX_UPLOAD_BYTES), with_plots=force
-        )
     except TraceFormatError as exc:
         trace_fail(trace_id=trace_id, reason=f"This trace file cannot be read: {exc}.")
         return None
@@ -122,17 +122,19 @@ def diagnosis_plots_render(*, diagnosis_id: int) -> Diagnosis | None:
     if diagnosis is None or diagnosis.plots_done:
         return diagnosis
     trace = diagnosis.trace
+    max_bytes = _max_bytes(trace)
     try:
-        plots = engine_plots(
-            path=trace.file.path,
-            max_bytes=max(trace.size_bytes, settings.TRACE_MAX_UPLOAD_BYTES),
-            diagnosis_data={
-                "engine_version": diagnosis.engine_version,
-                "summary": diagnosis.summary,
-                "facts": diagnosis.facts,
-                "findings": diagnosis.findings,
-            },
-        )
+        with trace_local_copy(trace.file, max_bytes=max_bytes) as path:
+            plots = engine_plots(
+                path=path,
+                max_bytes=max_bytes,
+                diagnosis_data={
+                    "engine_version": diagnosis.engine_version,
+                    "summary": diagnosis.summary,
+                    "facts": diagnosis.facts,
+                    "findings": diagnosis.findings,
+                },
+            )
     except (TraceFormatError, EngineFailure, OSError) as exc:
         logger.warning("plots of diagnosis %s not drawn: %s", diagnosis_id, exc)
         plots = {}
@@ -152,6 +154,11 @@ def diagnosis_plots_render(*, diagnosis_id: int) -> Diagnosis | None:
                     body=bot_post_body(trace=trace, diagnosis=diagnosis),
                 )
     return diagnosis
+
+
+def _max_bytes(trace: Trace) -> int:
+    """What the worker copies and the sandbox loads of one trace: its size or the upload cap."""
+    return max(trace.size_bytes, settings.TRACE_MAX_UPLOAD_BYTES)
 
 
 def _diagnosis_store(

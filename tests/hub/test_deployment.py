@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from hub.traces.storage import s3_storage_from_url
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -41,14 +43,16 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_compose_defines_the_production_services():
-    assert set(SERVICES) == {"db", "redis", "migrate", "web", "worker", "beat"}
+    assert set(SERVICES) == {
+        "db", "redis", "minio", "createbucket", "migrate", "web", "worker", "beat"
+    }  # fmt: skip
     assert SERVICES["db"]["image"].startswith("postgres:16")
     assert "pgdata" in COMPOSE["volumes"]
     assert any(v.startswith("pgdata:") for v in SERVICES["db"]["volumes"])
 
 
 def test_every_stateful_service_has_a_healthcheck_and_dependents_wait_for_it():
-    for name in ("db", "redis", "web"):
+    for name in ("db", "redis", "minio", "web"):
         assert SERVICES[name]["healthcheck"]["test"], name
     assert SERVICES["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     for name in ("web", "worker", "beat"):
@@ -68,6 +72,27 @@ def test_app_services_share_one_image_and_production_environment_known_to_settin
         assert env["DATABASE_URL"].startswith("postgres://") and "@db:5432/" in env["DATABASE_URL"]
         unknown = set(env) - known
         assert not unknown, f"{name} sets variables the settings never read: {unknown}"
+
+
+def test_trace_files_go_to_the_minio_bucket_and_no_volume_is_shared():
+    env = SERVICES["web"]["environment"]
+    default_url = re.fullmatch(r"\$\{STORAGE_URL:-(.+)\}", env["STORAGE_URL"]).group(1)
+    options = s3_storage_from_url(default_url)["OPTIONS"]
+    assert options["endpoint_url"] == "http://minio:9000"
+    assert f"local/{options['bucket_name']}" in SERVICES["createbucket"]["command"][0]
+    assert SERVICES["createbucket"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert SERVICES["createbucket"]["restart"] == "no"
+    assert SERVICES["minio"]["image"].startswith("minio/minio")
+    for name in ("web", "worker"):
+        depends = SERVICES[name]["depends_on"]
+        assert depends["createbucket"]["condition"] == "service_completed_successfully", name
+        assert not SERVICES[name].get("volumes"), f"{name} needs no shared media volume"
+    creds = (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+    assert creds == (
+        "${MINIO_ROOT_USER:-gradhub}",
+        "${MINIO_ROOT_PASSWORD:?set MINIO_ROOT_PASSWORD}",
+    )
+    assert SERVICES["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == creds[1]
 
 
 def test_migrations_run_once_before_the_web_app_serves():
