@@ -6,6 +6,8 @@ and the beat schedule carry them.
 
 import logging
 
+from botocore.exceptions import ConnectionError as StorageConnectionError
+from botocore.exceptions import HTTPClientError as StorageHTTPError
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
@@ -18,8 +20,15 @@ from hub.traces.sweep import traces_sweep_stuck
 
 logger = logging.getLogger(__name__)
 
-# Transient trouble worth another try: the database or the broker went away for a moment.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, BrokerOperationalError)
+# Transient trouble worth another try: the database, the broker or the object storage (S3) went
+# away for a moment.
+TRANSIENT_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    BrokerOperationalError,
+    StorageConnectionError,
+    StorageHTTPError,
+)
 MAX_RETRIES = 5
 RETRY_BACKOFF_MAX_SECONDS = 120  # 1, 2, 4, 8, 16 s (+ jitter): all retries within ~1 min
 # Below the global CELERY_TASK_SOFT_TIME_LIMIT / CELERY_TASK_TIME_LIMIT (120 / 180 s) and above
@@ -38,7 +47,8 @@ class DiagnoseTask(Task):
             reason = "The diagnosis ran out of time and was stopped."
         elif isinstance(exc, TRANSIENT_ERRORS):
             reason = (
-                "The diagnosis could not be saved: the database or the queue was unavailable. "
+                "The diagnosis could not be made: the database, the queue or the file storage "
+                "was unavailable. "
                 "Upload the trace again to retry."
             )
         else:

@@ -1,6 +1,7 @@
 """hub.traces.tasks: thin Celery tasks with the robustness settings the pipeline relies on."""
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from django.conf import settings
 from django.db import OperationalError
 
@@ -41,7 +42,15 @@ def test_diagnose_task_runs_the_service(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_a_transient_error_to_the_last_retry_marks_the_trace_failed(monkeypatch):
+@pytest.mark.parametrize(
+    "outage",
+    [
+        OperationalError("server closed the connection unexpectedly"),
+        EndpointConnectionError(endpoint_url="http://127.0.0.1:9/bucket"),  # the file storage
+    ],
+    ids=["database", "object storage"],
+)
+def test_a_transient_error_to_the_last_retry_marks_the_trace_failed(monkeypatch, outage):
     trace = services.trace_upload(
         owner=user_make(), uploaded_file=upload(trace_bytes()), private=True
     )
@@ -49,7 +58,7 @@ def test_a_transient_error_to_the_last_retry_marks_the_trace_failed(monkeypatch)
 
     def flaky(*, trace_id, force=False):
         calls.append(trace_id)
-        raise OperationalError("server closed the connection unexpectedly")
+        raise outage
 
     monkeypatch.setattr(tasks, "trace_diagnose", flaky)
     result = tasks.diagnose_trace.apply(args=[trace.pk])
@@ -58,7 +67,7 @@ def test_a_transient_error_to_the_last_retry_marks_the_trace_failed(monkeypatch)
     assert len(calls) == tasks.MAX_RETRIES + 1  # the first try and every retry
     trace.refresh_from_db()
     assert trace.state == Trace.State.FAILED
-    assert "database or the queue was unavailable" in trace.failure_reason
+    assert "the file storage was unavailable" in trace.failure_reason
 
 
 @pytest.mark.django_db
