@@ -397,8 +397,8 @@ def _size(view: TraceView, actor: int) -> Finding | None:
         f"From step {onset_step} on, every hidden layer's gradient is about {fmt(size)} times "
         f"the size of its weights (gradient norm and its ratio to the weights, input to output: "
         f"{per_layer}), and the backward signal grows {fmt(growth)}x per layer from the output "
-        f"back (the biases' gradient, RMS {fmt(float(bias_rms[-1]))} at the last layer with a "
-        f"bias, {fmt(float(bias_rms[0]))} at the first). Each step changes the weights by "
+        f"back (the biases' gradient, RMS {fmt(float(bias_rms[-1]))} at the output layer, "
+        f"{fmt(float(bias_rms[0]))} at the first). Each step changes the weights by "
         f"{fmt(update)} of their size. Likely cause: {causes[0]}."
     )
     kind = "init" if from_start else ("lr" if update >= HIGH_UPDATE_RATIO else "clip")
@@ -432,6 +432,10 @@ def _size(view: TraceView, actor: int) -> Finding | None:
                 "growth_per_layer": growth,
                 "growth_threshold": GROWTH_PER_LAYER,
                 "bias_grad_rms_input_to_output": [float(x) for x in bias_rms],
+                # Each layer with a bias over the next one: the growth from the output back.
+                "growth_each_layer_input_to_output": [
+                    float(a / b) for a, b in zip(bias_rms[:-1], bias_rms[1:], strict=True)
+                ],
                 "update_to_weight": update,
                 "from_first_step": from_start,
                 "likely_causes": causes,

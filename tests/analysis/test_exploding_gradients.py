@@ -88,6 +88,8 @@ def test_gradients_just_above_the_weights_and_growing_per_layer_explode():
     assert f.evidence.onset_step == 0
     assert f.evidence.details["from_first_step"]
     assert abs(f.evidence.details["growth_per_layer"] - ex.GROWTH_PER_LAYER * 1.1) < 1e-3
+    each = f.evidence.details["growth_each_layer_input_to_output"]
+    assert len(each) == 4 and all(abs(g - ex.GROWTH_PER_LAYER * 1.1) < 1e-3 for g in each)
     assert "model.0 (Linear)" in f.summary and "model.8 (Linear)" in f.summary
     assert "kaiming_normal_" in f.fix.code  # from the first step: the init
 
