@@ -17,7 +17,7 @@ from traces.model import Trace
 
 # Bump when a detector, a threshold or the finding shape changes: the web app keeps one
 # diagnosis per trace and engine version.
-ENGINE_VERSION = "1.4.0"
+ENGINE_VERSION = "1.5.0"
 
 
 def diagnose(trace: Trace) -> Diagnosis:

@@ -264,15 +264,18 @@ class TraceView:
         return self.memo[key]
 
     def hidden_layers(self, actor: int) -> list[Layer]:
-        return self.cached("hidden_layers", actor, TraceView._hidden_layers)
+        """The actor's layers without the output head: including it drags healthy nets'
+        first/last ratio down to 0.03-0.33 (prototype measurement, issue 4)."""
+        return self.layers(actor)[:-1]
 
-    def _hidden_layers(self, actor: int) -> list[Layer]:
-        """The actor's layers with >=2-D weights, in forward order, without the output head.
+    def layers(self, actor: int) -> list[Layer]:
+        return self.cached("layers", actor, TraceView._layers)
+
+    def _layers(self, actor: int) -> list[Layer]:
+        """The actor's layers with >=2-D weights, in forward order, the output head last.
 
         A layer is a module; its weight matrices are pooled (an LSTM's ih/hh). Embeddings are
-        left out (their gradient follows token frequency, not depth), and so is the last layer:
-        including the output head drags healthy nets' first/last ratio down to 0.03-0.33
-        (prototype measurement, issue 4).
+        left out (their gradient follows token frequency, not depth).
         """
         idx = self.params_of(actor)
         idx = idx[self.is_matrix[idx] & ~self.is_embedding[idx] & self.param_ran[idx]]
@@ -287,7 +290,7 @@ class TraceView:
             for m, ps in by_module.items()
         ]
         layers.sort(key=lambda layer: (layer.order, int(layer.params[0])))
-        return layers[:-1]
+        return layers
 
     # ---- rows ---------------------------------------------------------------------------
     @staticmethod

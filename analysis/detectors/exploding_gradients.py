@@ -6,8 +6,20 @@ clipping):
   reaches GRAD_WEIGHT_RATIO times the weights' norm (a net exploding from its first step has
   no sane baseline), or overflows float32 with finite elements, on at least MIN_EXPLODED_ROWS
   rows, or once and then turns non-finite, or once by a one-step jump the loss confirms;
+- size (engine 1.5.0): every hidden layer's gradient is as large as its weights or larger
+  (median over layers of ||grad|| / ||W|| >= SIZE_RATIO) while the backward signal grows from
+  the output back (the biases' gradient, which is the backward delta summed over the batch, grows
+  GROWTH_PER_LAYER-fold per layer over at least MIN_GROWTH_STEPS layers), persistently. A blow-up
+  that is the same in every layer (uniform_(-1, 1) on a deep ReLU MLP) has level weight
+  gradients across depth, so the spatial ratio cannot see it; its size against the weights and
+  the growth of the backward delta can. The loss's own scale (unnormalised targets) makes the
+  gradient large in every layer too, but does not make it grow with depth;
 - spatial: the first hidden layer's gradient stays SPATIAL_THRESHOLD times above the last hidden
   layer's (persistently, as for vanishing gradients).
+
+The fix follows the evidence: the initialisation when the blow-up is there from the first step
+and level across layers, clipping when it comes in spikes, the learning rate when the updates are
+large while the gradients are not (that alone is lr_too_high's, not this detector's).
 """
 
 from __future__ import annotations
@@ -28,11 +40,13 @@ from analysis.detectors._view import (
     MAX_SERIES_ROWS,
     TraceView,
     fmt,
+    layer_norms,
     margin_confidence,
     nanmedian,
     persistent_onset,
     pooled_norm,
 )
+from analysis.detectors.lr_too_high import HIGH_RATIO, LOSS_IMPROVED
 from analysis.findings import Evidence, Finding, Fix, Severity
 
 CODE = "exploding_gradients"
@@ -52,8 +66,9 @@ GRAD_WEIGHT_RATIO = 1e3
 # Initialisation scale (||W|| / sqrt(numel) * sqrt(fan_in)) above which weights are "too
 # large": 1.41 is He init, the largest standard choice. (He et al. 2015; ours for the margin.)
 LARGE_INIT_GAIN = 2.0
-# An applied update this large is a learning rate too high (lr_too_high's threshold).
-HIGH_UPDATE_RATIO = 0.1
+# An applied update this large is a learning rate too high (lr_too_high's threshold, one value
+# for both detectors).
+HIGH_UPDATE_RATIO = HIGH_RATIO
 RECURRENT_TYPES = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 # A single spike that recovers (what clipping is for) is not a finding.
 MIN_EXPLODED_ROWS = 2
@@ -66,6 +81,32 @@ JUMP_LOSS_WITHIN = 2
 # float32's largest finite value: a norm above it is stored as inf although every element is
 # finite (ours, a measurement: a ReLU RNN with W_hh = 1.6 I over 60 steps at step 0).
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Size: the median over hidden layers of ||grad|| / ||W|| per step. Scale-free (both norms grow
+# as sqrt(numel), so width and depth cancel). Healthy training moves the weights by ~1e-3 of
+# their size per step (Karpathy's rule of thumb), so its gradient sits well below the weights.
+# Measured (`report --stats`, column `size`, run medians over all 102 scenarios): healthy runs
+# <= 0.47 (held2_ste_quantizer_custom_function), bugs that are not exploding <= 0.63; the
+# uniform_(-1, 1) MLP 25, the std=1 MLP 5e10. The one healthy run above it, Adam on unscaled
+# regression targets (7e3), is the loss's scale: hence the growth below is required as well.
+SIZE_RATIO = 1.0
+# Backward growth per layer, from the output back: the geometric mean over successive layers of
+# the bias-gradient RMS ratio (a layer's bias gradient is its backward delta summed over the
+# batch; RMS = norm / sqrt(numel) makes layers of different widths comparable). A layer that
+# keeps the signal's scale passes ~1 (Glorot & Bengio 2010, He et al. 2015: what an init aims
+# for); 1.5 per layer compounds to 7.6x over 5 layers. Measured (`report --stats`, column
+# `growth`, run medians; 24 scenarios have a chain of >= 4 layers with biases): healthy <= 1.04
+# (single rows up to 1.57, transient), bugs that are not exploding <= 0.96 (single rows up to
+# 3.7); the uniform_(-1, 1) MLP 2.25 (sqrt(128 / 3 / 2) = 4.6 per ReLU layer in theory, the
+# head pulls the mean down), the std=1 MLP 2.74. Both the geometric mean and the median step
+# must reach it, persistently: growth at most layers on most steps, not one jump.
+GROWTH_PER_LAYER = 1.5
+# Growth counts only over at least this many successive layer pairs (4 layers with biases): an
+# explosion compounds over depth; a 2-layer head can have any ratio it learned. (Ours.)
+MIN_GROWTH_STEPS = 3
+# The loss improved when it fell by lr_too_high.LOSS_IMPROVED (5 %): a gradient 1e3x the
+# weights (GRAD_WEIGHT_RATIO) that the optimizer turned into sane steps while the loss fell and
+# nothing went non-finite (Adam on an unscaled regression target) is the loss's scale, not a
+# blow-up; the size route then needs the growth over depth as well.
 # First/last hidden-layer ratio above which gradients grow toward the input. AUTOTRAINER uses
 # 70; the prototype measured 0.7-14 on healthy nets, so 100 leaves a 7x margin.
 SPATIAL_THRESHOLD = 1e2
@@ -74,7 +115,7 @@ SPATIAL_THRESHOLD = 1e2
 def detect(view: TraceView) -> list[Finding]:
     findings = []
     for actor in view.actors:
-        finding = _temporal(view, actor) or _spatial(view, actor)
+        finding = _temporal(view, actor) or _size(view, actor) or _spatial(view, actor)
         if finding is not None:
             findings.append(finding)
     return findings
@@ -104,6 +145,8 @@ def _temporal(view: TraceView, actor: int) -> Finding | None:
     grown = np.isfinite(growth) & (growth >= GROWTH_THRESHOLD)
     grown[:n_base] = False
     huge = np.isfinite(to_weight) & (to_weight >= GRAD_WEIGHT_RATIO)
+    if huge.any() and _loss_scale_only(view, actor, rows, total):
+        huge[:] = False
     # The norm overflowed float32 while every element was finite: the gradient is beyond
     # 3.4e38, not NaN (a NaN element is non_finite's business).
     elements_ok = ~np.any(view.steps.grad_nonfinite[np.ix_(rows, params)] > 0, axis=1)
@@ -261,6 +304,170 @@ def _spatial(view: TraceView, actor: int) -> Finding | None:
     )
 
 
+def _loss_scale_only(view: TraceView, actor: int, rows: np.ndarray, total: np.ndarray) -> bool:
+    """Large gradients that hurt nothing: the loss fell LOSS_IMPROVED, nothing went non-finite
+    and the backward signal does not grow with depth (the loss's scale, not the network's)."""
+    loss = view.loss_trend(view.rows_of(actor))
+    if loss is None or loss.nonfinite or loss.rel_drop < LOSS_IMPROVED:
+        return False
+    if not np.all(np.isfinite(total)):
+        return False
+    depth = _depth_profile(view, actor, rows)
+    return depth is None or not np.any(depth.growth >= GROWTH_PER_LAYER)
+
+
+class _Depth:
+    """Per-layer norms on the judged rows: the size and backward-growth evidence."""
+
+    def __init__(self, layers, grad, weight, bias_rms, growth, median_step):
+        self.layers = layers  # the actor's layers, forward order, head last
+        self.grad = grad  # [rows, layers] gradient norm (before clipping)
+        self.weight = weight  # [rows, layers] weight norm
+        self.bias_rms = bias_rms  # [rows, chain] bias-gradient RMS of the layers with a bias
+        self.growth = growth  # [rows] geometric-mean growth per layer from the output back
+        self.median_step = median_step  # [rows] median successive ratio, output back
+        with np.errstate(all="ignore"):
+            ratio = grad / weight
+        hidden = ratio[:, :-1] if len(layers) > 1 else ratio
+        self.ratio = ratio  # [rows, layers] gradient / weight norm
+        self.size = nanmedian(hidden, axis=1) if hidden.size else np.full(len(grad), np.nan)
+
+
+def _depth_profile(view: TraceView, actor: int, rows: np.ndarray) -> _Depth | None:
+    layers = view.layers(actor)
+    if not layers:
+        return None
+    s = view.steps
+    params = view.params_of(actor)
+    biases: dict[str, list[int]] = {}
+    for p in params[~view.is_matrix[params] & view.ever_graded[params]]:
+        param = view.trace.params[int(p)]
+        if param.name.rsplit(".", 1)[-1].startswith("bias"):
+            biases.setdefault(param.module, []).append(int(p))
+    grad = layer_norms(s.fresh_grad_norm, rows, [layer.params for layer in layers])
+    weight = layer_norms(s.weight_norm, rows, [layer.params for layer in layers])
+    chain = [np.array(biases[layer.module]) for layer in layers if layer.module in biases]
+    growth = np.full(rows.size, np.nan)
+    median_step = np.full(rows.size, np.nan)
+    bias_rms = np.empty((rows.size, 0))
+    if len(chain) > MIN_GROWTH_STEPS:
+        sizes = np.array([view.numel[c].sum() for c in chain], dtype=np.float64)
+        bias_rms = layer_norms(s.fresh_grad_norm, rows, chain) / np.sqrt(sizes)
+        with np.errstate(all="ignore"):
+            steps = np.log(bias_rms[:, :-1] / bias_rms[:, 1:])  # each layer over the next one
+        ok = np.all(np.isfinite(steps), axis=1)
+        growth[ok] = np.exp(steps[ok].mean(axis=1))
+        median_step[ok] = np.exp(np.median(steps[ok], axis=1))
+    return _Depth(layers, grad, weight, bias_rms, growth, median_step)
+
+
+def _size(view: TraceView, actor: int) -> Finding | None:
+    """Every hidden layer's gradient as large as its weights, growing from the output back."""
+    all_rows = view.rows_of(actor)
+    rows = view.sample(all_rows)
+    depth = _depth_profile(view, actor, rows)
+    if depth is None or len(depth.layers) < 2:
+        return None
+    with np.errstate(invalid="ignore"):
+        bad = (
+            (depth.size >= SIZE_RATIO)
+            & (depth.growth >= GROWTH_PER_LAYER)
+            & (depth.median_step >= GROWTH_PER_LAYER)
+        )
+    onset = persistent_onset(bad, all_rows.size)
+    if onset is None:
+        return None
+    after = slice(onset, None)
+    size = float(nanmedian(depth.size[after]))
+    growth = float(nanmedian(depth.growth[after]))
+    onset_step = view.step_of(int(rows[onset]))
+    from_start = onset == 0
+    update = _update_ratio(view, actor, rows[after])
+    names = [layer_name(view, layer.module) for layer in depth.layers]
+    ratio = nanmedian(depth.ratio[after], axis=0)
+    grad = nanmedian(depth.grad[after], axis=0)
+    bias_rms = nanmedian(depth.bias_rms[after], axis=0)
+    shown = _ends(list(range(len(names))))
+    per_layer = ", ".join(
+        "..." if i is None else f"{names[i]} {fmt(float(grad[i]))} ({fmt(float(ratio[i]))}x)"
+        for i in shown
+    )
+    causes = likely_causes(view, actor)
+    summary = (
+        f"From step {onset_step} on, every hidden layer's gradient is about {fmt(size)} times "
+        f"the size of its weights (gradient norm and its ratio to the weights, input to output: "
+        f"{per_layer}), and the backward signal grows {fmt(growth)}x per layer from the output "
+        f"back (the biases' gradient, RMS {fmt(float(bias_rms[-1]))} at the output layer, "
+        f"{fmt(float(bias_rms[0]))} at the first). Each step changes the weights by "
+        f"{fmt(update)} of their size. Likely cause: {causes[0]}."
+    )
+    kind = "init" if from_start else ("lr" if update >= HIGH_UPDATE_RATIO else "clip")
+    finding = _finding(
+        view,
+        actor,
+        summary,
+        Evidence(
+            statistic="median over hidden layers of gradient norm / weight norm, with the "
+            "backward signal growing per layer",
+            value=size,
+            threshold=SIZE_RATIO,
+            comparison=">=",
+            modules=tuple(layer.module for layer in depth.layers),
+            steps=tuple(view.step_of(int(r)) for r in rows[onset:][bad[onset:]][:20]),
+            onset_step=onset_step,
+            counterfactual=(
+                "healthy training keeps each layer's gradient below half its weights (our healthy "
+                "runs: <= 0.47) and the backward signal about level across layers (~1x)"
+            ),
+            details={
+                "actor": view.actor_name(actor),
+                "layers": [
+                    {
+                        "layer": names[i],
+                        "grad_norm": float(grad[i]),
+                        "grad_to_weight": float(ratio[i]),
+                    }
+                    for i in range(len(names))
+                ],
+                "growth_per_layer": growth,
+                "growth_threshold": GROWTH_PER_LAYER,
+                "bias_grad_rms_input_to_output": [float(x) for x in bias_rms],
+                # Each layer with a bias over the next one: the growth from the output back.
+                "growth_each_layer_input_to_output": [
+                    float(a / b) for a, b in zip(bias_rms[:-1], bias_rms[1:], strict=True)
+                ],
+                "update_to_weight": update,
+                "from_first_step": from_start,
+                "likely_causes": causes,
+            },
+        ),
+        margin_confidence(size, SIZE_RATIO, decades_full=2.0),
+        fix=_fix(kind),
+    )
+    return finding
+
+
+def layer_name(view: TraceView, path: str) -> str:
+    """A layer as the user wrote it: a single model's paths are bare indices ("0") when it is
+    an nn.Sequential, so they are shown as attributes of the model ("model.0 (Linear)")."""
+    name = view.describe(path)
+    return f"model.{name}" if "" in view.roots and path[:1].isdigit() else name
+
+
+def _ends(idx: list[int], k: int = 3) -> list[int | None]:
+    """The first and last k of a list, with None standing for what is left out."""
+    return idx if len(idx) <= 2 * k else [*idx[:k], None, *idx[-k:]]
+
+
+def _update_ratio(view: TraceView, actor: int, rows: np.ndarray) -> float:
+    """Median over these rows of the applied update / weights (median over layers)."""
+    judged = judged_params(view, actor)
+    if judged.size == 0 or rows.size == 0:
+        return math.nan
+    per_row = row_update_ratio(view, rows, judged)
+    return float(nanmedian(per_row))
+
+
 def likely_causes(view: TraceView, actor: int) -> list[str]:
     params = view.params_of(actor)
     causes = []
@@ -313,25 +520,14 @@ def _clipping_note(view: TraceView, rows: np.ndarray, params: np.ndarray) -> str
     return ""
 
 
-def _finding(view, actor, summary, evidence, confidence) -> Finding:
+def _finding(view, actor, summary, evidence, confidence, fix: Fix | None = None) -> Finding:
     return Finding(
         code=CODE,
         severity=Severity.ERROR,
         title="Exploding gradients",
         summary=summary,
         evidence=evidence,
-        fix=Fix(
-            text=(
-                "Lower the learning rate, clip the gradient norm before the optimizer step, and "
-                "check the initialisation scale (He/Xavier, not std=1) and normalisation layers."
-            ),
-            code=(
-                "loss.backward()\n"
-                "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n"
-                "optimizer.step()\n"
-                "optimizer.zero_grad()"
-            ),
-        ),
+        fix=fix or _fix(_kind(view, actor, evidence.onset_step)),
         glossary=(
             "exploding-gradient",
             "gradient-clipping",
@@ -340,3 +536,52 @@ def _finding(view, actor, summary, evidence, confidence) -> Finding:
         ),
         confidence=confidence,
     )
+
+
+def _kind(view: TraceView, actor: int, onset_step: int | None) -> str:
+    """Which fix the evidence points to: "init" when the blow-up is there from the first step
+    and the weights were initialised too large, else "clip" (a blow-up that came later)."""
+    rows = view.rows_of(actor)
+    params = view.params_of(actor)
+    gain = view.init_gain(params[view.is_matrix[params]])
+    from_start = rows.size > 0 and onset_step == view.step_of(int(rows[0]))
+    return "init" if from_start and gain is not None and gain > LARGE_INIT_GAIN else "clip"
+
+
+_CLIP = "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)\n"
+FIXES = {
+    "init": Fix(
+        text=(
+            "The blow-up is there from the first step and in every layer: the initialisation "
+            "is too large. Re-initialise with He (ReLU) or Xavier (tanh) scaling, or keep "
+            "PyTorch's default; clipping only hides it."
+        ),
+        code=(
+            "for m in model.modules():\n"
+            "    if isinstance(m, torch.nn.Linear):\n"
+            "        torch.nn.init.kaiming_normal_(m.weight, nonlinearity='relu')\n"
+            "        torch.nn.init.zeros_(m.bias)"
+        ),
+    ),
+    "clip": Fix(
+        text=(
+            "Clip the gradient norm before the optimizer step, and check the learning rate, the "
+            "initialisation scale (He/Xavier, not std=1) and normalisation layers."
+        ),
+        code=f"loss.backward()\n{_CLIP}optimizer.step()\noptimizer.zero_grad()",
+    ),
+    "lr": Fix(
+        text=(
+            "Each step moves the weights by a large share of their size: lower the learning rate "
+            "(or add warm-up), and clip the gradient norm while you search."
+        ),
+        code=(
+            "optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)\n"
+            f"loss.backward()\n{_CLIP}optimizer.step()"
+        ),
+    ),
+}
+
+
+def _fix(kind: str) -> Fix:
+    return FIXES[kind]

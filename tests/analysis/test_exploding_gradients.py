@@ -54,3 +54,77 @@ def test_gradients_growing_toward_the_input_explode():
     )
     f = find(t, "exploding_gradients")
     assert f is not None and f.evidence.comparison == ">"
+
+
+# ---- size and growth (engine 1.5.0) ---------------------------------------------------------
+
+
+def _blow_up(size: float, growth: float, *, layers=(8, 16, 16, 16, 16, 2), n=30, onset=0, **kw):
+    """Every layer's gradient ``size`` times its weights from row ``onset``, the biases' gradient
+    RMS growing ``growth``-fold per layer from the output back; healthy (0.05, level) before."""
+    t = synthetic_trace(num_steps=n, layer_sizes=layers, **kw)
+    fresh = t.steps.fresh_grad_norm.astype(np.float64)
+    w = t.steps.weight_norm.astype(np.float64)
+    biases = [i for i, p in enumerate(t.params) if p.name.endswith("bias")]
+    for i, p in enumerate(t.params):
+        if p.name.endswith("weight"):
+            fresh[:, i] = 0.05 * w[:, i]
+            fresh[onset:, i] = size * w[onset:, i]
+    for k, i in enumerate(biases):
+        root = np.sqrt(t.params[i].shape[0])
+        fresh[:, i] = 0.05 * root
+        fresh[onset:, i] = growth ** (len(biases) - 1 - k) * root
+    return replace_steps(t, fresh_grad_norm=fresh.astype(np.float32))
+
+
+def _size_finding(trace):
+    f = find(trace, "exploding_gradients")
+    return f if f is not None and f.evidence.threshold == ex.SIZE_RATIO else None
+
+
+def test_gradients_just_above_the_weights_and_growing_per_layer_explode():
+    f = _size_finding(_blow_up(ex.SIZE_RATIO * 1.2, ex.GROWTH_PER_LAYER * 1.1))
+    assert f is not None
+    assert f.evidence.onset_step == 0
+    assert f.evidence.details["from_first_step"]
+    assert abs(f.evidence.details["growth_per_layer"] - ex.GROWTH_PER_LAYER * 1.1) < 1e-3
+    each = f.evidence.details["growth_each_layer_input_to_output"]
+    assert len(each) == 4 and all(abs(g - ex.GROWTH_PER_LAYER * 1.1) < 1e-3 for g in each)
+    assert "model.0 (Linear)" in f.summary and "model.8 (Linear)" in f.summary
+    assert "kaiming_normal_" in f.fix.code  # from the first step: the init
+
+
+def test_gradients_just_below_the_weights_do_not():
+    assert _size_finding(_blow_up(ex.SIZE_RATIO * 0.8, ex.GROWTH_PER_LAYER * 3)) is None
+
+
+def test_growth_just_below_the_threshold_does_not():
+    # The loss's scale: large in every layer, level across depth.
+    assert _size_finding(_blow_up(ex.SIZE_RATIO * 30, ex.GROWTH_PER_LAYER * 0.9)) is None
+
+
+def test_growth_over_too_few_layers_does_not_count():
+    shallow = _blow_up(ex.SIZE_RATIO * 30, 10.0, layers=(8, 16, 16, 2))  # 2 successive ratios
+    assert _size_finding(shallow) is None
+
+
+def test_a_later_blow_up_with_small_updates_is_clipped_not_reinitialised():
+    f = _size_finding(_blow_up(ex.SIZE_RATIO * 5, ex.GROWTH_PER_LAYER * 2, onset=10))
+    assert f is not None and f.evidence.onset_step == 10
+    assert "clip_grad_norm_" in f.fix.code and "kaiming" not in f.fix.code
+
+
+def test_a_later_blow_up_with_large_updates_points_to_the_learning_rate():
+    t = _blow_up(ex.SIZE_RATIO * 5, ex.GROWTH_PER_LAYER * 2, onset=10)
+    upd = (t.steps.weight_norm * ex.HIGH_UPDATE_RATIO * 2).astype(np.float32)
+    f = _size_finding(replace_steps(t, update_norm=upd))
+    assert f is not None and "lower the learning rate" in f.fix.text
+
+
+def test_a_gradient_far_above_the_weights_with_a_falling_loss_and_no_growth_is_the_loss_scale():
+    # Adam on unscaled regression targets: huge gradients, sane steps, the loss falls.
+    t = _blow_up(ex.GRAD_WEIGHT_RATIO * 3, 1.0)
+    assert find(t, "exploding_gradients") is None
+    flat = _blow_up(ex.GRAD_WEIGHT_RATIO * 3, 1.0, loss_start=2.3, loss_end=2.25)
+    f = find(flat, "exploding_gradients")
+    assert f is not None and f.evidence.threshold == ex.GRAD_WEIGHT_RATIO

@@ -71,14 +71,20 @@ def trace_stats(path: Path) -> dict[str, float]:
     import traces
     from analysis.detectors._signal import forward_signal
     from analysis.detectors._updates import update_stats
-    from analysis.detectors._view import TraceView, pooled_norm
+    from analysis.detectors._view import TraceView, nanmedian, pooled_norm
+    from analysis.detectors.exploding_gradients import _depth_profile
 
     t = traces.load(path)
     v = TraceView(t)
     s = t.steps
     out: dict[str, float] = {}
     ratios, gw, early, typical, drop, spike, collapse = [], [], [], [], [], [], []
+    size, growth = [], []
     for a in v.actors:
+        depth = _depth_profile(v, a, v.sample(v.rows_of(a)))
+        if depth is not None and len(depth.layers) >= 2:
+            size.append(nanmedian(depth.size))
+            growth.append(nanmedian(depth.growth))
         sig = forward_signal(v, a)
         if sig is not None:
             collapse.append(float(np.median(sig.drawdown)))
@@ -109,6 +115,8 @@ def trace_stats(path: Path) -> dict[str, float]:
     with np.errstate(all="ignore"):
         out["first/last"] = min(ratios) if ratios else np.nan
         out["max g/w"] = max(gw) if gw else np.nan
+        out["size"] = np.nanmax(size) if size else np.nan
+        out["growth"] = np.nanmax(growth) if growth else np.nan
         out["upd early"] = max(early) if early else np.nan
         out["upd run"] = min(typical) if typical else np.nan
         out["loss drop"] = min(drop) if drop else np.nan
