@@ -224,6 +224,15 @@ def notification_mark_read(*, user, notification_id: int) -> Notification | None
     return notification
 
 
+def notifications_mark_read(*, user, notifications) -> int:
+    """Mark the given notifications of the user read (a page being viewed); returns how many
+    changed. Evaluates `notifications`, so the caller's objects keep their unread state."""
+    ids = [n.pk for n in notifications if not n.is_read]
+    return Notification.objects.filter(recipient=user, pk__in=ids, is_read=False).update(
+        is_read=True
+    )
+
+
 def notifications_mark_all_read(*, user) -> int:
     """Mark every unread notification of the user read; returns how many changed."""
     return Notification.objects.filter(recipient=user, is_read=False).update(is_read=True)

@@ -30,6 +30,9 @@ def notification_list(request):
     page = Paginator(selectors.notification_list(user=request.user), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    # Seen means read; the rows were loaded first, so this page still highlights the new ones
+    # while the header (counted at render) already shows them read.
+    services.notifications_mark_read(user=request.user, notifications=page.object_list)
     prefs = services.notification_settings_get(user=request.user)
     form = NotificationSettingsForm(initial={"email_notifications": prefs.email_notifications})
     return render(

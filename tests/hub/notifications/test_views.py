@@ -7,6 +7,7 @@ from hub.notifications.context_processors import notifications as notifications_
 from hub.notifications.models import Notification, NotificationSettings
 from hub.notifications.selectors import notification_unread_count, question_is_followed
 from hub.notifications.services import notify
+from hub.notifications.views import PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,28 @@ def test_the_list_shows_newest_first_with_unread_highlighted(client, make_user):
     html = client.get("/notifications/").content.decode()
     assert html.index("fresh news") < html.index("older news")
     assert html.count("is-unread") == 1
-    assert "Mark all read" in html
+
+
+def test_viewing_the_list_marks_it_read_yet_still_shows_which_were_new(client, make_user):
+    alice = make_user()
+    notify(recipient=alice, verb="answered", text="fresh news", url="/q/1/")
+    client.force_login(alice)
+    html = client.get("/notifications/").content.decode()
+    header, page = html.split("</header>", 1)
+    assert page.count("is-unread") == 1 and "(unread)" in page
+    assert "badge" not in header  # the header of the same response already counts them read
+    assert not Notification.objects.filter(recipient=alice, is_read=False).exists()
+    assert "badge" not in client.get("/questions/").content.decode().split("</header>")[0]
+
+
+def test_viewing_one_page_of_the_list_leaves_the_other_pages_unread(client, make_user):
+    alice = make_user()
+    for number in range(PAGE_SIZE + 2):
+        notify(recipient=alice, verb="answered", text=f"news {number}", url=f"/q/{number}/")
+    client.force_login(alice)
+    html = client.get("/notifications/").content.decode()
+    assert 'aria-label="2 unread"' in html and "Mark all read" in html
+    assert Notification.objects.filter(recipient=alice, is_read=False).count() == 2
 
 
 def test_an_empty_list_explains_what_will_arrive(client, make_user):
@@ -118,10 +140,10 @@ def test_the_header_shows_the_unread_badge(client, make_user):
     notify(recipient=alice, verb="answered", text="t", url="/q/1/")
     notify(recipient=alice, verb="answered", text="t", url="/q/2/")
     client.force_login(alice)
-    html = client.get("/notifications/").content.decode()
+    html = client.get("/questions/").content.decode()
     assert 'aria-label="2 unread"' in html
     Notification.objects.update(is_read=True)
-    html = client.get("/notifications/").content.decode()
+    html = client.get("/questions/").content.decode()
     assert 'unread"' not in html.split("</header>")[0]
 
 
