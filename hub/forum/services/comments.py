@@ -5,7 +5,7 @@ from django.db import transaction
 
 from hub.accounts.selectors import user_is_moderator
 from hub.glossary.markdown import render_markdown
-from hub.notifications.services import mentions_notify, notify
+from hub.notifications.services import mentions_notify, notify, notify_question_followers
 
 from ..models import Answer, Comment, Question
 from . import limits
@@ -48,4 +48,14 @@ def comment_create(*, author, target, body: str) -> Comment:
             question=question,
         )
         mentions_notify(text=body, actor=author, question=question, url=url)
+        # Followers hear about the discussion on every post of the question, the bot's answer
+        # included (its author is nobody to tell). Whoever was notified above (author,
+        # @mention) is not notified twice: notify() drops a second unread row for the same url.
+        notify_question_followers(
+            question=question,
+            verb="commented",
+            text=f'{author.username} commented in "{question.title}"',
+            url=url,
+            actor=author,
+        )
     return comment

@@ -44,3 +44,38 @@ def test_bot_answers_notify_the_asker(question, asker):
         automated=True,
     )
     assert _verbs(asker) == ["answered"]
+
+
+def test_a_comment_on_the_bots_answer_notifies_the_questions_followers_but_not_the_commenter(
+    question, asker, make_user
+):
+    from hub.accounts.services import bot_user_get
+    from hub.notifications.services import question_follow
+
+    bot_answer = services.answer_create(
+        author=bot_user_get(),
+        question=question,
+        body="Diagnosis: missing zero_grad.",
+        automated=True,
+    )
+    follower, commenter = make_user(), make_user()
+    question_follow(user=follower, question=question)
+    question_follow(user=commenter, question=question)
+    Notification.objects.all().delete()
+    comment = services.comment_create(author=commenter, target=bot_answer, body="Did that fix it?")
+    for person in (asker, follower):
+        notification = Notification.objects.get(recipient=person)
+        assert notification.verb == "commented" and notification.url == comment.get_absolute_url()
+    assert _verbs(commenter) == []
+
+
+def test_a_followed_post_authors_comment_notification_is_not_doubled(
+    question, answer, asker, answerer
+):
+    from hub.notifications.services import question_follow
+
+    question_follow(user=answerer, question=question)
+    Notification.objects.all().delete()
+    services.comment_create(author=asker, target=answer, body="Thanks, that was it.")
+    assert _verbs(answerer) == ["commented"]
+    assert _verbs(asker) == []
