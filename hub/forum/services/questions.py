@@ -6,6 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from hub.accounts.selectors import user_is_moderator
+from hub.accounts.services import bot_user_get
 from hub.glossary.markdown import html_excerpt, render_markdown
 from hub.notifications.services import mentions_notify, question_follow
 
@@ -101,10 +102,23 @@ def question_edit(*, question: Question, editor, title: str, body: str, tags: li
 
 
 def question_tags_add(*, question: Question, tags: list[str]) -> None:
-    """System tags (e.g. from a diagnosis): no permission check, no revision, no limits."""
-    names = tags_normalize(tags)
-    if names:
+    """System tags (from a diagnosis): no permission check, no limits. The change is the bot's
+    revision, so the history does not show it as part of the asker's next edit."""
+    current = set(question.tags.values_list("name", flat=True))
+    names = [name for name in tags_normalize(tags) if name not in current]
+    if not names:
+        return
+    with transaction.atomic():
         question.tags.add(*tags_get_or_create(names))
+        revision_add(
+            target=question,
+            editor=bot_user_get(),
+            title=question.title,
+            body=question.body,
+            # in the edit form's order, so an edit keeping them shows no tag change
+            tags=" ".join(tag.name for tag in question.tags.all()),
+            summary="Tags from the trace diagnosis",
+        )
         question_render_bump(question_id=question.pk)
 
 

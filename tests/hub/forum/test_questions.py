@@ -60,10 +60,12 @@ def test_question_edit_by_another_user_is_refused(question, answerer):
         )
 
 
-def test_question_tags_add_makes_no_revision(question):
+def test_question_tags_add_is_the_bots_revision_and_only_when_a_tag_is_new(question):
     services.question_tags_add(question=question, tags=["vanishing-gradients"])
+    services.question_tags_add(question=question, tags=["vanishing-gradients", "pytorch"])
     assert question.tags.filter(name="vanishing-gradients").exists()
-    assert Revision.objects.filter(question=question).count() == 1
+    original, tagged = Revision.objects.filter(question=question).order_by("number")
+    assert tagged.editor.username == "gradient-doctor" and tagged.body == original.body
 
 
 def test_close_and_reopen_are_for_moderators_only(question, asker, moderator, make_question):

@@ -101,3 +101,21 @@ def test_the_old_url_of_a_slug_safe_tag_keeps_working(client, make_question):
     response = client.get("/tags/vanishing-gradients/")
     assert response.status_code == 200
     assert question.title in response.content.decode()
+
+
+def _revision_sections(client, question) -> list[str]:
+    html = client.get(f"/questions/{question.pk}/revisions/").content.decode()
+    return html.split('<section class="card revision"')[1:]
+
+
+def test_the_diagnosis_auto_tag_is_the_bots_revision_not_the_askers(client, question, asker):
+    services.question_tags_add(question=question, tags=["vanishing-gradients"])
+    tags_now = list(question.tags.values_list("name", flat=True))
+    services.question_edit(
+        question=question, editor=asker, title=question.title, body="Now with a clearer body.",
+        tags=tags_now,
+    )  # fmt: skip
+    original, tagged, edited = _revision_sections(client, question)
+    assert "gradient-doctor" in tagged and asker.username not in tagged
+    assert "<ins>pytorch vanishing-gradients</ins>" in tagged
+    assert asker.username in edited and "Tags:" not in edited
