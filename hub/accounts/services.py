@@ -3,9 +3,11 @@
 import logging
 import re
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
@@ -46,21 +48,61 @@ def username_validate(*, username: str) -> None:
         raise ValidationError("That username is taken.")
 
 
-def user_create(*, username: str, email: str, password: str) -> User:
-    """Create a person's account and their profile; validates name, e-mail and password."""
-    username = (username or "").strip()
+def _email_clean(email: str) -> str:
     email = User.objects.normalize_email((email or "").strip())
-    username_validate(username=username)
     if not email or "@" not in email:
         raise ValidationError("Enter a valid e-mail address.")
-    if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError("An account with that e-mail address already exists.")
-    candidate = User(username=username, email=email)
-    validate_password(password, user=candidate)
+    return email
+
+
+def _user_make(*, username: str, email: str, password: str) -> User:
+    username_validate(username=username)
+    validate_password(password, user=User(username=username, email=email))
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email, password=password)
         Profile.objects.create(user=user)
     return user
+
+
+def user_create(*, username: str, email: str, password: str) -> User:
+    """Create a person's account and their profile; validates name, e-mail and password."""
+    username, email = (username or "").strip(), _email_clean(email)
+    username_validate(username=username)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError("An account with that e-mail address already exists.")
+    return _user_make(username=username, email=email, password=password)
+
+
+def user_signup(*, username: str, email: str, password: str) -> User:
+    """The public sign-up: like user_create, but a registered address is not revealed (as
+    password reset does not reveal it). The account is made without an e-mail and the
+    address's holder is told by e-mail, in case they meant to reset their password."""
+    username, email = (username or "").strip(), _email_clean(email)
+    holder = User.objects.filter(email__iexact=email).first()
+    if holder is None:
+        return _user_make(username=username, email=email, password=password)
+    user = _user_make(username=username, email="", password=password)
+    transaction.on_commit(lambda: _signup_attempt_notice(holder=holder))
+    return user
+
+
+def _signup_attempt_notice(*, holder) -> None:
+    site = settings.SITE_URL.rstrip("/")
+    body = (
+        f"Someone tried to create a GradHub account with this e-mail address, which already "
+        f"belongs to your account {holder.username}. The new account was not given it.\n\n"
+        f"If that was you and you cannot log in, reset your password at "
+        f"{site}/accounts/password/reset/\n\nIf it was not you, you need not do anything."
+    )
+    try:
+        send_mail(
+            subject="[GradHub] Sign-up attempt with your e-mail address",
+            message=body,
+            from_email=None,
+            recipient_list=[holder.email],
+        )
+    except Exception:  # a mail outage must not break sign-up (nor reveal the address)
+        logger.exception("sign-up notice to user %s failed", holder.pk)
 
 
 def profile_get(*, user) -> Profile:

@@ -13,7 +13,7 @@ from hub.core.ratelimit import RateLimited, rate_limit
 from hub.core.web import client_ip, rate_limited_response, safe_next_url
 
 from .forms import ProfileForm, SignupForm
-from .services import profile_get, profile_update, user_create
+from .services import profile_get, profile_update, user_signup
 
 User = get_user_model()
 
@@ -40,7 +40,7 @@ def signup(request):
                     limit=limit,
                     period_seconds=period,
                 )
-                user = user_create(
+                user = user_signup(
                     username=form.cleaned_data["username"],
                     email=form.cleaned_data["email"],
                     password=form.cleaned_data["password1"],

@@ -174,3 +174,35 @@ def test_profile_edit_saves_the_bio_shown_escaped(client, db):
     page = client.get("/users/ada/").content.decode()
     assert "I debug &lt;b&gt;optimisers&lt;/b&gt;." in page
     assert client.post("/accounts/profile/", {"bio": "x" * 2001}).status_code == 400
+
+
+def _signup(client, *, username: str, email: str):
+    data = {"username": username, "email": email, "password1": PASSWORD, "password2": PASSWORD}
+    return client.post("/accounts/signup/", data)
+
+
+def test_signup_with_a_registered_email_looks_like_any_signup_and_tells_the_holder(
+    client, db, django_capture_on_commit_callbacks
+):
+    """No account enumeration: as with password reset, the page does not say whether an
+    address is registered; the holder hears about the attempt by e-mail instead."""
+    services.user_create(username="ada", email="ada@example.com", password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = _signup(client, username="fresh-one", email="fresh@example.com")
+    assert mail.outbox == []
+    client.post("/accounts/logout/")
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = _signup(client, username="squatter", email="ADA@example.com")
+    assert (
+        (taken.status_code, taken["Location"])
+        == (fresh.status_code, fresh["Location"])
+        == (
+            302,
+            "/",
+        )
+    )
+    assert client.get("/questions/ask/").status_code == 200  # signed in, as a fresh signup is
+    assert User.objects.filter(email__iexact="ada@example.com").count() == 1
+    assert User.objects.get(username="squatter").email == ""
+    (notice,) = mail.outbox
+    assert notice.to == ["ada@example.com"] and "password" in notice.body.lower()
