@@ -8,6 +8,7 @@ urlpatterns = [
     path("", trace_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("accounts/", include("hub.accounts.urls")),
     path("glossary/", include("hub.glossary.urls")),
     path("traces/", include("hub.traces.urls")),

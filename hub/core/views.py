@@ -1,4 +1,5 @@
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from .health import readiness
@@ -17,3 +18,9 @@ def readyz(request):
         {"status": "ready" if not down else "unavailable", "checks": checks},
         status=503 if down else 200,
     )
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the site's icon
+    (resolved per request: the hashed static name exists only after collectstatic)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

@@ -56,3 +56,11 @@ def test_header_links_the_moderation_queue_for_moderators_only(client, django_us
     staff = django_user_model.objects.create_user("staffer", password="pw-staff-123", is_staff=True)
     client.force_login(staff)
     assert 'href="/moderation/"' in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_favicon_ico_redirects_permanently_to_the_sites_svg_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("img/favicon.svg")
+    assert 'rel="icon" href="/static/img/favicon.svg"' in client.get("/questions/").content.decode()
