@@ -59,6 +59,7 @@ class DocsView(SpectacularSwaggerSplitView):
 
     url_name = "api:schema"
     title = "GradHub API"
+    template_name = "api/docs.html"
 
     @staticmethod
     def _swagger_ui_resource(filename):

@@ -102,3 +102,9 @@ def test_a_findings_fix_is_documented_as_the_object_it_is(schema):
     fix = schema["components"]["schemas"][fix["$ref"].rsplit("/", 1)[1]] if "$ref" in fix else fix
     assert fix["type"] == "object"
     assert set(fix["properties"]) == {"text", "code"} and fix["required"] == ["text"]
+
+
+def test_the_docs_page_links_back_to_the_sites_home_page():
+    page = APIClient().get("/api/v1/docs/").content.decode()
+    assert 'href="/"' in page and "Back to GradHub" in page
+    assert 'id="swagger-ui"' in page  # the docs themselves still render below the bar
