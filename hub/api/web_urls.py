@@ -1,12 +1,15 @@
 """People's settings pages for API tokens and webhooks; included at /settings/ by hub/urls.py."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import web_views
 
 app_name = "api_web"
 
 urlpatterns = [
+    # /settings/ itself is where people look first; the tokens page is the settings page.
+    path("", RedirectView.as_view(pattern_name="api_web:settings"), name="settings_index"),
     path("tokens/", web_views.settings_page, name="settings"),
     path("tokens/new/", web_views.token_create, name="token_create"),
     path("tokens/<int:token_id>/revoke/", web_views.token_revoke, name="token_revoke"),
