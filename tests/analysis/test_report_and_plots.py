@@ -45,3 +45,13 @@ def test_plots_survive_nan_and_inf():
     fresh[3] = np.inf
     svgs = all_svgs(replace_steps(t, fresh_grad_norm=fresh))
     assert "gradient_norms" in svgs
+
+
+def test_markdown_names_severity_in_words_not_emoji():
+    # emoji render as empty boxes on machines without an emoji font
+    d = diagnose(synthetic_trace(**SICK))
+    md = render_markdown(d)
+    words = {"error": "Error", "warning": "Warning", "info": "Note"}
+    for f in d.findings:
+        assert f"### {words[f.severity.value]}: {f.title}" in md
+    assert not any(ord(ch) > 0x2FFF for ch in md)
