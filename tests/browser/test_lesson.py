@@ -82,7 +82,7 @@ def test_glossary_term_page_and_article_render_with_math_and_auto_links(page, sc
     page.get_by_label("Search the glossary").press("Enter")
     page.get_by_role("link", name="Dead ReLU").click()
     assert page.get_by_role("heading", name="Dead ReLU", level=1).is_visible()
-    assert page.get_by_role("heading", name="torch.py").is_visible()
+    assert page.get_by_role("heading", name="dead_relu.py").is_visible()
     screenshot("glossary-dead-relu")
 
     page.goto("/articles/backpropagation/")
