@@ -99,17 +99,13 @@ def test_glossary_term_page_and_article_render_with_math_and_auto_links(page, sc
     assert page.js_errors == []
 
 
-def test_the_lesson_works_without_javascript(browser, live_server):
+def test_the_lesson_works_without_javascript(page_without_js):
     call_command("load_learning_content", verbosity=0)
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    page = context.new_page()
-    try:
-        page.goto("/learn/backprop/")
-        page.get_by_label("The network's prediction z₂ and the target y").check()
-        page.get_by_role("button", name="Check answer").click()  # a plain form POST
-        page.get_by_text("Answered correctly").wait_for()  # after the redirect back
-        page.get_by_role("link", name="Next step →").click()
-        assert page.get_by_role("heading", level=1).inner_text() == "The credit-assignment problem"
-        assert page.locator('.gm-node.is-unlocked[data-node="L"]').count() == 1
-    finally:
-        context.close()
+    page = page_without_js
+    page.goto("/learn/backprop/")
+    page.get_by_label("The network's prediction z₂ and the target y").check()
+    page.get_by_role("button", name="Check answer").click()  # a plain form POST
+    page.get_by_text("Answered correctly").wait_for()  # after the redirect back
+    page.get_by_role("link", name="Next step →").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "The credit-assignment problem"
+    assert page.locator('.gm-node.is-unlocked[data-node="L"]').count() == 1
