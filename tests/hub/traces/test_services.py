@@ -20,7 +20,7 @@ from hub.traces import bot_post, queue, sandbox, services, sweep
 from hub.traces.diagnosis import MAX_ATTEMPTS, diagnosis_plots_render, trace_diagnose
 from hub.traces.models import Diagnosis, Finding, Trace
 from hub.traces.selectors import questions_with_same_diagnosis, trace_ask_prefill
-from tests.factories import question_make, user_make
+from tests.factories import answer_make, question_make, user_make
 from tests.hub.traces.pipeline_fixtures import (
     missing_zero_grad_trace_bytes,
     pickle_bytes,
@@ -354,6 +354,34 @@ def test_same_diagnosis_lists_solved_questions_first_and_not_this_one(asker, que
     body = Answer.objects.get(question=question).body
     assert "Questions with the same diagnosis (✅ solved, listed first)" in body
     assert body.index(solved.get_absolute_url()) < body.index(unsolved.get_absolute_url())
+
+
+def test_same_diagnosis_also_lists_visible_questions_tagged_with_the_finding_after_traced_ones(
+    asker, question
+):
+    def tagged(title: str, *, solved: bool = False, hidden: bool = False):
+        q = question_make(author=user_make(), title=title, tags=["vanishing-gradients"])
+        if solved:
+            q.accepted_answer = answer_make(author=user_make(), question=q)
+        q.is_hidden = hidden
+        q.save(update_fields=["accepted_answer", "is_hidden"])
+        return q
+
+    author = user_make()
+    traced = question_make(author=author, title="Early layers do not learn in my deep net")
+    trace_diagnose(
+        trace_id=services.trace_upload(
+            owner=author, uploaded_file=upload(vanishing_trace_bytes()), question=traced
+        ).pk
+    )
+    unsolved = tagged("Gradients vanish in my sigmoid stack")
+    solved = tagged("Vanishing gradients in a 20-layer MLP", solved=True)
+    tagged("Hidden vanishing question", hidden=True)
+    question_make(author=user_make(), title="Unrelated loss question")
+    found = questions_with_same_diagnosis(
+        codes=["vanishing_gradients"], layers=["0"], exclude_question_id=question.pk
+    )
+    assert [q.pk for q in found] == [traced.pk, solved.pk, unsolved.pk]
 
 
 def test_plots_are_drawn_after_the_post_and_added_to_it_once(
