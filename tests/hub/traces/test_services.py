@@ -412,6 +412,30 @@ def test_plots_are_drawn_after_the_post_and_added_to_it_once(
     assert Answer.objects.filter(question=question).count() == 1
 
 
+def test_while_plots_are_drawn_the_post_says_so_under_its_plots_heading(asker, question):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
+    )
+    diagnosis = trace_diagnose(trace_id=trace.pk)
+    answer = Answer.objects.get(question=question)
+    assert "### Plots\n\n" + bot_post.PLOTS_PENDING in answer.body
+
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    answer.refresh_from_db()
+    assert "### Plots" in answer.body and bot_post.PLOTS_PENDING not in answer.body
+
+
+def test_plots_that_cannot_be_drawn_leave_no_plots_heading_in_the_post(asker, question):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
+    )
+    diagnosis = trace_diagnose(trace_id=trace.pk)
+    trace.file.storage.delete(trace.file.name)
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    body = Answer.objects.get(question=question).body
+    assert "### Plots" not in body and bot_post.PLOTS_PENDING not in body
+
+
 def test_plots_of_a_vanished_file_end_without_plots(asker):
     trace = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
     diagnosis = trace_diagnose(trace_id=trace.pk)

@@ -331,3 +331,14 @@ def test_asking_without_a_trace_just_says_the_question_is_live(owner_client):
     response = owner_client.post("/questions/ask/", data)
     html = owner_client.get(response.url).content.decode()
     assert "Your question is live." in html and "Gradient Doctor is reading" not in html
+
+
+def test_the_trace_page_says_the_plots_are_being_drawn_until_they_are(owner_client, owner):
+    trace = services.trace_upload(owner=owner, uploaded_file=upload(trace_bytes()), private=True)
+    diagnosis = trace_diagnose(trace_id=trace.pk)
+    assert not diagnosis.plots_done
+    report = owner_client.get(f"/traces/{trace.pk}/").content.decode().split("trace-report")[1]
+    assert "<h3>Plots</h3>" in report and "being drawn" in report
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    report = owner_client.get(f"/traces/{trace.pk}/").content.decode().split("trace-report")[1]
+    assert "being drawn" not in report and "/plots/gradient_flow.svg" in report
