@@ -71,11 +71,15 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
                 parts.append(f"- {mark}[{title}]({question.get_absolute_url()})")
         else:
             parts.append("None yet: this may be the first.")
+    # A private diagnosis is no answer: nothing to vote on, and people are one button away.
+    if trace.question_id is None:
+        invite = "for people's view, use “Ask the community” on this page."
+    else:
+        invite = "vote and comment as on any answer."
     parts += [
         "",
         "---",
-        f"*Written by a program (engine {diagnosis.engine_version}). Check the evidence; "
-        "vote and comment as on any answer.*",
+        f"*Written by a program (engine {diagnosis.engine_version}). Check the evidence; {invite}*",
     ]
     return "\n".join(parts).strip() + "\n"
 

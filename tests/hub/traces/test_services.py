@@ -478,6 +478,19 @@ def test_an_overlong_report_is_cut_at_a_finding_with_a_link_to_the_trace(asker, 
     assert f"[the trace page](/traces/{trace.pk}/)" in body
 
 
+def test_the_footer_invites_votes_in_a_thread_but_not_on_a_private_diagnosis(asker, question):
+    private = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    body = bot_post.bot_post_body(trace=private, diagnosis=trace_diagnose(trace_id=private.pk))
+    assert "vote" not in body and "comment" not in body
+    assert "Check the evidence" in body and "Ask the community" in body
+
+    asked = services.trace_upload(
+        owner=asker, uploaded_file=upload(trace_bytes()), question=question
+    )
+    body = bot_post.bot_post_body(trace=asked, diagnosis=trace_diagnose(trace_id=asked.pk))
+    assert "vote and comment as on any answer" in body
+
+
 def test_trace_upload_is_limited_per_user_whatever_the_entry_point(asker, settings):
     from rest_framework.test import APIClient
 
