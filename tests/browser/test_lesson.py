@@ -67,7 +67,7 @@ def test_learner_completes_the_lesson_and_the_graph_matrix_shows_values_and_grad
     matrix = page.locator(".graph-matrix.is-complete")
     assert page.locator(".gm-node.is-locked").count() == 0
     # Every edge carries a forward value and a gradient, e.g. ∂L/∂w₂ = 0.2287 on w2 → z2.
-    assert page.locator(".gm-edge-grad").count() == page.locator(".gm-edge").count() == 9
+    assert page.locator(".gm-edge-grad").count() == page.locator(".gm-edge").count() == 10
     assert "0.2287" in page.locator('.gm-edge[data-source="w2"] .gm-edge-grad').text_content()
     matrix.screenshot(path=str(screenshot("lesson-complete").with_name("graph-matrix.png")))
     page.goto("/learn/backprop/")
