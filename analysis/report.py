@@ -8,7 +8,8 @@ from analysis.detectors._view import fmt
 from analysis.findings import Diagnosis, Finding
 
 SEVERITY_LABEL = {"error": "ERROR", "warning": "WARNING", "info": "INFO"}
-SEVERITY_ICON = {"error": "🔴", "warning": "🟠", "info": "🔵"}
+# words, not emoji: emoji show as empty boxes without an emoji font
+SEVERITY_WORD = {"error": "Error", "warning": "Warning", "info": "Note"}
 
 
 def _stat_line(f: Finding) -> str:
@@ -68,7 +69,7 @@ def render_markdown(diagnosis: Diagnosis, *, glossary_url: str = "/glossary/{slu
         out += [f"*{_md_escape(note)}*", ""]
     for f in diagnosis.findings:
         sev = f.severity.value
-        out.append(f"### {SEVERITY_ICON[sev]} {f.title}")
+        out.append(f"### {SEVERITY_WORD[sev]}: {f.title}")
         out.append(f"`{f.code}` · {sev} · confidence {f.confidence:.2f}")
         out.append("")
         out.append(f.summary)

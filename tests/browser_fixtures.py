@@ -60,6 +60,15 @@ def page(browser, live_server):
 
 
 @pytest.fixture
+def page_without_js(browser, live_server):
+    """Like `page`, with JavaScript off: what works for a visitor whose scripts do not run."""
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
 def screenshot(page):
     """screenshot("name") saves screenshots/<name>.png of the whole page and returns its path."""
     SCREENSHOT_DIR.mkdir(exist_ok=True)

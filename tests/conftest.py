@@ -6,7 +6,12 @@ from urllib.parse import urlparse
 import pytest
 from django.conf import settings
 
-from tests.browser_fixtures import browser, page, screenshot  # noqa: F401 (shared fixtures)
+from tests.browser_fixtures import (  # noqa: F401 (shared fixtures)
+    browser,
+    page,
+    page_without_js,
+    screenshot,
+)
 from tests.factories import user_make
 from tests.worker import WorkerProcess
 

@@ -101,10 +101,18 @@ class ProgressBar:
             self._last_percent = percent
             filled = BAR_WIDTH * percent // 100
             bar = "#" * filled + "." * (BAR_WIDTH - filled)
-            mb = f"{self.done / 1e6:.1f}/{self.total / 1e6:.1f} MB"
             end = "\n" if percent == 100 else ""
-            self.stream.write(f"\r{self.label} [{bar}] {percent:3d}%  {mb}{end}")
+            sizes = _sizes(self.done, self.total)
+            self.stream.write(f"\r{self.label} [{bar}] {percent:3d}%  {sizes}{end}")
             self.stream.flush()
+
+
+def _sizes(done: int, total: int) -> str:
+    """ "1.2/2.6 MB" in the unit of the total: a small trace is "34.5/34.5 KB", not "0.0/0.0 MB"."""
+    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
+        if total >= scale:
+            return f"{done / scale:.1f}/{total / scale:.1f} {unit}"
+    return f"{done}/{total} B"
 
 
 class MultipartBody:

@@ -4,7 +4,8 @@
 built for speed: one compiled regex over every name and alias (a prefix tree in which the
 longest spelling wins, so "vanishing gradient" beats "gradient"), cached per process and
 rebuilt only when the Term table changes (one cheap aggregate query per call checks that). The HTML is walked with the standard library's tokenizer, never with a regex: text
-inside <code>, <pre>, <a>, <script>, <style> and math elements (class "math") is left alone.
+inside <code>, <pre>, <a>, <script>, <style>, headings and math elements (class "math") is left
+alone, and so are names that merely contain a term (PROTECTED_PHRASES).
 """
 
 import re
@@ -17,7 +18,15 @@ from html import escape
 from html.parser import HTMLParser
 
 # Text inside these elements is never linked: code, existing links, non-content.
-SKIP_TAGS = frozenset({"a", "code", "pre", "kbd", "samp", "script", "style", "svg", "math"})
+# Headings too: a link there reads as a navigation item and breaks the title's flow.
+SKIP_TAGS = frozenset(
+    {"a", "code", "pre", "kbd", "samp", "script", "style", "svg", "math",
+     "h1", "h2", "h3", "h4", "h5", "h6"}
+)  # fmt: skip
+# Names that contain a term but are not about it ("Gradient Doctor" is the bot, not a
+# gradient). They join the regex as spellings without a term, so the longest match wins and
+# the phrase is left as it is. The banner is hub/traces/bot_post.py's BOT_POST_BANNER.
+PROTECTED_PHRASES = ("Gradient Doctor", "Gradient Doctor · automated diagnosis")
 # Elements with one of these classes hold KaTeX source or output (see hub/glossary/markdown.py).
 SKIP_CLASSES = frozenset({"math", "katex", "katex-display"})
 # https://html.spec.whatwg.org/#void-elements: they never get an end tag.
@@ -32,8 +41,8 @@ LINK_CLASS = "glossary-link"
 class TermTable:
     fingerprint: tuple
     pattern: re.Pattern | None
-    # normalised spelling ("vanishing gradient") -> (slug, tooltip)
-    spellings: dict[str, tuple[str, str]]
+    # normalised spelling ("vanishing gradient") -> (slug, tooltip); None: a protected phrase
+    spellings: dict[str, tuple[str, str] | None]
 
 
 _lock = threading.Lock()
@@ -103,7 +112,7 @@ def _fingerprint() -> tuple:
 def _build_table(fingerprint: tuple) -> TermTable:
     from .selectors import term_link_rows
 
-    spellings: dict[str, tuple[str, str]] = {}
+    spellings: dict[str, tuple[str, str] | None] = {}
     for slug, name, aliases, summary in term_link_rows():
         for spelling in [name, *aliases]:
             key = normalise(spelling)
@@ -111,6 +120,8 @@ def _build_table(fingerprint: tuple) -> TermTable:
                 spellings[key] = (slug, summary)
     if not spellings:
         return TermTable(fingerprint=fingerprint, pattern=None, spellings={})
+    for phrase in PROTECTED_PHRASES:
+        spellings.setdefault(normalise(phrase), None)
     alternation = _trie_regex(list(spellings))
     # Whole words only: no letter, digit, underscore, hyphen or dot glued to either side
     # ("ReLU" must not match inside "LeakyReLU" or "nn.ReLU"; a sentence-ending dot is fine).
@@ -194,7 +205,10 @@ class _Linker(HTMLParser):
             return
         position = 0
         for match in self.table.pattern.finditer(data):
-            slug, summary = self.table.spellings[normalise(match.group(0))]
+            term = self.table.spellings[normalise(match.group(0))]
+            if term is None:  # a protected phrase: its text stays as it is
+                continue
+            slug, summary = term
             if slug in self.linked:
                 continue
             self.linked.add(slug)

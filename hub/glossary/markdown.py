@@ -160,6 +160,53 @@ def render_markdown(text: str) -> str:
     return html
 
 
+# LaTeX where only plain text fits (summaries, excerpts, search snippets): the commands our
+# content uses, as Unicode; relations get spaces because LaTeX drops the one after a command.
+_TEX_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε",
+    "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "partial": "∂",
+    "nabla": "∇", "infty": "∞", "sum": "Σ", "prod": "∏", "sqrt": "√", "lVert": "‖",
+    "rVert": "‖", "lceil": "⌈", "rceil": "⌉", "le": " ≤ ", "leq": " ≤ ", "ge": " ≥ ",
+    "geq": " ≥ ", "ne": " ≠ ", "approx": " ≈ ", "cdot": " · ", "times": " × ", "pm": " ± ",
+    "odot": " ⊙ ", "in": " ∈ ", "to": " → ", "rightarrow": " → ", "leftarrow": " ← ",
+    "quad": " ", "qquad": " ", "left": "", "right": "", "bigl": "", "bigr": "",
+    "text": "", "mathrm": "", "mathbf": "", "operatorname": "", "hat": "",
+}  # fmt: skip
+_TEX_COMMAND_RE = re.compile(r"\\([A-Za-z]+)(?: (?=[\w\\]))?")  # "\partial L" → "∂L"
+_TEX_FRAC_RE = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
+_TEX_ATOM_RE = re.compile(r"[\w.'∂∇]+")
+_MATH_SOURCE_RE = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+_MATH_ELEMENT_RE = re.compile(r'(<(span|div) class="math[^"]*">)(.*?)(</\2>)', re.S)
+
+
+def tex_plain(tex: str) -> str:
+    """Readable plain text for a LaTeX formula: \\le → ≤, \\frac{a}{b} → a/b, braces dropped."""
+
+    def command(match: re.Match) -> str:
+        name = match.group(1)
+        return "\\frac" if name == "frac" else _TEX_SYMBOLS.get(name, name)  # \\log → log
+
+    def atom(part: str) -> str:
+        part = part.strip()
+        return part if _TEX_ATOM_RE.fullmatch(part) else f"({part})"
+
+    text = _TEX_COMMAND_RE.sub(command, tex)
+    while (fractions := _TEX_FRAC_RE.sub(lambda m: f"{atom(m[1])}/{atom(m[2])}", text)) != text:
+        text = fractions  # innermost first, until none is left
+    text = re.sub(r"\\[,;:! ]", " ", text).replace("{", "").replace("}", "")
+    return " ".join(text.split())
+
+
+def math_source_plain(text: str) -> str:
+    """Markdown source with each `$…$` / `$$…$$` formula as plain text (search snippets)."""
+    return _MATH_SOURCE_RE.sub(lambda m: tex_plain(m[1] or m[2]), text)
+
+
+def math_html_plain(html: str) -> str:
+    """Rendered HTML with each `.math` element's LaTeX as plain text (before tags are stripped)."""
+    return _MATH_ELEMENT_RE.sub(lambda m: m[1] + escape(tex_plain(unescape(m[3]))) + m[4], html)
+
+
 _PRE_RE = re.compile(r"<pre\b.*?</pre>", re.S)
 _INLINE_TAG_RE = re.compile(r"</?(?:a|b|code|del|em|i|kbd|s|span|strong|sub|sup)\b[^>]*>")
 _TAG_RE = re.compile(r"<[^>]+>")
@@ -167,7 +214,8 @@ _TAG_RE = re.compile(r"<[^>]+>")
 
 def html_excerpt(html: str, *, max_length: int) -> str:
     """Plain text from rendered HTML, code blocks left out, cut at a word boundary."""
-    text = _TAG_RE.sub(" ", _INLINE_TAG_RE.sub("", _PRE_RE.sub(" ", html or "")))
+    html = math_html_plain(_PRE_RE.sub(" ", html or ""))
+    text = _TAG_RE.sub(" ", _INLINE_TAG_RE.sub("", html))
     text = " ".join(unescape(text).split())
     if len(text) <= max_length:
         return text

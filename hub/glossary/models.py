@@ -44,6 +44,12 @@ class Term(models.Model):
         return reverse("glossary:term_detail", kwargs={"slug": self.slug})
 
     @property
+    def snippet_filename(self) -> str:
+        """A module name for the snippet ("dead-relu" → dead_relu.py), never one that would
+        shadow a package it imports (torch.py)."""
+        return self.slug.replace("-", "_") + ".py"
+
+    @property
     def letter(self) -> str:
         first = self.name[:1].upper()
         return first if first.isalpha() else "#"

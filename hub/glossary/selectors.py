@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.html import strip_tags
 from django.utils.text import Truncator, slugify
 
+from .markdown import math_html_plain
 from .models import SUMMARY_MAX_CHARS, Term
 
 QUESTIONS_PER_TERM = 10  # a term page lists the latest tagged questions, not the whole forum
@@ -16,7 +17,8 @@ QUESTIONS_PER_TERM = 10  # a term page lists the latest tagged questions, not th
 
 def term_summary(*, definition_html: str, definition: str = "") -> str:
     """One sentence of plain text for tooltips and listings."""
-    text = " ".join(unescape(strip_tags(definition_html or definition)).split())
+    html = math_html_plain(definition_html) if definition_html else definition
+    text = " ".join(unescape(strip_tags(html)).split())
     end = text.find(". ")
     if 0 < end < SUMMARY_MAX_CHARS:
         return text[: end + 1]

@@ -25,6 +25,8 @@ def _ops():
         "sigmoid": torch.sigmoid,
         "tanh": torch.tanh,
         "relu": torch.relu,
+        # σ′(z) = σ(z)(1 − σ(z)): the factor a gradient is multiplied by through a sigmoid
+        "sigmoid_slope": lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z)),
         # L = (prediction − target)²
         "squared_error": lambda prediction, target: (prediction - target) ** 2,
     }

@@ -13,6 +13,8 @@ BOT_POST_BANNER = "**Gradient Doctor · automated diagnosis**"
 # The engine's report in a post is cut (at a finding) beyond this: the forum takes automated
 # posts up to 4 x 30,000 characters (hub/forum/services/common.py), and the rest of the post is short.
 BOT_POST_REPORT_MAX_CHARS = 100_000
+# Under "Plots" until the follow-up task has drawn them (traces.js swaps the post in then).
+PLOTS_PENDING = "*The plots are being drawn: they appear here in a few seconds.*"
 # "Questions with the same diagnosis" (solved first) listed in a bot post.
 SIMILAR_QUESTIONS_LIMIT = 5
 # Findings of these severities are listed as the question's problems (an info note is not one).
@@ -43,7 +45,9 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
         "",
         report,
     ]
-    if diagnosis.plots:
+    if not diagnosis.plots_done:
+        parts += ["", "### Plots", "", PLOTS_PENDING]
+    elif diagnosis.plots:
         parts += ["", "### Plots", ""]
         for name in sorted(diagnosis.plots):
             label = name.replace("_", " ").replace("-", " ")
@@ -67,11 +71,15 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
                 parts.append(f"- {mark}[{title}]({question.get_absolute_url()})")
         else:
             parts.append("None yet: this may be the first.")
+    # A private diagnosis is no answer: nothing to vote on, and people are one button away.
+    if trace.question_id is None:
+        invite = "for people's view, use “Ask the community” on this page."
+    else:
+        invite = "vote and comment as on any answer."
     parts += [
         "",
         "---",
-        f"*Written by a program (engine {diagnosis.engine_version}). Check the evidence; "
-        "vote and comment as on any answer.*",
+        f"*Written by a program (engine {diagnosis.engine_version}). Check the evidence; {invite}*",
     ]
     return "\n".join(parts).strip() + "\n"
 

@@ -145,7 +145,8 @@ def diagnosis_plots_render(*, diagnosis_id: int) -> Diagnosis | None:
         diagnosis.plots = plots
         diagnosis.plots_done = True
         diagnosis.save(update_fields=["plots", "plots_done", "updated_at"])
-        if plots and diagnosis.answer_id is not None:
+        # Edited even without plots: the post's "being drawn" line must go either way.
+        if diagnosis.answer_id is not None:
             trace = Trace.objects.select_related("question").get(pk=diagnosis.trace_id)
             if trace.question_id is not None:
                 answer_edit(

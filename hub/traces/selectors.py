@@ -89,16 +89,20 @@ def traces_for_question(*, question) -> list[Trace]:
 def questions_with_same_diagnosis(
     *, codes: list[str], layers: list[str], exclude_question_id: int | None, limit: int = 5
 ) -> list:
-    """Visible questions whose traces had the same warning/error findings.
+    """Visible questions whose traces had the same warning/error findings, then visible
+    questions tagged with a finding's code (vanishing_gradients → vanishing-gradients).
 
-    Ranked: solved (an accepted answer) first, then more codes in common, then a finding on
-    the same layer, then score.
+    Traced matches are ranked first (the evidence is the same), each group solved (an accepted
+    answer) first; traced ones then by more codes in common, a finding on the same layer, score.
     """
 
     if not codes:
         return []
+    solved = Case(
+        When(accepted_answer__isnull=False, then=1), default=0, output_field=IntegerField()
+    )
     layer_match = Q(traces__diagnoses__finding_rows__first_layer__in=[x for x in layers if x])
-    queryset = (
+    traced = list(
         Question.objects.filter(
             is_hidden=False,
             traces__diagnoses__finding_rows__code__in=codes,
@@ -106,17 +110,28 @@ def questions_with_same_diagnosis(
         )
         .exclude(pk=exclude_question_id)
         .annotate(
-            solved=Case(
-                When(accepted_answer__isnull=False, then=1), default=0, output_field=IntegerField()
-            ),
+            solved=solved,
             shared_codes=Count("traces__diagnoses__finding_rows__code", distinct=True),
             shared_layers=Count(
                 "traces__diagnoses__finding_rows__first_layer", filter=layer_match, distinct=True
             ),
         )
-        .order_by("-solved", "-shared_codes", "-shared_layers", "-score", "-created_at")
+        .order_by("-solved", "-shared_codes", "-shared_layers", "-score", "-created_at")[:limit]
     )
-    return list(queryset[:limit])
+    if len(traced) >= limit:
+        return traced
+    # People tag a question with the problem's name long before anyone uploads a trace.
+    tagged = (
+        Question.objects.filter(
+            is_hidden=False, tags__name__in=[code.replace("_", "-") for code in codes]
+        )
+        .exclude(pk=exclude_question_id)
+        .exclude(pk__in=[q.pk for q in traced])
+        .annotate(solved=solved)
+        .distinct()
+        .order_by("-solved", "-score", "-created_at")
+    )
+    return traced + list(tagged[: limit - len(traced)])
 
 
 def trace_ask_prefill(*, user, trace_id) -> dict | None:

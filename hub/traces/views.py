@@ -257,7 +257,7 @@ def question_ask(request):
             prefill = trace_ask_prefill(user=request.user, trace_id=data.get("attach_trace"))
             try:
                 ip_limit(request, scope="post", rule=RATE_IP_POST)
-                question, _ = question_ask_with_trace(
+                question, trace = question_ask_with_trace(
                     author=request.user,
                     title=data["title"],
                     body=data["body"],
@@ -275,8 +275,13 @@ def question_ask(request):
                     form.add_error(None, error)
                 status = 400
             else:
-                messages.success(request, "Your question is live.")
-                return redirect(question.get_absolute_url())
+                if trace is None:
+                    messages.success(request, "Your question is live.")
+                    return redirect(question.get_absolute_url())
+                # The trace's live state is below the question: say so, and scroll to its card.
+                reading = "" if trace.is_terminal else " The Gradient Doctor is reading your trace…"
+                messages.success(request, "Your question is live." + reading)
+                return redirect(f"{question.get_absolute_url()}#trace-{trace.pk}")
         else:
             status = 400
     else:

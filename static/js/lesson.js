@@ -35,6 +35,7 @@
       more.innerHTML = moreHtml; // server-rendered, sanitised markdown
       feedback.appendChild(more);
       if (window.gradhubRenderMath) window.gradhubRenderMath(more);
+      if (window.gradhubCopyButtons) window.gradhubCopyButtons(more);
     }
   }
 

@@ -68,7 +68,11 @@
     fetchPage().then(function (doc) {
       var fresh = doc.getElementById("main");
       var main = document.getElementById("main");
-      if (fresh && main) { main.innerHTML = fresh.innerHTML; init(main); }
+      if (fresh && main) {
+        main.innerHTML = fresh.innerHTML;
+        init(main);
+        if (window.gradhubCopyButtons) window.gradhubCopyButtons(main);
+      }
     });
   }
 

@@ -45,3 +45,35 @@ def test_plots_survive_nan_and_inf():
     fresh[3] = np.inf
     svgs = all_svgs(replace_steps(t, fresh_grad_norm=fresh))
     assert "gradient_norms" in svgs
+
+
+def test_markdown_names_severity_in_words_not_emoji():
+    # emoji render as empty boxes on machines without an emoji font
+    d = diagnose(synthetic_trace(**SICK))
+    md = render_markdown(d)
+    words = {"error": "Error", "warning": "Warning", "info": "Note"}
+    for f in d.findings:
+        assert f"### {words[f.severity.value]}: {f.title}" in md
+    assert not any(ord(ch) > 0x2FFF for ch in md)
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_plot_text_is_high_contrast_on_the_plots_own_paper_and_large_enough_for_a_phone():
+    import re
+
+    t = synthetic_trace(**SICK)
+    for svg in (gradient_flow_svg(t), gradient_norms_svg(t)):
+        # the plot brings its paper: its contrast must not depend on the page's theme
+        paper = re.search(r'<g id="patch_1">\s*<path [^>]*style="fill: (#[0-9a-f]{6})', svg)[1]
+        styles = re.findall(r'<text[^>]*style="([^"]*)"', svg)
+        assert styles
+        for style in styles:
+            fill = re.search(r"fill: (#[0-9a-f]{6})", style)[1]
+            lighter, darker = sorted((_luminance(fill), _luminance(paper)), reverse=True)
+            assert (lighter + 0.05) / (darker + 0.05) >= 7, style  # WCAG AAA
+            assert float(re.search(r"font-size: ([\d.]+)px", style)[1]) >= 9, style

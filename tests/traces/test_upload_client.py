@@ -191,3 +191,13 @@ def test_python_dash_m_traces_upload_runs_as_a_command(live_server, trace_file, 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(live_server.url + "/traces/")
+
+
+@pytest.mark.parametrize(
+    "total, shown",
+    [(512, "512/512 B"), (34_500, "34.5/34.5 KB"), (2_600_000, "2.6/2.6 MB")],
+)
+def test_the_progress_bar_shows_sizes_in_a_unit_that_fits_them(total, shown):
+    stream = io.StringIO()
+    upload.ProgressBar(label="Uploading run.trace", total=total, stream=stream).advance(total)
+    assert stream.getvalue().endswith(f"100%  {shown}\n")

@@ -6,6 +6,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from hub.forum.selectors import MARK_START, MARK_STOP
+from hub.glossary.markdown import math_source_plain
 
 register = template.Library()
 FENCE_RE = re.compile(r"`{3,}[\w-]*|~{3,}|\${2}")
@@ -14,7 +15,7 @@ FENCE_RE = re.compile(r"`{3,}[\w-]*|~{3,}|\${2}")
 @register.filter
 def marked_snippet(text: str) -> str:
     """Escape a search snippet, then turn the match markers into <mark> elements."""
-    text = FENCE_RE.sub(" ", text or "")  # markdown fences and display-math markers
+    text = FENCE_RE.sub(" ", math_source_plain(text or ""))  # formulas as text, then fences
     html = escape(text)
     return mark_safe(html.replace(MARK_START, "<mark>").replace(MARK_STOP, "</mark>"))
 

@@ -185,3 +185,12 @@ def test_reindex_fills_excerpts_into_cached_list_rows_at_once(client, corpus):
     assert "After 300 steps with autocast" not in client.get("/questions/").content.decode()
     call_command("forum_reindex", verbosity=0)
     assert "After 300 steps with autocast" in client.get("/questions/").content.decode()
+
+
+def test_snippet_filter_shows_math_as_plain_text_not_latex_source():
+    from hub.forum.templatetags.forum_tags import marked_snippet
+
+    html = marked_snippet("since $\\sigma'(x) \\le 0.25$ the \x02gradient\x03 and $$\\frac{1}{n}$$")
+    assert html.startswith("since σ&#x27;(x) ≤ 0.25 the <mark>gradient</mark> and ")
+    assert html.split()[-1] == "1/n"
+    assert "$" not in html and "\\" not in html

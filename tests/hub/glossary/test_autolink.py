@@ -81,8 +81,8 @@ def test_a_term_is_linked_after_a_code_span_that_mentions_it(terms):
     )
 
 
-def test_headings_are_linked_and_nested_markup_survives_unchanged(terms):
-    html = "<h2>Why ReLU?</h2><p>Text &amp; more <strong>bold</strong><br>line &#x27;x&#x27;</p>"
+def test_nested_markup_survives_unchanged(terms):
+    html = "<h2>Why ReLU?</h2><p>ReLU &amp; more <strong>bold</strong><br>line &#x27;x&#x27;</p>"
     linked = autolink_html(html)
     assert _links(linked) == ["/glossary/relu/"]
     assert (
@@ -131,3 +131,26 @@ def test_a_spelling_wrapped_over_two_lines_still_matches(terms):
     html = autolink_html("<p>the vanishing\ngradients problem</p>")
     assert _links(html) == ["/glossary/vanishing-gradient/"]
     assert ">vanishing\ngradients</a> problem" in html
+
+
+@pytest.mark.parametrize("level", range(1, 7))
+def test_headings_are_never_linked(terms, level):
+    html = autolink_html(f"<h{level}>Vanishing gradients in ReLU nets</h{level}><p>ReLU</p>")
+    assert _links(html) == ["/glossary/relu/"]
+    assert html.startswith(f"<h{level}>Vanishing gradients in ReLU nets</h{level}>")
+
+
+def test_the_gradient_doctors_name_is_never_linked_but_a_later_gradient_is(terms):
+    html = autolink_html("<p>The Gradient Doctor looked at the gradient norms.</p>")
+    assert "The Gradient Doctor looked" in html
+    assert _links(html) == ["/glossary/gradient/"]
+    assert '">gradient</a> norms' in html
+
+
+def test_the_bot_posts_banner_is_never_linked(terms, make_term):
+    from hub.glossary.markdown import render_markdown
+    from hub.traces.bot_post import BOT_POST_BANNER
+
+    make_term("Automated Diagnosis")
+    html = render_markdown(f"{BOT_POST_BANNER} of a trace")
+    assert _links(html) == []

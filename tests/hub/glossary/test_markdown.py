@@ -153,3 +153,29 @@ def test_excerpt_is_plain_text_without_code_blocks_and_cut_at_a_word():
     )
     assert html_excerpt(html, max_length=200) == "Call zero_grad() first. Then step."
     assert html_excerpt(html, max_length=12) == "Call…"
+
+
+@pytest.mark.parametrize(
+    "tex, text",
+    [
+        (r"\sigma'(x) \le 0.25", "σ'(x) ≤ 0.25"),
+        (r"\frac{1}{n}", "1/n"),
+        (r"\frac{\partial L}{\partial w}", "∂L/∂w"),
+        (r"\theta \leftarrow \theta - \eta \cdot g", "θ ← θ - η · g"),
+        (r"\frac{a + b}{2}", "(a + b)/2"),
+        (r"\text{lr} \approx 10^{-3}", "lr ≈ 10^-3"),
+    ],
+)
+def test_latex_reads_as_plain_text(tex, text):
+    from hub.glossary.markdown import tex_plain
+
+    assert tex_plain(tex) == text
+
+
+def test_summary_and_excerpt_show_math_as_plain_text_not_latex_source():
+    from hub.glossary.markdown import html_excerpt
+    from hub.glossary.selectors import term_summary
+
+    html = render_markdown(r"The slope is $\sigma'(x) \le 0.25$. So it shrinks.")
+    assert term_summary(definition_html=html) == "The slope is σ'(x) ≤ 0.25."
+    assert html_excerpt(html, max_length=200) == "The slope is σ'(x) ≤ 0.25. So it shrinks."

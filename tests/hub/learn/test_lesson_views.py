@@ -31,7 +31,7 @@ def test_step_page_shows_the_tutor_main_py_and_the_logic_verification(client, le
     assert "The tutor explains" in html
     assert 'main.py <span class="muted">1 / 8</span>' in html
     assert "Logic Verification" in html and "What is the input to the" in html
-    assert html.count('class="gm-node') == 10 and html.count("is-locked") == 10
+    assert html.count('class="gm-node') == 11 and html.count("is-locked") == 11
 
 
 def test_a_numeric_prompt_shows_the_values_computed_with_torch(client, lesson, right_answers):
@@ -49,7 +49,7 @@ def test_a_right_answer_unlocks_the_next_step_and_the_steps_nodes(client, lesson
     assert "Answered correctly" in html and 'href="/learn/backprop/2/"' in html
     for node in ("x", "y", "L"):
         assert f'is-unlocked" data-node="{node}"' in html
-    assert html.count("is-locked") == 7
+    assert html.count("is-locked") == 8
     assert client.get("/learn/backprop/")["Location"] == "/learn/backprop/2/"
     assert client.get("/learn/backprop/2/").status_code == 200
 
@@ -98,7 +98,7 @@ def test_completing_the_lesson_reveals_values_and_gradients_on_every_edge(
     assert client.get("/learn/backprop/")["Location"] == "/learn/backprop/8/"
     html = client.get("/learn/backprop/8/").content.decode()
     assert "Lesson complete" in html and "is-locked" not in html
-    assert html.count('class="gm-edge-grad"') == 9 and html.count('class="gm-edge-value"') == 9
+    assert html.count('class="gm-edge-grad"') == 10 and html.count('class="gm-edge-value"') == 10
     assert "∇ 0.2287" in html  # ∂L/∂w2 along w2 → z2
 
 
@@ -186,6 +186,18 @@ def test_starting_over_forgets_the_answers_and_locks_the_graph_again(client, les
     response = client.post("/learn/backprop/reset/")
     assert response["Location"] == "/learn/backprop/1/"
     html = client.get("/learn/backprop/1/").content.decode()
-    assert "progress was reset" in html and html.count("is-locked") == 10
+    assert "progress was reset" in html and html.count("is-locked") == 11
     assert client.get("/learn/backprop/")["Location"] == "/learn/backprop/1/"
     assert not LessonProgress.objects.exists()
+
+
+def test_every_step_unlocks_a_node_the_last_one_the_sigmoids_slope(lesson, lesson_data):
+    # after step 7 the matrix used to be complete: step 8 unlocked nothing
+    assert all(step["unlocks"] for step in lesson_data["steps"])
+    assert lesson_data["steps"][-1]["unlocks"] == ["s1"]
+    from hub.learn.selectors import lesson_computed
+
+    computed = lesson_computed(lesson=lesson)
+    values, grads = computed["values"], computed["grads"]
+    assert values["s1"] == pytest.approx(values["a1"] * (1 - values["a1"]))  # ≈ 0.235
+    assert grads["s1"] == 0.0  # a probe beside the network: the loss does not depend on it

@@ -20,7 +20,7 @@ from hub.traces import bot_post, queue, sandbox, services, sweep
 from hub.traces.diagnosis import MAX_ATTEMPTS, diagnosis_plots_render, trace_diagnose
 from hub.traces.models import Diagnosis, Finding, Trace
 from hub.traces.selectors import questions_with_same_diagnosis, trace_ask_prefill
-from tests.factories import question_make, user_make
+from tests.factories import answer_make, question_make, user_make
 from tests.hub.traces.pipeline_fixtures import (
     missing_zero_grad_trace_bytes,
     pickle_bytes,
@@ -356,6 +356,34 @@ def test_same_diagnosis_lists_solved_questions_first_and_not_this_one(asker, que
     assert body.index(solved.get_absolute_url()) < body.index(unsolved.get_absolute_url())
 
 
+def test_same_diagnosis_also_lists_visible_questions_tagged_with_the_finding_after_traced_ones(
+    asker, question
+):
+    def tagged(title: str, *, solved: bool = False, hidden: bool = False):
+        q = question_make(author=user_make(), title=title, tags=["vanishing-gradients"])
+        if solved:
+            q.accepted_answer = answer_make(author=user_make(), question=q)
+        q.is_hidden = hidden
+        q.save(update_fields=["accepted_answer", "is_hidden"])
+        return q
+
+    author = user_make()
+    traced = question_make(author=author, title="Early layers do not learn in my deep net")
+    trace_diagnose(
+        trace_id=services.trace_upload(
+            owner=author, uploaded_file=upload(vanishing_trace_bytes()), question=traced
+        ).pk
+    )
+    unsolved = tagged("Gradients vanish in my sigmoid stack")
+    solved = tagged("Vanishing gradients in a 20-layer MLP", solved=True)
+    tagged("Hidden vanishing question", hidden=True)
+    question_make(author=user_make(), title="Unrelated loss question")
+    found = questions_with_same_diagnosis(
+        codes=["vanishing_gradients"], layers=["0"], exclude_question_id=question.pk
+    )
+    assert [q.pk for q in found] == [traced.pk, solved.pk, unsolved.pk]
+
+
 def test_plots_are_drawn_after_the_post_and_added_to_it_once(
     asker, question, django_capture_on_commit_callbacks
 ):
@@ -382,6 +410,30 @@ def test_plots_are_drawn_after_the_post_and_added_to_it_once(
         assert f"(/traces/{trace.pk}/plots/{name}.svg)" in answer.body
     assert Revision.objects.filter(answer=answer).count() == revisions + 1
     assert Answer.objects.filter(question=question).count() == 1
+
+
+def test_while_plots_are_drawn_the_post_says_so_under_its_plots_heading(asker, question):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
+    )
+    diagnosis = trace_diagnose(trace_id=trace.pk)
+    answer = Answer.objects.get(question=question)
+    assert "### Plots\n\n" + bot_post.PLOTS_PENDING in answer.body
+
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    answer.refresh_from_db()
+    assert "### Plots" in answer.body and bot_post.PLOTS_PENDING not in answer.body
+
+
+def test_plots_that_cannot_be_drawn_leave_no_plots_heading_in_the_post(asker, question):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(vanishing_trace_bytes()), question=question
+    )
+    diagnosis = trace_diagnose(trace_id=trace.pk)
+    trace.file.storage.delete(trace.file.name)
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    body = Answer.objects.get(question=question).body
+    assert "### Plots" not in body and bot_post.PLOTS_PENDING not in body
 
 
 def test_plots_of_a_vanished_file_end_without_plots(asker):
@@ -424,6 +476,19 @@ def test_an_overlong_report_is_cut_at_a_finding_with_a_link_to_the_trace(asker, 
     body = bot_post.bot_post_body(trace=trace, diagnosis=diagnosis)
     assert "### First" in body and "### Second" not in body
     assert f"[the trace page](/traces/{trace.pk}/)" in body
+
+
+def test_the_footer_invites_votes_in_a_thread_but_not_on_a_private_diagnosis(asker, question):
+    private = services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    body = bot_post.bot_post_body(trace=private, diagnosis=trace_diagnose(trace_id=private.pk))
+    assert "vote" not in body and "comment" not in body
+    assert "Check the evidence" in body and "Ask the community" in body
+
+    asked = services.trace_upload(
+        owner=asker, uploaded_file=upload(trace_bytes()), question=question
+    )
+    body = bot_post.bot_post_body(trace=asked, diagnosis=trace_diagnose(trace_id=asked.pk))
+    assert "vote and comment as on any answer" in body
 
 
 def test_trace_upload_is_limited_per_user_whatever_the_entry_point(asker, settings):

@@ -309,3 +309,36 @@ def test_a_trace_file_is_never_served_by_path_even_with_debug_on(
     response = owner_client.get(f"/traces/{trace.pk}/download/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == data
+
+
+def test_asking_with_a_trace_says_the_doctor_is_reading_it_and_jumps_to_its_card(owner_client):
+    data = {
+        "title": "Why is my loss flat after epoch one?",
+        "body": "The loss stays at 2.30 for every epoch of my small MLP.",
+        "tags": "pytorch",
+        "trace": upload(trace_bytes()),
+    }
+    response = owner_client.post("/questions/ask/", data)
+    trace = Trace.objects.get()
+    assert response.status_code == 302
+    assert response.url == f"{trace.question.get_absolute_url()}#trace-{trace.pk}"
+    html = owner_client.get(response.url).content.decode()
+    assert "Your question is live. The Gradient Doctor is reading your trace…" in html
+
+
+def test_asking_without_a_trace_just_says_the_question_is_live(owner_client):
+    data = {"title": "Why is my loss flat after epoch one?", "body": "x" * 50, "tags": "pytorch"}
+    response = owner_client.post("/questions/ask/", data)
+    html = owner_client.get(response.url).content.decode()
+    assert "Your question is live." in html and "Gradient Doctor is reading" not in html
+
+
+def test_the_trace_page_says_the_plots_are_being_drawn_until_they_are(owner_client, owner):
+    trace = services.trace_upload(owner=owner, uploaded_file=upload(trace_bytes()), private=True)
+    diagnosis = trace_diagnose(trace_id=trace.pk)
+    assert not diagnosis.plots_done
+    report = owner_client.get(f"/traces/{trace.pk}/").content.decode().split("trace-report")[1]
+    assert "<h3>Plots</h3>" in report and "being drawn" in report
+    diagnosis_plots_render(diagnosis_id=diagnosis.pk)
+    report = owner_client.get(f"/traces/{trace.pk}/").content.decode().split("trace-report")[1]
+    assert "being drawn" not in report and "/plots/gradient_flow.svg" in report
