@@ -1,5 +1,6 @@
 """Upload a gradient trace to GradHub and (optionally) wait for its diagnosis.
 
+    python -m traces.upload run.trace --title "Loss is flat"      # the question text is optional
     python -m traces.upload run.trace --title "Loss is flat" --body-file question.md --wait
     python -m traces.upload run.trace --question 42
     python -m traces.upload run.trace --private --wait      # e.g. in CI: exit 1 on an error
@@ -37,6 +38,13 @@ POLL_FIRST, POLL_MAX = 1.0, 5.0  # seconds between status polls, growing
 BAR_WIDTH = 30
 EXIT_OK, EXIT_ERROR_FINDING, EXIT_FAILURE = 0, 1, 2
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+# The question's text when only --title is given: enough for the forum, and honest about it.
+DEFAULT_QUESTION_BODY = (
+    "I recorded this training run with `python -m traces.capture` and attached the trace "
+    "({name}). The Gradient Doctor's diagnosis follows in this thread; what else should I check?"
+)
 
 
 class UploadError(Exception):
@@ -157,6 +165,23 @@ def _quote(name: str) -> str:
     return name.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "")
 
 
+def token_can_ask_check(*, base_url: str, token: str) -> None:
+    """Refuse before sending the file when the token cannot ask a question (needs ``write``).
+
+    A token that may not even read its own scopes is left to the server's answer."""
+    try:
+        me = api_get(base_url=base_url, token=token, path="/users/me/")
+    except UploadError:
+        return
+    scopes = me.get("token_scopes")
+    if scopes is not None and "write" not in scopes:
+        raise UploadError(
+            f"This token cannot ask a question: it lacks the write scope (it has: "
+            f"{', '.join(scopes)}). Create a token with read, write and traces on your GradHub "
+            "settings page, or upload with --question ID or --private instead."
+        )
+
+
 def upload_trace(
     *,
     base_url: str,
@@ -243,7 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--question", type=int, metavar="ID", help="attach to your question ID")
     target.add_argument("--title", metavar="T", help="ask a new question with this title")
     target.add_argument("--private", action="store_true", help="diagnose privately")
-    parser.add_argument("--body-file", type=Path, metavar="F", help="the question body (markdown)")
+    parser.add_argument(
+        "--body-file", type=Path, metavar="F", help="the question body (markdown; optional)"
+    )
     parser.add_argument("--tags", default="", help="comma-separated tags for a new question")
     parser.add_argument("--wait", action="store_true", help="wait for the diagnosis")
     parser.add_argument(
@@ -258,8 +285,6 @@ def main(argv: list[str] | None = None, *, stdout=None, stderr=None) -> int:
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with a usage message on bad arguments
-    if args.title is not None and args.body_file is None:
-        parser.error("--title needs --body-file with the question's text")
     if args.body_file is not None and args.title is None:
         parser.error("--body-file goes with --title (a new question)")
     token = args.token or os.environ.get("GRADHUB_TOKEN", "")
@@ -278,6 +303,10 @@ def main(argv: list[str] | None = None, *, stdout=None, stderr=None) -> int:
                 body = args.body_file.read_text(encoding="utf-8")
             except OSError as exc:
                 raise UploadError(f"Cannot read {args.body_file}: {exc.strerror}") from exc
+        elif args.title is not None:
+            body = DEFAULT_QUESTION_BODY.format(name=args.trace.name)
+        if args.title is not None:
+            token_can_ask_check(base_url=base_url, token=token)
         trace = upload_trace(
             base_url=base_url,
             token=token,

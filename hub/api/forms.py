@@ -15,7 +15,8 @@ class TokenCreateForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         choices=list(SCOPES.items()),
         widget=forms.CheckboxSelectMultiple,
-        initial=["read", "traces"],
+        # Enough for the README's quick-start: upload a trace with a new question.
+        initial=["read", "write", "traces"],
     )
     expires_days = forms.ChoiceField(
         choices=EXPIRY_CHOICES, required=False, initial="90", label="Expires"

@@ -69,7 +69,6 @@ def test_the_client_imports_without_django():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--title", "A title long enough"], "--title needs --body-file"),
         (["--body-file", "q.md"], "--body-file goes with --title"),
         (["--question", "3", "--private"], "not allowed with argument"),
         (["--question", "three"], "invalid int value"),
@@ -137,6 +136,41 @@ def test_asking_a_new_question_prints_its_url(
     assert out.strip() == live_server.url + question.get_absolute_url()
     assert sorted(t.name for t in question.tags.all()) == ["loss", "sgd"]
     assert question.traces.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_quick_start_works_as_written_a_title_and_a_token_with_the_forms_defaults(
+    live_server, trace_file, monkeypatch, no_diagnosis
+):
+    """`python -m traces.upload run.trace --title "…"` with a token made by the token form's
+    default scopes posts the question (the README's and the home page's quick-start)."""
+    from hub.api.forms import TokenCreateForm
+    from hub.forum.models import Question
+
+    user, token = _person(scopes=TokenCreateForm().fields["scopes"].initial)
+    monkeypatch.setenv("GRADHUB_URL", live_server.url)
+    monkeypatch.setenv("GRADHUB_TOKEN", token)
+    code, out, err = _run(trace_file(), "--title", "Loss stuck after ten steps")
+    assert code == 0, err
+    question = Question.objects.get(author=user)
+    assert out.strip() == live_server.url + question.get_absolute_url()
+    assert "python -m traces.capture" in question.body and question.traces.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_asking_with_a_token_that_cannot_write_stops_before_uploading_the_file(
+    live_server, trace_file, monkeypatch, no_diagnosis
+):
+    from hub.traces.models import Trace
+
+    user, token = _person(scopes=("read", "traces"))
+    code, _, err = _run(
+        trace_file(), "--title", "Loss stuck after ten steps", "--token", token,
+        "--url", live_server.url,
+    )  # fmt: skip
+    assert code == 2 and "write scope" in err and "--private" in err
+    assert "Uploading" not in err  # not one byte of the file was sent
+    assert not Trace.objects.filter(owner=user).exists()
 
 
 @pytest.mark.django_db(transaction=True)
