@@ -35,6 +35,19 @@ RETRY_BACKOFF_MAX_SECONDS = 120  # 1, 2, 4, 8, 16 s (+ jitter): all retries with
 # the engine's own budget (hub.traces.sandbox.DIAGNOSE_TIMEOUT_SECONDS = 75 s).
 SOFT_TIME_LIMIT_SECONDS = 100
 TIME_LIMIT_SECONDS = 115
+# The diagnosis and its plots: redelivered if a worker dies mid-task (both are idempotent),
+# retried with backoff on transient errors, and stopped by the time limits.
+PIPELINE_TASK_OPTIONS = dict(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=SOFT_TIME_LIMIT_SECONDS,
+    time_limit=TIME_LIMIT_SECONDS,
+)
 
 
 class DiagnoseTask(Task):
@@ -59,19 +72,7 @@ class DiagnoseTask(Task):
             logger.exception("could not mark trace %s failed", trace_id)
 
 
-@shared_task(
-    name=queue.DIAGNOSE_TRACE,
-    base=DiagnoseTask,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=MAX_RETRIES,
-    soft_time_limit=SOFT_TIME_LIMIT_SECONDS,
-    time_limit=TIME_LIMIT_SECONDS,
-)
+@shared_task(name=queue.DIAGNOSE_TRACE, base=DiagnoseTask, **PIPELINE_TASK_OPTIONS)
 def diagnose_trace(trace_id: int) -> None:
     trace_diagnose(trace_id=trace_id)
 
@@ -81,18 +82,7 @@ def sweep_stuck_traces() -> dict:
     return traces_sweep_stuck()
 
 
-@shared_task(
-    name=queue.RENDER_PLOTS,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT_ERRORS,
-    retry_backoff=True,
-    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=MAX_RETRIES,
-    soft_time_limit=SOFT_TIME_LIMIT_SECONDS,
-    time_limit=TIME_LIMIT_SECONDS,
-)
+@shared_task(name=queue.RENDER_PLOTS, **PIPELINE_TASK_OPTIONS)
 def render_plots(diagnosis_id: int) -> None:
     """The plots of a diagnosis, drawn after the bot post so that the post does not wait."""
     diagnosis_plots_render(diagnosis_id=diagnosis_id)
