@@ -318,7 +318,16 @@ def main(argv: list[str] | None = None, *, stdout=None, stderr=None) -> int:
             private=args.private,
             progress_stream=stderr,
         )
-        print(trace.get("question_url") or trace["url"], file=stdout)
+        if args.private and trace.get("question_url"):
+            # The same bytes are one trace: it was already posted in a public thread.
+            print(
+                f"note: this file is already attached to your public question "
+                f"{trace['question_url']}; its diagnosis is public there.",
+                file=stderr,
+            )
+            print(trace["url"], file=stdout)
+        else:
+            print(trace.get("question_url") or trace["url"], file=stdout)
         if not args.wait:
             return EXIT_OK
         diagnosis = wait_for_diagnosis(

@@ -139,6 +139,26 @@ def test_asking_a_new_question_prints_its_url(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_private_upload_of_a_file_already_on_a_public_question_says_so(
+    live_server, trace_file, no_diagnosis
+):
+    """The same bytes are one trace: asking for privacy cannot hide a diagnosis already posted
+    in a public thread, so the command prints the trace page and says where it is public."""
+    from hub.traces.models import Trace
+
+    user, token = _person()
+    path = trace_file()
+    server = ("--token", token, "--url", live_server.url)
+    assert _run(path, "--title", "Loss stuck after ten steps", *server)[0] == 0
+    code, out, err = _run(path, "--private", *server)
+    assert code == 0, err
+    trace = Trace.objects.get(owner=user)
+    assert out.strip() == live_server.url + trace.get_absolute_url()
+    assert "already attached to your public question" in err
+    assert live_server.url + trace.question.get_absolute_url() in err
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_quick_start_works_as_written_a_title_and_a_token_with_the_forms_defaults(
     live_server, trace_file, monkeypatch, no_diagnosis
 ):
