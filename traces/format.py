@@ -128,13 +128,12 @@ def load(
     return loads(data, max_bytes=max_bytes)
 
 
-def loads(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_FILE_BYTES) -> Trace:
-    view = memoryview(data)
-    if view.nbytes > max_bytes:
-        raise TraceFormatError(f"file is {view.nbytes} bytes, over the {max_bytes}-byte limit")
-    if view.nbytes < HEADER.size:
+def check_header(head: bytes | bytearray | memoryview) -> None:
+    """The container header alone (magic, version, flags): what a server can check on the
+    first bytes of an upload before storing it. TraceFormatError when it is wrong."""
+    if len(head) < HEADER.size:
         raise TraceFormatError("truncated: file is shorter than the 16-byte header")
-    magic, version, flags = HEADER.unpack_from(view, 0)
+    magic, version, flags = HEADER.unpack_from(head, 0)
     if magic != MAGIC:
         raise TraceFormatError("wrong magic bytes: not a GradHub trace file")
     if version != FORMAT_VERSION:
@@ -143,6 +142,13 @@ def loads(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_FILE_BYT
         )
     if flags != 0:
         raise TraceFormatError(f"unknown header flags {flags:#x}")
+
+
+def loads(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_FILE_BYTES) -> Trace:
+    view = memoryview(data)
+    if view.nbytes > max_bytes:
+        raise TraceFormatError(f"file is {view.nbytes} bytes, over the {max_bytes}-byte limit")
+    check_header(view)
     meta = None
     chunks = []
     offset = HEADER.size

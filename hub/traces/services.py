@@ -36,20 +36,7 @@ HEADER_PEEK_BYTES = 64
 def trace_header_check(*, head: bytes) -> None:
     """The quick check of the container header in the request: magic, version, flags."""
     try:
-        if len(head) < trace_format.HEADER.size:
-            raise trace_format.TraceFormatError(
-                "truncated: file is shorter than the 16-byte header"
-            )
-        magic, version, flags = trace_format.HEADER.unpack_from(head, 0)
-        if magic != trace_format.MAGIC:
-            raise trace_format.TraceFormatError("wrong magic bytes: not a GradHub trace file")
-        if version != trace_format.FORMAT_VERSION:
-            raise trace_format.TraceFormatError(
-                f"unsupported format version {version} "
-                f"(this site reads version {trace_format.FORMAT_VERSION})"
-            )
-        if flags != 0:
-            raise trace_format.TraceFormatError(f"unknown header flags {flags:#x}")
+        trace_format.check_header(head)
     except trace_format.TraceFormatError as exc:
         raise ValidationError(f"This is not a trace file we can read: {exc}.") from exc
 
