@@ -80,10 +80,10 @@ def _inputs(html: str) -> dict[str, str]:
     return parser.fields
 
 
-def provider_sign_in(client, *, username: str, next_url: str = ""):
+def provider_sign_in(client, *, username: str, next_url: str = "", consent: bool = True):
     """A person's sign-in through the provider, for the Django test client: GradHub's button,
-    the provider's login form and consent page (over HTTP, as a browser would), then the
-    callback back to GradHub. Returns GradHub's response to the callback."""
+    the provider's login form and consent page (over HTTP, as a browser would; `consent`
+    False declines), then the callback back to GradHub. Returns GradHub's response to it."""
     start = client.post(LOGIN_PATH, {"next": next_url} if next_url else {})
     assert start.status_code == 302, start
     person = requests.Session()
@@ -97,7 +97,7 @@ def provider_sign_in(client, *, username: str, next_url: str = ""):
     assert re.search(r'name="allow"', consent_page.text), consent_page.text[:500]
     to_gradhub = person.post(
         consent_page.url,
-        data={**_inputs(consent_page.text), "allow": "Authorize"},
+        data={**_inputs(consent_page.text), **({"allow": "Authorize"} if consent else {})},
         allow_redirects=False,
         timeout=10,
     )

@@ -47,6 +47,18 @@ def test_a_new_person_signing_in_with_the_provider_gets_an_account(client, oidc_
     assert client.get("/questions/").content.decode().count("/users/newcomer/") >= 1
 
 
+def test_declining_at_the_provider_signs_in_no_one_and_says_so(client, oidc_provider):
+    users_before = User.objects.count()
+    response = provider_sign_in(client, username="newcomer", consent=False)
+    assert response["Location"] == "/accounts/social/login/cancelled/"
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "cancel" in page.content.decode().lower()
+    assert 'href="/accounts/login/"' in page.content.decode()  # a way back to log in
+    assert "_auth_user_id" not in client.session
+    assert User.objects.count() == users_before
+
+
 def test_signing_in_again_with_the_provider_reuses_the_account(client, oidc_provider):
     provider_sign_in(client, username="returning")
     first = _signed_in_user(client)
