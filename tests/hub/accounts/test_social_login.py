@@ -47,6 +47,17 @@ def test_a_new_person_signing_in_with_the_provider_gets_an_account(client, oidc_
     assert client.get("/questions/").content.decode().count("/users/newcomer/") >= 1
 
 
+def test_a_member_sees_and_manages_their_connected_accounts(client, oidc_provider):
+    provider_sign_in(client, username="returning")
+    profile_page = client.get("/accounts/profile/").content.decode()
+    assert f"Sign in with {PROVIDER_NAME} too" in profile_page
+    connections = client.get("/accounts/social/")
+    assert connections.status_code == 200
+    page = connections.content.decode()
+    assert 'class="site-header"' in page  # allauth's page in the site's frame
+    assert PROVIDER_NAME in page and "returning" in page
+
+
 def test_declining_at_the_provider_signs_in_no_one_and_says_so(client, oidc_provider):
     users_before = User.objects.count()
     response = provider_sign_in(client, username="newcomer", consent=False)
