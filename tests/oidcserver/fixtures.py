@@ -25,6 +25,7 @@ PROVIDER_USERS = [
     ProviderUser("linker", "linker@example.org", True, "Linus Linker"),
     ProviderUser("unverified", "taken@example.org", False, "Una Verified"),
     ProviderUser("clash", "clash@example.org", True),
+    ProviderUser("deactivated", "deactivated@example.org", True),
     ProviderUser("browser-user", "browser@example.org", True, "Bea Browser"),
 ]
 

@@ -117,6 +117,14 @@ def test_the_bot_never_gets_a_password_reset_e_mail(client, db):
     assert mail.outbox == []
 
 
+def test_a_deactivated_account_stays_closed_to_its_provider(client, make_user, oidc_provider):
+    make_user("closed", email="deactivated@example.org", is_active=False)
+    response = provider_sign_in(client, username="deactivated")
+    assert response["Location"] == "/accounts/inactive/"
+    assert "inactive" in client.get("/accounts/inactive/").content.decode().lower()
+    assert "_auth_user_id" not in client.session
+
+
 def test_an_unverified_address_does_not_link_to_the_account_holding_it(
     client, make_user, oidc_provider
 ):
