@@ -28,10 +28,11 @@ def free_port() -> int:
 
 
 def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants (0 if it is gone)."""
+    """Resident memory of a process and its children: gunicorn's master and workers, a Celery
+    worker and its pool (not the short-lived sandbox forks, whose pages are mostly shared)."""
     try:
         root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
+        processes = [root, *root.children()]
     except psutil.NoSuchProcess:
         return 0
     total = 0
