@@ -116,7 +116,7 @@ def probe_bytes_factory():
 def people_make(prefix: str, count: int) -> list[Person]:
     """Members with enough reputation to ask freely, each with a token and a signed-in session."""
     from django.conf import settings
-    from django.test import Client
+    from django.test import Client, override_settings
 
     from hub.accounts.models import Profile
     from hub.accounts.services import user_create
@@ -124,9 +124,13 @@ def people_make(prefix: str, count: int) -> list[Person]:
 
     people = []
     for n in range(count):
-        user = user_create(
-            username=f"{prefix}{n}", email=f"{prefix}{n}@example.com", password=secrets.token_hex()
-        )
+        # Nobody signs in with these passwords: a fast hasher keeps the set-up short.
+        with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+            user = user_create(
+                username=f"{prefix}{n}",
+                email=f"{prefix}{n}@example.com",
+                password=secrets.token_hex(),
+            )
         Profile.objects.filter(user=user).update(reputation=100)
         _, raw = token_create(user=user, name="load", scopes="read,write,traces", expires_days=1)
         client = Client(HTTP_HOST=PROXY_HEADERS["Host"], HTTP_X_FORWARDED_PROTO="https")
@@ -230,14 +234,28 @@ def main() -> int:
     parser.add_argument("--members", type=int, default=2, help="signed-in member threads")
     parser.add_argument("--no-faults", action="store_true", help="traffic only")
     parser.add_argument("--settle-minutes", type=float, default=SETTLE_MINUTES)
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=int(os.environ.get("CONN_MAX_AGE", "0")),
+        help="the site's CONN_MAX_AGE (default 0, as production: a connection per request)",
+    )
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} behind")
     args = parser.parse_args()
 
     run_dir = Path(tempfile.mkdtemp(prefix="gradhub-load-"))
     print(f"logs and state of this run: {run_dir}", flush=True)
+    print(
+        f"{args.minutes:g} min of traffic: {args.readers} anonymous readers, {args.members} "
+        f"members, 1 writer, an upload every {args.upload_every:g} s; gunicorn "
+        f"{GUNICORN_WORKERS} workers, 2 Celery workers x 1 process; CONN_MAX_AGE "
+        f"{args.conn_max_age}, visibility timeout {VISIBILITY_TIMEOUT_SECONDS} s",
+        flush=True,
+    )
     media = MediaDisk(run_dir / "media")
     redis_server = RedisServer(log_dir=run_dir, env=dict(os.environ))
     env = run_environment(run_dir=run_dir, redis_url=redis_server.url, media_root=media.path)
+    env["CONN_MAX_AGE"] = os.environ["CONN_MAX_AGE"] = str(args.conn_max_age)
     services: dict = {}
     services_all: dict = {}
     try:

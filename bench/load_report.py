@@ -36,12 +36,14 @@ def _fault_of(sample: Sample, faults: list[FaultRun]) -> FaultRun | None:
 
 
 def _acceptable(sample: Sample, faults: list[FaultRun]) -> bool:
-    """A 503 while some part is down (it says so), or any failure of a request in flight
-    when a fault that tolerates them hit."""
+    """A 503 while some part is down (it says so), or a failure of a request already in flight
+    when a fault that tolerates it struck (one that began after the fault must succeed)."""
     fault = _fault_of(sample, faults)
     if fault is None:
         return False
-    return fault.tolerates_errors or sample.status == 503
+    if sample.status == 503:
+        return True
+    return fault.tolerates_errors and sample.at <= fault.ended
 
 
 def report(
