@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load_checks import invariants_check, pending_traces, plots_pending  # noqa: E402
-from bench.load_faults import fault_plan, faults_run  # noqa: E402
+from bench.load_faults import FAULTS, fault_plan, faults_run  # noqa: E402
 from bench.load_report import report  # noqa: E402
 from bench.load_services import (  # noqa: E402
     CeleryBeat,
@@ -232,7 +232,11 @@ def main() -> int:
     parser.add_argument("--upload-every", type=float, default=3.0, help="seconds between uploads")
     parser.add_argument("--readers", type=int, default=2, help="anonymous reader threads")
     parser.add_argument("--members", type=int, default=2, help="signed-in member threads")
-    parser.add_argument("--no-faults", action="store_true", help="traffic only")
+    parser.add_argument(
+        "--faults",
+        default=",".join(FAULTS),
+        help=f"comma-separated, from {','.join(FAULTS)} (default: all); empty: traffic only",
+    )
     parser.add_argument("--settle-minutes", type=float, default=SETTLE_MINUTES)
     parser.add_argument(
         "--conn-max-age",
@@ -242,6 +246,9 @@ def main() -> int:
     )
     parser.add_argument("--keep-db", action="store_true", help=f"leave {DB_NAME} behind")
     args = parser.parse_args()
+    names = {name for name in args.faults.split(",") if name}
+    if names - set(FAULTS):
+        parser.error(f"unknown faults {sorted(names - set(FAULTS))}; known: {','.join(FAULTS)}")
 
     run_dir = Path(tempfile.mkdtemp(prefix="gradhub-load-"))
     print(f"logs and state of this run: {run_dir}", flush=True)
@@ -293,8 +300,9 @@ def main() -> int:
         site.stop.wait(min(10.0, seconds / 10))  # warm: imports, templates, first forks
         rss_start = rss(services)
         faults: list = []
-        if not args.no_faults:
+        if names:
             plan = fault_plan(
+                names=names,
                 workers=workers, redis_server=redis_server, media=media, database=DB_NAME,
                 probe_bytes=probe_bytes_factory(),
             )  # fmt: skip
@@ -307,7 +315,7 @@ def main() -> int:
         site.stop.set()
         for thread in threads:
             thread.join(timeout=60)
-        if not args.no_faults:
+        if names:
             fault_thread.join(timeout=300)
         traffic_seconds = time.monotonic() - started
         rss_end = rss(services)

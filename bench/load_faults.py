@@ -132,7 +132,9 @@ def drop_postgres_connections(site: Site, *, database: str) -> str:
     from django.db import connection
 
     dropped = 0
-    for _ in range(POSTGRES_DROPS):
+    for round_ in range(POSTGRES_DROPS):
+        if round_:
+            time.sleep(1)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -140,7 +142,8 @@ def drop_postgres_connections(site: Site, *, database: str) -> str:
                 [database],
             )
             dropped += cursor.fetchone()[0]
-        time.sleep(1)
+    # The fault ends with the last drop: a request that begins after it must get a live
+    # connection (a persistent one left broken by the drop would fail it).
     return f"{dropped} PostgreSQL connections terminated in {POSTGRES_DROPS} rounds"
 
 
@@ -151,9 +154,13 @@ def storage_refuses_writes(site: Site, *, media) -> str:
     return f"{detail} for {STORAGE_FULL_SECONDS} s"
 
 
-def fault_plan(*, workers, redis_server, media, database: str, probe_bytes) -> list[tuple]:
-    """(share of the run, name, action, tolerates errors): one fault every so often."""
-    return [
+FAULTS = ("pool-kill", "redis", "postgres", "storage", "worker-kill")
+
+
+def fault_plan(*, names, workers, redis_server, media, database: str, probe_bytes) -> list[tuple]:
+    """(share of the run, name, action, tolerates errors): the faults named (FAULTS), each at
+    its own time of the run."""
+    plan = [
         (0.12, "SIGKILL pool process mid-diagnosis", lambda site: kill_pool_process(
             site, workers=workers, probe_bytes=probe_bytes), False),
         (0.28, "restart Redis", lambda site: restart_redis(site, redis_server=redis_server),
@@ -165,6 +172,7 @@ def fault_plan(*, workers, redis_server, media, database: str, probe_bytes) -> l
         (0.76, "SIGKILL whole worker mid-diagnosis", lambda site: kill_whole_worker(
             site, workers=workers, probe_bytes=probe_bytes), False),
     ]  # fmt: skip
+    return [step for short, step in zip(FAULTS, plan, strict=True) if short in names]
 
 
 def faults_run(site: Site, plan: list[tuple], *, started: float, seconds: float, runs: list):
