@@ -2,7 +2,8 @@
 workers on 127.0.0.1, with a worker killed, Redis restarted, PostgreSQL connections dropped and
 the media disk full during the run; then the database is checked.
 
-    .venv/bin/python bench/load.py [--minutes 5] [--upload-every 3] [--keep-db]
+    .venv/bin/python bench/load.py [--minutes 5] [--upload-every 3] [--faults redis,postgres]
+                                   [--conn-max-age 60] [--keep-db]
 
 Needs PostgreSQL on 127.0.0.1 (BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432) and
 redis-server on the PATH; run as root, the media directory is a 256 MiB tmpfs the storage fault
