@@ -25,6 +25,10 @@ REPLAYING_TIMEOUT_SECONDS = 60
 PROBE_STEPS = 40_000
 
 
+class FaultNotInjected(Exception):
+    """The fault could not be made (nothing to kill at that moment): the run proves nothing."""
+
+
 @dataclass
 class FaultRun:
     name: str
@@ -33,6 +37,7 @@ class FaultRun:
     ended: float  # the fault's own end: the part is back (or was never gone)
     recovered: float | None  # the site answered again
     tolerates_errors: bool  # requests in flight when the fault hit may fail
+    injected: bool = True
 
 
 def site_recovered(base_url: str, *, since: float) -> float | None:
@@ -96,13 +101,13 @@ def kill_pool_process(site: Site, *, workers, probe_bytes) -> str:
     trace_id = _probe_upload(site, probe_bytes)
     worker, child = _busy_worker(workers)
     if child is None:
-        return f"no diagnosis running to kill (probe trace {trace_id})"
+        raise FaultNotInjected(f"no diagnosis running to kill (probe trace {trace_id})")
     for process in [*child.children(recursive=True), child]:
         try:
             process.send_signal(signal.SIGKILL)
         except psutil.NoSuchProcess:
             pass
-    return f"{worker.name}'s pool process {child.pid} killed replaying trace {trace_id}"
+    return f"{worker.name}'s pool process {child.pid} killed mid-diagnosis (probe trace {trace_id})"
 
 
 def kill_whole_worker(site: Site, *, workers, probe_bytes) -> str:
@@ -112,11 +117,11 @@ def kill_whole_worker(site: Site, *, workers, probe_bytes) -> str:
     trace_id = _probe_upload(site, probe_bytes)
     worker, child = _busy_worker(workers)
     if worker is None:
-        return f"no diagnosis running to kill (probe trace {trace_id})"
+        raise FaultNotInjected(f"no diagnosis running to kill (probe trace {trace_id})")
     worker.kill()
     time.sleep(2)
     worker.start()
-    return f"{worker.name} (pid group) killed replaying trace {trace_id}, restarted"
+    return f"{worker.name} (process group) killed mid-diagnosis (probe trace {trace_id}), restarted"
 
 
 def restart_redis(site: Site, *, redis_server) -> str:
@@ -183,13 +188,14 @@ def faults_run(site: Site, plan: list[tuple], *, started: float, seconds: float,
             return
         print(f"[{time.monotonic() - started:6.1f} s] fault: {name}", flush=True)
         begun = time.monotonic()
+        injected = True
         try:
             detail = action(site)
-        except Exception as exc:  # a fault that could not be injected is reported, not fatal
-            detail = f"could not inject: {type(exc).__name__}: {exc}"
+        except Exception as exc:  # reported (and fails the run), but the run goes on
+            detail, injected = f"NOT injected: {type(exc).__name__}: {exc}", False
         ended = time.monotonic()
         recovered = site_recovered(site.base_url, since=ended)
-        runs.append(FaultRun(name, detail, begun, ended, recovered, tolerates))
+        runs.append(FaultRun(name, detail, begun, ended, recovered, tolerates, injected))
         took = f"{recovered - ended:.1f} s" if recovered else "NOT recovered"
         print(f"[{time.monotonic() - started:6.1f} s]   {detail}; site back after {took}",
               flush=True)  # fmt: skip

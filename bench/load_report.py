@@ -114,6 +114,9 @@ def report(
     unrecovered = [f.name for f in faults if f.recovered is None]
     if unrecovered:
         print(f"  FAIL the site did not recover after: {', '.join(unrecovered)}")
+    missed = [f.name for f in faults if not f.injected]
+    if missed:
+        print(f"  FAIL faults not injected: {', '.join(missed)}")
     print(
         f"  {'FAIL' if stray_errors else 'ok  '} failed requests a fault does not excuse: "
         f"{len(stray_errors)}"
@@ -124,4 +127,4 @@ def report(
             print(f"       {sample.page}: status {sample.status} at "
                   f"{sample.at - started:.1f} s ({where})")  # fmt: skip
     print(f"  logs: {log_dir}")
-    return all(c.ok for c in checks) and not unrecovered and not stray_errors
+    return all(c.ok for c in checks) and not (unrecovered or missed or stray_errors)
