@@ -91,7 +91,7 @@ def report(
         f"\n{'fault':<36} {'at s':>6} {'lasted s':>8} {'back after s':>12} {'errors':>6} {'503':>4}"
     )
     for fault in faults:
-        hit = [s for samples in pages.values() for s in samples if _fault_of(s, [fault])]
+        hit = [s for samples in pages.values() for s in samples if _fault_of(s, faults) is fault]
         errors = sum(1 for s in hit if _is_error(s.status))
         unavailable = sum(1 for s in hit if s.status == 503)
         back = f"{fault.recovered - fault.ended:.1f}" if fault.recovered else "never"
