@@ -80,6 +80,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
 
     from hub.accounts.models import Profile
     from hub.forum.models import EXCERPT_MAX_LENGTH, Answer, Comment, Question, Tag
+    from hub.forum.tag_slugs import tag_slug_base
     from hub.glossary.markdown import html_excerpt, render_markdown
 
     User = get_user_model()
@@ -93,7 +94,9 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     Profile.objects.bulk_create(
         [Profile(user=u, reputation=rng.randint(1, 5000)) for u in users], batch_size=BATCH
     )
-    tags = Tag.objects.bulk_create([Tag(name=name, description=f"About {name}.") for name in TAGS])
+    tags = Tag.objects.bulk_create(
+        [Tag(name=name, slug=tag_slug_base(name), description=f"About {name}.") for name in TAGS]
+    )
 
     # Markdown is rendered at write time; a pool of rendered bodies stands in for 100k renders.
     question_pool = []

@@ -117,6 +117,9 @@ if not DATABASE_URL:
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A persistent connection that the server dropped (a restart, a failover) is replaced when the
+# next request begins, instead of failing that request with a 500.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded run has a web process and a worker on one file: wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
