@@ -33,7 +33,7 @@ def diagnose(trace: Trace) -> Diagnosis:
         engine_version=ENGINE_VERSION,
         findings=tuple(findings),
         summary=_summary(findings) if trace.num_rows else _empty_summary(trace),
-        facts=_facts(trace) | _not_judged(view),
+        facts=_facts(trace) | _not_judged(view) | _layer_names(view, findings),
     )
 
 
@@ -85,6 +85,13 @@ def _facts(trace: Trace) -> dict:
     }
 
 
+def _layer_names(view: TraceView, findings: list[Finding]) -> dict:
+    """How the report names each layer the findings cite (``model.0 (Linear)``), so the text,
+    the markdown and the web page name a layer the way every finding's summary does."""
+    paths = dict.fromkeys(path for f in findings for path in f.evidence.modules)
+    return {"layer_names": {path: view.describe(path) for path in paths}} if paths else {}
+
+
 def _not_judged(view: TraceView) -> dict:
     """One line on the trainable parameters left out of the gradient checks, and why, so that
     the rule that leaves them out can never hide a broken graph silently."""
@@ -95,7 +102,7 @@ def _not_judged(view: TraceView) -> dict:
     if not left_out.any():
         return {}
     params = [view.trace.params[i] for i in np.flatnonzero(left_out)]
-    owners = list(dict.fromkeys(p.module.split(".")[0] or "(top)" for p in params))
+    owners = list(dict.fromkeys(view.qualified(p.module.split(".")[0]) or "(top)" for p in params))
     shown = ", ".join(f"`{name}`" for name in owners[:3]) + (" …" if len(owners) > 3 else "")
     return {
         "not_judged": (

@@ -155,10 +155,22 @@ class TraceView:
         )
 
     def describe(self, path: str) -> str:
-        """A module as people read it: ``encoder.0 (Linear)``; ``(model)`` for the top level."""
+        """A module as people read it, the same in every finding: ``encoder.0 (Linear)``;
+        ``(model)`` for the top level. A single model's paths are bare indices ("0") when it is
+        an nn.Sequential, so they are shown as attributes of the model: ``model.0 (Linear)``."""
         kind = self.module_type(path)
-        name = path or "(model)"
+        name = self.qualified(path) or "(model)"
         return f"{name} ({kind})" if kind else name
+
+    def qualified(self, name: str) -> str:
+        """A module path or parameter name, never a bare index: "0.weight" → "model.0.weight"."""
+        return f"model.{name}" if "" in self.roots and name[:1].isdigit() else name
+
+    def describe_list(self, paths, *, limit: int = 5) -> str:
+        """ "model.0 (Linear), model.2 (Linear) and 3 more"."""
+        paths = tuple(paths)
+        more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+        return ", ".join(self.describe(p) for p in paths[:limit]) + more
 
     def init_gain(self, params: np.ndarray) -> float | None:
         """Median over weight matrices of ||W|| / sqrt(numel) * sqrt(fan_in) at the first row:
