@@ -200,6 +200,28 @@ class TraceView:
     def has_norm_layers(self) -> bool:
         return any(any(k in m.type for k in NORM_TYPE_MARKERS) for m in self.trace.modules)
 
+    @cached_property
+    def summed_backward_count(self) -> np.ndarray:
+        """int[S]: backward passes whose gradients add up into the step's ``.grad`` — a pass
+        after a clear starts over (an LBFGS closure clears and recomputes at every evaluation of
+        its line search: five passes, nothing summed). Rows whose events were capped keep
+        ``backward_count``."""
+        counts = self.steps.backward_count.astype(np.int64)
+        if self.S == 0:
+            return counts
+        ev = self.trace.events
+        keep = np.isin(ev.kind, (EventKind.BACKWARD, EventKind.CLEAR, EventKind.STEP))
+        kind, row = ev.kind[keep], ev.row[keep]
+        is_backward = kind == EventKind.BACKWARD
+        # a backward right after another backward of the same row (no clear between) adds to it
+        after_backward = np.zeros_like(is_backward)
+        after_backward[1:] = is_backward[1:] & is_backward[:-1] & (row[1:] == row[:-1])
+        valid = (row >= 0) & (row < self.S)
+        recorded = np.bincount(row[is_backward & valid], minlength=self.S)[: self.S]
+        summed = np.bincount(row[after_backward & valid], minlength=self.S)[: self.S]
+        summed = summed + (recorded > 0)
+        return np.where(recorded == counts, summed, counts)
+
     # ---- per-parameter summaries over the whole run (one pass over each array) -----------
     @cached_property
     def ever_graded(self) -> np.ndarray:
