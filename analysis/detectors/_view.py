@@ -49,8 +49,9 @@ class Layer:
 
 
 class TraceView:
-    def __init__(self, trace: Trace):
+    def __init__(self, trace: Trace, peers: tuple[Trace, ...] = ()):
         self.trace = trace
+        self.peers = peers  # the other ranks of a distributed run (ranks_disagree)
         self.memo: dict = {}  # results several detectors share (e.g. update statistics)
         self.steps = trace.steps
         self.S = trace.num_rows
@@ -124,7 +125,8 @@ class TraceView:
         trained = {m.path for m in modules if 0 <= m.grad_step < steps_taken}
         return np.array(
             [
-                p.optimizer is not None or any(path in trained for path in _lineage(p.module))
+                p.optimizer is not None
+                or any(path in trained for path in _lineage(p.module, self.module_by_path))
                 for p in self.trace.params
             ],
             dtype=bool,
@@ -477,7 +479,18 @@ def pooled_norm(array: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nda
     return layer_norms(array, rows, [cols])[:, 0]
 
 
-def _lineage(path: str) -> list[str]:
-    """A module path and its ancestors' ("a.b.c", "a.b", "a", "")."""
+def _lineage(path: str, known: dict[str, int] | None = None) -> list[str]:
+    """A module path and its ancestors' ("a.b.c", "a.b", "a", "").
+
+    A second copy of a model (built again, or loaded from a checkpoint) has its paths written
+    with a "#n" suffix (SCHEMA.md): "model.encoder#1" belongs to "model#1", not to the trained
+    "model", when the trace has such a module."""
+    base, sep, suffix = path.rpartition("#")
+    if sep and suffix.isdigit():
+        out = []
+        for ancestor in _lineage(base):
+            copy = f"{ancestor}#{suffix}" if ancestor else ""
+            out.append(copy if known is None or copy in known or not ancestor else ancestor)
+        return out
     parts = path.split(".") if path else []
     return [".".join(parts[:n]) for n in range(len(parts), -1, -1)]
