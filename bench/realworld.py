@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +66,7 @@ class Run:
     codes: dict[str, str] = field(default_factory=dict)  # code -> severity
     error: str = ""
     seconds: float = 0.0
+    loss: tuple[float, float] | None = None  # median loss over the first and last tenth of rows
 
     @property
     def problems(self) -> set[str]:
@@ -170,7 +172,9 @@ def execute(run: Run, checkouts: Path, shim: Path) -> Run:
             if done.returncode != 0 and run.variant == "healthy":
                 run.error = f"exit {done.returncode}: {done.stderr.strip().splitlines()[-1:]}"
         if out.exists():
-            diagnosis = analysis.diagnose(traces.load(out))
+            trace = traces.load(out)
+            diagnosis = analysis.diagnose(trace)
+            run.loss = _loss_trend(trace)
             run.codes = {f.code: f.severity.value for f in diagnosis.findings}
             if not diagnosis.facts["rows"] and run.variant == "healthy":
                 run.error = run.error or "no optimizer step recorded"
@@ -180,6 +184,16 @@ def execute(run: Run, checkouts: Path, shim: Path) -> Run:
             run.error = run.error or "no trace written"
     run.seconds = time.monotonic() - started
     return run
+
+
+def _loss_trend(trace) -> tuple[float, float] | None:
+    """Whether the run learned, for the reader of the table: the median loss over its first and
+    last tenth of rows (at least 2)."""
+    loss = trace.steps.loss[np.isfinite(trace.steps.loss)]
+    if loss.size < 4:
+        return None
+    k = max(2, loss.size // 10)
+    return float(np.median(loss[:k])), float(np.median(loss[-k:]))
 
 
 def verdict(run: Run) -> str:
@@ -193,15 +207,16 @@ def verdict(run: Run) -> str:
 
 
 def report(runs: list[Run]) -> str:
-    lines = [f"{'program':24} {'variant':26} {'expected':34} {'findings':48} verdict"]
+    lines = [f"{'program':20} {'variant':26} {'expected':34} {'findings':46} {'loss':13} verdict"]
     for run in runs:
         found = ", ".join(
             f"{code}{'' if sev in PROBLEMS else '(info)'}" for code, sev in run.codes.items()
         )
         expected = "|".join(run.expect) or "-"
+        loss = f"{run.loss[0]:.2f}->{run.loss[1]:.2f}" if run.loss else "-"
         lines.append(
-            f"{run.program['name']:24} {run.label:26} {expected:34} {found or '-':48} "
-            f"{verdict(run)}  [{run.seconds:.0f} s]"
+            f"{run.program['name']:20} {run.label:26} {expected:34} {found or '-':46} "
+            f"{loss:13} {verdict(run)}  [{run.seconds:.0f} s]"
         )
     lines += ["", *figures(runs)]
     return "\n".join(lines)
