@@ -161,6 +161,7 @@ def execute(run: Run, checkouts: Path, shim: Path) -> Run:
             )  # fmt: skip
         out = Path(tmp) / "run.trace"
         command = [sys.executable, "-m", "traces.capture", "-o", str(out), program["script"]]
+        done = None
         try:
             done = subprocess.run(
                 command + run.args, cwd=cwd, env=env, timeout=TIMEOUT, capture_output=True,
@@ -178,8 +179,12 @@ def execute(run: Run, checkouts: Path, shim: Path) -> Run:
             run.codes = {f.code: f.severity.value for f in diagnosis.findings}
             if not diagnosis.facts["rows"] and run.variant == "healthy":
                 run.error = run.error or "no optimizer step recorded"
-            # a variant with no step (a manual update of zeroed gradients changes nothing) that
-            # the doctor says nothing about is scored as missed, not left out
+            elif not diagnosis.facts["rows"] and done is not None and done.returncode != 0:
+                # the mutation made the program crash before its first step (p.data.add_ of a
+                # None .grad): Python's traceback says it, there is nothing to diagnose
+                run.error = f"crashed before its first step: {trace.run.error[:60]}"
+            # a variant that ran without a step (a manual update of zeroed gradients changes
+            # nothing) and got no finding is scored as missed, not left out
         else:
             run.error = run.error or "no trace written"
     run.seconds = time.monotonic() - started

@@ -64,6 +64,7 @@ def test_the_suppressions_are_the_ones_the_engine_applies():
         "missing_zero_grad": ("lr_too_high", "exploding_gradients"),
         "grads_cleared_before_step": ("lr_too_low", "no_gradient"),
         "vanishing_gradients": ("lr_too_low",),
+        "lr_too_high": ("lr_too_low",),
     }
 
 
