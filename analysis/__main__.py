@@ -1,5 +1,9 @@
 """``python -m analysis diagnose TRACE [--json]``: print the diagnosis of a trace file.
 
+A distributed run's files go together: ``diagnose run.trace`` (or ``run.rank0.trace``) reads
+``run.rank0.trace``, ``run.rank1.trace``, … and diagnoses rank 0, comparing the other ranks
+with it (``ranks_disagree``); several files may also be named.
+
 Exit 0 whenever the trace was read, whatever was found; 2 with a one-line message when it
 cannot be read.
 """
@@ -13,33 +17,31 @@ import sys
 
 from analysis.engine import ENGINE_VERSION, diagnose
 from analysis.report import render_text
+from traces.distributed import rank_files
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("diagnose", help="diagnose a trace file")
-    d.add_argument("trace", help="path to a .trace file")
+    d.add_argument("trace", nargs="+", help="path to a .trace file (or a run's rank files)")
     d.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args(argv)
 
     import traces
 
-    if not os.path.isfile(args.trace):
-        print(f"error: no such file: {args.trace}", file=sys.stderr)
-        return 2
-    try:
-        trace = traces.load(args.trace)
-    except FileNotFoundError:
-        print(f"error: no such file: {args.trace}", file=sys.stderr)
-        return 2
-    except traces.TraceFormatError as exc:
-        print(f"error: {args.trace} is not a valid trace: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"error: cannot read {args.trace}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    diagnosis = diagnose(trace)
+    paths = args.trace
+    if len(paths) == 1 and (not os.path.isfile(paths[0]) or ".rank" in os.path.basename(paths[0])):
+        paths = [str(p) for p in rank_files(paths[0])] or paths  # run.trace -> its rank files
+    loaded = []
+    for path in paths:
+        trace = _load(traces, path)
+        if trace is None:
+            return 2
+        loaded.append(trace)
+    loaded.sort(key=lambda t: t.extra.get("rank", 0) if isinstance(t.extra.get("rank"), int) else 0)
+    trace, peers = loaded[0], loaded[1:]
+    diagnosis = diagnose(trace, peers=peers)
     if args.json:
         data = diagnosis.to_dict()
         data["engine_version"] = ENGINE_VERSION
@@ -52,6 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _load(traces, path: str):
+    """The trace at ``path``, or None after a one-line message on stderr."""
+    if not os.path.isfile(path):
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return None
+    try:
+        return traces.load(path)
+    except FileNotFoundError:
+        print(f"error: no such file: {path}", file=sys.stderr)
+    except traces.TraceFormatError as exc:
+        print(f"error: {path} is not a valid trace: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+    return None
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ diagnosis.to_dict()                  # JSON-safe, see analysis/findings.py
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 # CAUSE_ORDER and SUPPRESSES are derived from the detectors' registrations (and importable here).
@@ -17,11 +19,12 @@ from traces.model import Trace
 
 # Bump when a detector, a threshold or the finding shape changes: the web app keeps one
 # diagnosis per trace and engine version.
-ENGINE_VERSION = "1.5.0"
+ENGINE_VERSION = "1.6.0"
 
 
-def diagnose(trace: Trace) -> Diagnosis:
-    view = TraceView(trace)
+def diagnose(trace: Trace, *, peers: Sequence[Trace] = ()) -> Diagnosis:
+    """``peers``: the other ranks' traces of a distributed run (rank 0 is ``trace``)."""
+    view = TraceView(trace, tuple(peers))
     findings: list[Finding] = []
     for detector in DETECTORS:
         findings.extend(detector.detect(view))
@@ -33,7 +36,7 @@ def diagnose(trace: Trace) -> Diagnosis:
         engine_version=ENGINE_VERSION,
         findings=tuple(findings),
         summary=_summary(findings) if trace.num_rows else _empty_summary(trace),
-        facts=_facts(trace) | _not_judged(view),
+        facts=_facts(trace) | _not_judged(view) | _layer_names(view, findings),
     )
 
 
@@ -85,6 +88,20 @@ def _facts(trace: Trace) -> dict:
     }
 
 
+def _layer_names(view: TraceView, findings: list[Finding]) -> dict:
+    """How the report names each layer the findings cite (``model.0 (Linear)``), so the text,
+    the markdown and the web page name a layer the way every finding's summary does."""
+    paths = dict.fromkeys(path for f in findings for path in f.evidence.modules)
+    return {"layer_names": {path: view.describe(path) for path in paths}} if paths else {}
+
+
+def _owner(view: TraceView, module: str) -> str:
+    """The top-level model a module belongs to; "model#1" for a second copy ("model.rnn#1")."""
+    top = view.qualified(module.split(".")[0]) or "(top)"
+    copy = module.rpartition("#")[2]
+    return f"{top}#{copy}" if "#" in module and "#" not in top and copy.isdigit() else top
+
+
 def _not_judged(view: TraceView) -> dict:
     """One line on the trainable parameters left out of the gradient checks, and why, so that
     the rule that leaves them out can never hide a broken graph silently."""
@@ -95,7 +112,7 @@ def _not_judged(view: TraceView) -> dict:
     if not left_out.any():
         return {}
     params = [view.trace.params[i] for i in np.flatnonzero(left_out)]
-    owners = list(dict.fromkeys(p.module.split(".")[0] or "(top)" for p in params))
+    owners = list(dict.fromkeys(_owner(view, p.module) for p in params))
     shown = ", ".join(f"`{name}`" for name in owners[:3]) + (" …" if len(owners) > 3 else "")
     return {
         "not_judged": (

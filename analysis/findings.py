@@ -31,6 +31,7 @@ CODES = (
     "not_in_optimizer",
     "lr_too_high",
     "lr_too_low",
+    "ranks_disagree",
 )
 
 # Glossary term slugs the findings may cite (lower-case, hyphenated glossary term names).

@@ -39,7 +39,7 @@ def render_text(diagnosis: Diagnosis, *, width: int = 88) -> str:
         )
         if ev.modules:
             out += textwrap.wrap(
-                "Where: " + ", ".join(m or "(top)" for m in ev.modules[:8]),
+                "Where: " + ", ".join(_layer(diagnosis, m) for m in ev.modules[:8]),
                 width,
                 initial_indent="   ",
                 subsequent_indent="     ",
@@ -77,7 +77,7 @@ def render_markdown(diagnosis: Diagnosis, *, glossary_url: str = "/glossary/{slu
         ev = f.evidence
         out.append(f"- **Evidence:** {_md_escape(_stat_line(f))}")
         if ev.modules:
-            shown = ", ".join(f"`{m or '(top)'}`" for m in ev.modules[:8])
+            shown = ", ".join(f"`{_layer(diagnosis, m)}`" for m in ev.modules[:8])
             more = f" and {len(ev.modules) - 8} more" if len(ev.modules) > 8 else ""
             out.append(f"- **Where:** {shown}{more}")
         if ev.onset_step is not None:
@@ -96,6 +96,11 @@ def render_markdown(diagnosis: Diagnosis, *, glossary_url: str = "/glossary/{slu
         out.append("")
     out.append(f"*GradHub engine {diagnosis.engine_version}*")  # no raw HTML: the forum escapes it
     return "\n".join(out).rstrip() + "\n"
+
+
+def _layer(diagnosis: Diagnosis, path: str) -> str:
+    """The layer as the findings name it (engine facts), else its path."""
+    return diagnosis.facts.get("layer_names", {}).get(path) or path or "(top)"
 
 
 def _md_escape(text: str) -> str:

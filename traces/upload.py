@@ -4,6 +4,7 @@
     python -m traces.upload run.trace --title "Loss is flat" --body-file question.md --wait
     python -m traces.upload run.trace --question 42
     python -m traces.upload run.trace --private --wait      # e.g. in CI: exit 1 on an error
+    python -m traces.upload run.trace --title "DDP loss differs"   # torchrun: every run.rankR.trace
 
 The server is ``--url`` or ``$GRADHUB_URL`` (default http://127.0.0.1:8000); the personal access
 token is ``--token`` or ``$GRADHUB_TOKEN`` (create one on your profile page; it needs the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -28,6 +30,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+from traces.distributed import rank_files
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 API_PREFIX = "/api/v1"
@@ -38,6 +42,7 @@ POLL_FIRST, POLL_MAX = 1.0, 5.0  # seconds between status polls, growing
 BAR_WIDTH = 30
 EXIT_OK, EXIT_ERROR_FINDING, EXIT_FAILURE = 0, 1, 2
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_RANK = re.compile(r"\.rank(?P<rank>\d+)(\.[^.]+)?$")
 
 
 # The question's text when only --title is given: enough for the forum, and honest about it.
@@ -129,19 +134,19 @@ class MultipartBody:
     http.client sends an iterable body piece by piece; the length is known up front, so the
     request carries a Content-Length (no chunked encoding, which many servers refuse)."""
 
-    def __init__(self, *, fields: list[tuple[str, str]], file_field: str, path: Path, progress):
+    def __init__(self, *, fields: list[tuple[str, str]], files: list[tuple[str, Path]], progress):
         self.boundary = f"gradhub-{secrets.token_hex(16)}"
-        self.path = path
+        self.files = files
         self.progress = progress
-        head = b"".join(self._field(name, value) for name, value in fields)
-        head += (
-            f"--{self.boundary}\r\n"
-            f'Content-Disposition: form-data; name="{file_field}"; filename="{_quote(path.name)}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        ).encode()
-        self.head = head
-        self.tail = f"\r\n--{self.boundary}--\r\n".encode()
-        self.length = len(self.head) + path.stat().st_size + len(self.tail)
+        self.head = b"".join(self._field(name, value) for name, value in fields)
+        self.tail = f"--{self.boundary}--\r\n".encode()
+        self.length = (
+            len(self.head)
+            + len(self.tail)
+            + sum(
+                len(self._file_head(field, path)) + path.stat().st_size + 2 for field, path in files
+            )
+        )
 
     @property
     def content_type(self) -> str:
@@ -152,12 +157,22 @@ class MultipartBody:
             f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
         ).encode()
 
+    def _file_head(self, field: str, path: Path) -> bytes:
+        return (
+            f"--{self.boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{_quote(path.name)}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+
     def __iter__(self) -> Iterator[bytes]:
         yield self.head
-        with self.path.open("rb") as handle:
-            while chunk := handle.read(CHUNK_BYTES):
-                self.progress.advance(len(chunk))
-                yield chunk
+        for field, path in self.files:
+            yield self._file_head(field, path)
+            with path.open("rb") as handle:
+                while chunk := handle.read(CHUNK_BYTES):
+                    self.progress.advance(len(chunk))
+                    yield chunk
+            yield b"\r\n"
         yield self.tail
 
 
@@ -192,9 +207,12 @@ def upload_trace(
     body: str | None = None,
     tags: list[str] | None = None,
     private: bool = False,
+    rank_paths: list[Path] | None = None,
     progress_stream=None,
 ) -> dict:
-    """POST the trace to /api/v1/traces/; returns the trace as the API describes it."""
+    """POST the trace to /api/v1/traces/; returns the trace as the API describes it.
+
+    ``rank_paths``: a distributed run's other ranks (1, 2, …), sent in the same request."""
     fields: list[tuple[str, str]] = []
     if question is not None:
         fields.append(("question", str(question)))
@@ -203,10 +221,11 @@ def upload_trace(
         fields += [("tags", tag) for tag in tags or []]
     if private:
         fields.append(("private", "true"))
-    progress = ProgressBar(
-        label=f"Uploading {path.name}", total=path.stat().st_size, stream=progress_stream
-    )
-    multipart = MultipartBody(fields=fields, file_field="file", path=path, progress=progress)
+    files = [("file", path)] + [("rank_files", rank) for rank in rank_paths or []]
+    label = f"Uploading {path.name}" + (f" + {len(files) - 1} rank(s)" if len(files) > 1 else "")
+    total = sum(p.stat().st_size for _, p in files)
+    progress = ProgressBar(label=label, total=total, stream=progress_stream)
+    multipart = MultipartBody(fields=fields, files=files, progress=progress)
     headers = {
         **_headers(token),
         "Content-Type": multipart.content_type,
@@ -263,7 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Upload a gradient trace to GradHub; print the question URL and, with "
         "--wait, the findings (exit 1 if one is an error).",
     )
-    parser.add_argument("trace", type=Path, help="the .trace file (python -m traces.capture)")
+    parser.add_argument(
+        "trace",
+        type=Path,
+        nargs="+",
+        help="the .trace file (python -m traces.capture); a distributed run's run.trace stands "
+        "for its run.rank0.trace, run.rank1.trace, … (or name them all)",
+    )
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--question", type=int, metavar="ID", help="attach to your question ID")
     target.add_argument("--title", metavar="T", help="ask a new question with this title")
@@ -281,6 +306,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _trace_and_ranks(paths: list[Path]) -> tuple[Path, list[Path]]:
+    """The file to upload and the other ranks' files that go with it (rank order).
+
+    One path of a distributed run (``run.trace`` that torchrun never wrote, or any
+    ``run.rankR.trace``) stands for all its rank files; several paths are sorted by the rank in
+    their names."""
+    if len(paths) == 1 and (not paths[0].is_file() or ".rank" in paths[0].name):
+        paths = rank_files(paths[0]) or paths
+    elif len(paths) > 1:
+        ranked = {path: _RANK.search(path.name) for path in paths}
+        if all(ranked.values()):
+            paths = sorted(paths, key=lambda path: int(ranked[path]["rank"]))
+    for path in paths:
+        if not path.is_file():
+            raise UploadError(f"No such file: {path}")
+    return paths[0], list(paths[1:])
+
+
 def main(argv: list[str] | None = None, *, stdout=None, stderr=None) -> int:
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
@@ -295,8 +338,7 @@ def main(argv: list[str] | None = None, *, stdout=None, stderr=None) -> int:
                 "No access token: set GRADHUB_TOKEN or pass --token "
                 "(create one on your GradHub profile page)."
             )
-        if not args.trace.is_file():
-            raise UploadError(f"No such file: {args.trace}")
+        trace_path, rank_paths = _trace_and_ranks(args.trace)
         body = None
         if args.body_file is not None:
             try:
@@ -304,13 +346,14 @@ def main(argv: list[str] | None = None, *, stdout=None, stderr=None) -> int:
             except OSError as exc:
                 raise UploadError(f"Cannot read {args.body_file}: {exc.strerror}") from exc
         elif args.title is not None:
-            body = DEFAULT_QUESTION_BODY.format(name=args.trace.name)
+            body = DEFAULT_QUESTION_BODY.format(name=trace_path.name)
         if args.title is not None:
             token_can_ask_check(base_url=base_url, token=token)
         trace = upload_trace(
             base_url=base_url,
             token=token,
-            path=args.trace,
+            path=trace_path,
+            rank_paths=rank_paths,
             question=args.question,
             title=args.title,
             body=body,

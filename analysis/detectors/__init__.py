@@ -20,12 +20,14 @@ from analysis.detectors import (
     no_gradient,
     non_finite,
     not_in_optimizer,
+    ranks_disagree,
     saturated_activations,
     vanishing_gradients,
 )
 from analysis.detectors._registry import Detector
 
 DETECTORS: tuple[Detector, ...] = (
+    ranks_disagree.DETECTOR,
     non_finite.DETECTOR,
     missing_zero_grad.DETECTOR,
     grads_cleared_before_step.DETECTOR,

@@ -49,8 +49,9 @@ class Layer:
 
 
 class TraceView:
-    def __init__(self, trace: Trace):
+    def __init__(self, trace: Trace, peers: tuple[Trace, ...] = ()):
         self.trace = trace
+        self.peers = peers  # the other ranks of a distributed run (ranks_disagree)
         self.memo: dict = {}  # results several detectors share (e.g. update statistics)
         self.steps = trace.steps
         self.S = trace.num_rows
@@ -124,7 +125,8 @@ class TraceView:
         trained = {m.path for m in modules if 0 <= m.grad_step < steps_taken}
         return np.array(
             [
-                p.optimizer is not None or any(path in trained for path in _lineage(p.module))
+                p.optimizer is not None
+                or any(path in trained for path in _lineage(p.module, self.module_by_path))
                 for p in self.trace.params
             ],
             dtype=bool,
@@ -155,10 +157,22 @@ class TraceView:
         )
 
     def describe(self, path: str) -> str:
-        """A module as people read it: ``encoder.0 (Linear)``; ``(model)`` for the top level."""
+        """A module as people read it, the same in every finding: ``encoder.0 (Linear)``;
+        ``(model)`` for the top level. A single model's paths are bare indices ("0") when it is
+        an nn.Sequential, so they are shown as attributes of the model: ``model.0 (Linear)``."""
         kind = self.module_type(path)
-        name = path or "(model)"
+        name = self.qualified(path) or "(model)"
         return f"{name} ({kind})" if kind else name
+
+    def qualified(self, name: str) -> str:
+        """A module path or parameter name, never a bare index: "0.weight" → "model.0.weight"."""
+        return f"model.{name}" if "" in self.roots and name[:1].isdigit() else name
+
+    def describe_list(self, paths, *, limit: int = 5) -> str:
+        """ "model.0 (Linear), model.2 (Linear) and 3 more"."""
+        paths = tuple(paths)
+        more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+        return ", ".join(self.describe(p) for p in paths[:limit]) + more
 
     def init_gain(self, params: np.ndarray) -> float | None:
         """Median over weight matrices of ||W|| / sqrt(numel) * sqrt(fan_in) at the first row:
@@ -187,6 +201,28 @@ class TraceView:
     @cached_property
     def has_norm_layers(self) -> bool:
         return any(any(k in m.type for k in NORM_TYPE_MARKERS) for m in self.trace.modules)
+
+    @cached_property
+    def summed_backward_count(self) -> np.ndarray:
+        """int[S]: backward passes whose gradients add up into the step's ``.grad`` — a pass
+        after a clear starts over (an LBFGS closure clears and recomputes at every evaluation of
+        its line search: five passes, nothing summed). Rows whose events were capped keep
+        ``backward_count``."""
+        counts = self.steps.backward_count.astype(np.int64)
+        if self.S == 0:
+            return counts
+        ev = self.trace.events
+        keep = np.isin(ev.kind, (EventKind.BACKWARD, EventKind.CLEAR, EventKind.STEP))
+        kind, row = ev.kind[keep], ev.row[keep]
+        is_backward = kind == EventKind.BACKWARD
+        # a backward right after another backward of the same row (no clear between) adds to it
+        after_backward = np.zeros_like(is_backward)
+        after_backward[1:] = is_backward[1:] & is_backward[:-1] & (row[1:] == row[:-1])
+        valid = (row >= 0) & (row < self.S)
+        recorded = np.bincount(row[is_backward & valid], minlength=self.S)[: self.S]
+        summed = np.bincount(row[after_backward & valid], minlength=self.S)[: self.S]
+        summed = summed + (recorded > 0)
+        return np.where(recorded == counts, summed, counts)
 
     # ---- per-parameter summaries over the whole run (one pass over each array) -----------
     @cached_property
@@ -443,7 +479,18 @@ def pooled_norm(array: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.nda
     return layer_norms(array, rows, [cols])[:, 0]
 
 
-def _lineage(path: str) -> list[str]:
-    """A module path and its ancestors' ("a.b.c", "a.b", "a", "")."""
+def _lineage(path: str, known: dict[str, int] | None = None) -> list[str]:
+    """A module path and its ancestors' ("a.b.c", "a.b", "a", "").
+
+    A second copy of a model (built again, or loaded from a checkpoint) has its paths written
+    with a "#n" suffix (SCHEMA.md): "model.encoder#1" belongs to "model#1", not to the trained
+    "model", when the trace has such a module."""
+    base, sep, suffix = path.rpartition("#")
+    if sep and suffix.isdigit():
+        out = []
+        for ancestor in _lineage(base):
+            copy = f"{ancestor}#{suffix}" if ancestor else ""
+            out.append(copy if known is None or copy in known or not ancestor else ancestor)
+        return out
     parts = path.split(".") if path else []
     return [".".join(parts[:n]) for n in range(len(parts), -1, -1)]

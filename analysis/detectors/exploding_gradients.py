@@ -383,7 +383,7 @@ def _size(view: TraceView, actor: int) -> Finding | None:
     onset_step = view.step_of(int(rows[onset]))
     from_start = onset == 0
     update = _update_ratio(view, actor, rows[after])
-    names = [layer_name(view, layer.module) for layer in depth.layers]
+    names = [view.describe(layer.module) for layer in depth.layers]
     ratio = nanmedian(depth.ratio[after], axis=0)
     grad = nanmedian(depth.grad[after], axis=0)
     bias_rms = nanmedian(depth.bias_rms[after], axis=0)
@@ -445,13 +445,6 @@ def _size(view: TraceView, actor: int) -> Finding | None:
         fix=_fix(kind),
     )
     return finding
-
-
-def layer_name(view: TraceView, path: str) -> str:
-    """A layer as the user wrote it: a single model's paths are bare indices ("0") when it is
-    an nn.Sequential, so they are shown as attributes of the model ("model.0 (Linear)")."""
-    name = view.describe(path)
-    return f"model.{name}" if "" in view.roots and path[:1].isdigit() else name
 
 
 def _ends(idx: list[int], k: int = 3) -> list[int | None]:

@@ -27,7 +27,7 @@ def detect(view: TraceView) -> list[Finding]:
         rows = view.rows_of(actor)
         if rows.size == 0:
             continue
-        counts = view.steps.backward_count[rows]
+        counts = view.summed_backward_count[rows]
         share = float(np.mean(counts >= 2))
         if share < ACCUM_ROW_SHARE:
             continue

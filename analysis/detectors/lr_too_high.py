@@ -78,7 +78,10 @@ def detect(view: TraceView) -> list[Finding]:
     return findings
 
 
-DETECTOR = Detector(code=CODE, detect=detect, cause_rank=80)
+# A too-high rate blows the weights up until each update is small beside them: a low update
+# ratio late in such a run is its symptom, not a second, opposite problem (engine 1.6.0;
+# word_language_model at 100x its LR got both).
+DETECTOR = Detector(code=CODE, detect=detect, cause_rank=80, suppresses=("lr_too_low",))
 
 
 def _judge(view: TraceView, actor: int) -> Finding | None:

@@ -76,21 +76,21 @@ def detect(view: TraceView) -> list[Finding]:
     parts = []
     if cut:
         parts.append(
-            f"{_list(cut)} ran in the forward pass but no gradient reached "
+            f"{view.describe_list(cut)} ran in the forward pass but no gradient reached "
             f"{'it' if len(cut) == 1 else 'them'}: the graph is broken between "
             f"{'it' if len(cut) == 1 else 'them'} and the loss (.detach(), .item(), .data, "
             "torch.no_grad(), a numpy round trip, or a non-differentiable op such as argmax)"
         )
     if old:
         parts.append(
-            f"{_list(old)} {'is' if len(old) == 1 else 'are'} held by the optimizer but owned by "
+            f"{view.describe_list(old)} {'is' if len(old) == 1 else 'are'} held by the optimizer but owned by "
             "no module of the model, so no forward pass uses "
             f"{'it' if len(old) == 1 else 'them'}: typically the old copy of a layer replaced or "
             "removed after the optimizer was built"
         )
     if unused:
         parts.append(
-            f"{_list(unused)} never ran in a forward pass: an unused branch or a layer defined "
+            f"{view.describe_list(unused)} never ran in a forward pass: an unused branch or a layer defined "
             "but not called"
         )
     summary = (
@@ -151,9 +151,3 @@ def _model_has_dead_units(view: TraceView) -> bool:
     if frac.size == 0 or np.all(np.isnan(frac)):
         return False
     return bool(np.nanmax(frac) >= DEAD_EXPLAINS)
-
-
-def _list(items: tuple[str, ...]) -> str:
-    shown = [m or "(top)" for m in items[:5]]
-    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
-    return ", ".join(shown) + more

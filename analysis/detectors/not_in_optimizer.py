@@ -116,7 +116,7 @@ def detect(view: TraceView) -> list[Finding]:
             " replaced after the optimizer was built, kept in the new one's place."
         )
     summary = (
-        f"{idx.size} trainable parameter(s) in {_list(modules)} received gradients but their "
+        f"{idx.size} trainable parameter(s) in {view.describe_list(modules)} received gradients but their "
         f"weights never changed in {view.S} steps." + tail
     )
     return [
@@ -169,9 +169,3 @@ def _shapes(view: TraceView, idx: np.ndarray) -> str:
     shown = ["x".join(str(d) for d in view.trace.params[i].shape) or "scalar" for i in idx[:5]]
     more = f" and {idx.size - 5} more" if idx.size > 5 else ""
     return "shapes " + ", ".join(shown) + more
-
-
-def _list(items: tuple[str, ...]) -> str:
-    shown = [m or "(top)" for m in items[:5]]
-    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
-    return ", ".join(shown) + more

@@ -6,6 +6,7 @@ and every way it can fail ends in ``failed`` with a reason a person can read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -70,6 +71,7 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
         trace.save(update_fields=["attempts", "updated_at"])
         trace_state_set(trace, Trace.State.REPLAYING)
         stored, max_bytes = trace.file, _max_bytes(trace)
+        rank_files = [rank.file for rank in trace.rank_files.all()]  # the other ranks, in order
 
     delay = float(getattr(settings, "TRACE_DIAGNOSE_TEST_DELAY_SECONDS", 0) or 0)
     if delay:  # tests only: makes a task slow enough to SIGKILL its worker mid-way
@@ -80,8 +82,12 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
         # The worker posts first and draws the plots in a follow-up task (matplotlib takes
         # many times longer than the diagnosis); a forced re-run draws them inline, so the
         # post is edited once.
-        with trace_local_copy(stored, max_bytes=max_bytes) as path:
-            result = engine_run(path=path, max_bytes=max_bytes, with_plots=force)
+        with contextlib.ExitStack() as copies:
+            path = copies.enter_context(trace_local_copy(stored, max_bytes=max_bytes))
+            peers = [
+                copies.enter_context(trace_local_copy(f, max_bytes=max_bytes)) for f in rank_files
+            ]
+            result = engine_run(path=path, max_bytes=max_bytes, with_plots=force, peer_paths=peers)
     except FileNotFoundError:  # say so without showing the server's paths or keys
         trace_fail(
             trace_id=trace_id,

@@ -79,6 +79,33 @@ class Trace(models.Model):
         return self.state in self.TERMINAL_STATES
 
 
+class TraceRankFile(models.Model):
+    """Another rank's file of a distributed run, uploaded with its rank 0 trace.
+
+    Kept as evidence, never diagnosed on its own: the diagnosis of the rank 0 trace compares it
+    with this one (``ranks_disagree``), and only that trace has a state, a post and findings."""
+
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="rank_files")
+    rank = models.PositiveIntegerField()
+    file = models.FileField(upload_to="traces/%Y/%m/", max_length=255)
+    sha256 = models.CharField(max_length=SHA256_HEX_LENGTH)
+    size_bytes = models.PositiveBigIntegerField()
+    original_name = models.CharField(max_length=ORIGINAL_NAME_MAX_LENGTH, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["trace", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["trace", "rank"], name="traces_rankfile_one_per_rank"),
+            models.CheckConstraint(
+                condition=models.Q(rank__gte=1), name="traces_rankfile_not_rank0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rank {self.rank} of trace {self.trace_id}"
+
+
 class Diagnosis(models.Model):
     """What one engine version said about one trace (one row per trace and engine version)."""
 

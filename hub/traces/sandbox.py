@@ -3,6 +3,7 @@ time, and answers in JSON over a pipe (never pickle: the data stems from an uplo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -90,8 +91,14 @@ def _engine_child(path: str, max_bytes: int, memory_bytes: int, fd: int, job) ->
         os._exit(code)
 
 
-def _diagnose_job(trace, *, with_plots: bool) -> dict:
-    diagnosis = analysis.diagnose(trace)
+def _diagnose_job(trace, *, with_plots: bool, peer_paths=(), max_bytes: int = 0) -> dict:
+    # The other ranks of a distributed run, read in this same capped child. A rank file that
+    # cannot be read is left out of the comparison, not a failure of rank 0's diagnosis.
+    peers = []
+    for peer in peer_paths:
+        with contextlib.suppress(TraceFormatError):
+            peers.append(load(peer, max_bytes=max_bytes))
+    diagnosis = analysis.diagnose(trace, peers=peers)
     return {
         "diagnosis": diagnosis.to_dict(),
         "markdown": analysis.report.render_markdown(diagnosis),
@@ -183,14 +190,18 @@ def engine_run(
     path: str,
     max_bytes: int,
     with_plots: bool = True,
+    peer_paths: list[str] | tuple[str, ...] = (),
     memory_bytes: int = DIAGNOSE_MEMORY_BYTES,
     timeout_seconds: float = DIAGNOSE_TIMEOUT_SECONDS,
 ) -> EngineResult:
-    """Load, validate and diagnose the trace file at ``path`` in a capped child."""
+    """Load, validate and diagnose the trace file at ``path`` in a capped child; ``peer_paths``
+    are the other ranks' files of a distributed run (compared with it)."""
     data = _run_in_child(
         path=path,
         max_bytes=max_bytes,
-        job=functools.partial(_diagnose_job, with_plots=with_plots),
+        job=functools.partial(
+            _diagnose_job, with_plots=with_plots, peer_paths=tuple(peer_paths), max_bytes=max_bytes
+        ),
         memory_bytes=memory_bytes,
         timeout_seconds=timeout_seconds,
     )

@@ -23,7 +23,7 @@ from hub.core.uploads import StorageUnavailable, upload_too_large_message
 from hub.forum.models import Question
 from hub.forum.services import question_create
 from hub.traces import queue
-from hub.traces.models import Trace
+from hub.traces.models import ORIGINAL_NAME_MAX_LENGTH, Trace, TraceRankFile
 from traces import format as trace_format
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ User = get_user_model()
 
 # Bytes read for the quick header check in the request (traces/format.py: 16-byte header).
 HEADER_PEEK_BYTES = 64
+# Other ranks' files uploaded with one trace: a 64-process run. (Ours: a bound on one request.)
+MAX_RANK_FILES = 63
 
 
 def trace_header_check(*, head: bytes) -> None:
@@ -84,14 +86,8 @@ def trace_upload_limit(*, owner) -> None:
     )  # fmt: skip
 
 
-def trace_upload(*, owner, uploaded_file, question=None, private: bool = False) -> Trace:
-    """Store an uploaded trace and queue its diagnosis; the same file again reuses the trace."""
-    if question is not None and question.author_id != owner.pk:
-        raise PermissionDenied("Only the person who asked can attach a trace to this question.")
-    if question is not None and private:
-        raise ValidationError("A trace attached to a question is public; private ones are not.")
-    trace_upload_limit(owner=owner)
-    limit = settings.TRACE_MAX_UPLOAD_BYTES
+def _trace_file_check(uploaded_file, *, limit: int) -> None:
+    """The quick checks of one uploaded file in the request: its size and its header."""
     size = getattr(uploaded_file, "size", None)
     if size is not None and size > limit:
         raise ValidationError(upload_too_large_message(limit))
@@ -102,34 +98,76 @@ def trace_upload(*, owner, uploaded_file, question=None, private: bool = False) 
     uploaded_file.seek(0)
     trace_header_check(head=head)
 
-    original_name = os.path.basename(getattr(uploaded_file, "name", "") or "")[:255]
+
+def _trace_file_store(field, uploaded_file, *, limit: int) -> tuple[str, int]:
+    """Write the upload to storage through ``field`` (a FileField of an unsaved row), hashing it
+    in the same pass; returns (sha256, bytes)."""
     hashing = _HashingFile(uploaded_file, name=f"{uuid.uuid4().hex}.trace", max_bytes=limit)
+    try:
+        field.save(hashing.name, hashing, save=False)
+    except OSError as exc:  # a full or read-only disk: refuse cleanly, keep no partial file
+        _partial_file_delete(field.field.generate_filename(field.instance, hashing.name))
+        logger.warning("trace storage refused an upload: %s", exc)
+        raise StorageUnavailable() from exc
+    return hashing.hasher.hexdigest(), hashing.bytes_read
+
+
+def _original_name(uploaded_file) -> str:
+    return os.path.basename(getattr(uploaded_file, "name", "") or "")[:ORIGINAL_NAME_MAX_LENGTH]
+
+
+def trace_upload(
+    *, owner, uploaded_file, question=None, private: bool = False, rank_files=()
+) -> Trace:
+    """Store an uploaded trace and queue its diagnosis; the same file again reuses the trace.
+
+    ``rank_files``: the other ranks' files of a distributed run (ranks 1, 2, … in this order),
+    ``uploaded_file`` being rank 0. They are stored with the trace as evidence; its diagnosis
+    compares them with rank 0."""
+    if question is not None and question.author_id != owner.pk:
+        raise PermissionDenied("Only the person who asked can attach a trace to this question.")
+    if question is not None and private:
+        raise ValidationError("A trace attached to a question is public; private ones are not.")
+    if len(rank_files) > MAX_RANK_FILES:
+        raise ValidationError(f"At most {MAX_RANK_FILES} other ranks' files go with one trace.")
+    trace_upload_limit(owner=owner)
+    limit = settings.TRACE_MAX_UPLOAD_BYTES
+    for upload in (uploaded_file, *rank_files):
+        _trace_file_check(upload, limit=limit)
+
     trace = Trace(
         owner=owner,
         question=question,
-        original_name=original_name,
+        original_name=_original_name(uploaded_file),
         is_private=private,
         state=Trace.State.QUEUED,
         size_bytes=0,
     )
-    # Storage reads the upload once: written to media and hashed in the same pass.
+    ranks = [TraceRankFile(rank=rank, original_name=_original_name(upload), size_bytes=0)
+             for rank, upload in enumerate(rank_files, start=1)]  # fmt: skip
+    stored: list = []
     try:
-        trace.file.save(hashing.name, hashing, save=False)
-    except OSError as exc:  # a full or read-only disk: refuse cleanly, keep no partial file
-        _partial_file_delete(trace.file.field.generate_filename(trace, hashing.name))
-        logger.warning("trace storage refused an upload by %s: %s", owner.pk, exc)
-        raise StorageUnavailable() from exc
-    trace.sha256 = hashing.hasher.hexdigest()
-    trace.size_bytes = hashing.bytes_read
+        # Storage reads each upload once: written to media and hashed in the same pass.
+        for row, upload in ((trace, uploaded_file), *zip(ranks, rank_files, strict=True)):
+            row.sha256, row.size_bytes = _trace_file_store(row.file, upload, limit=limit)
+            stored.append(row.file)
+    except (ValidationError, StorageUnavailable):
+        for field in stored:
+            field.storage.delete(field.name)
+        raise
     with transaction.atomic():
         # One upload per user at a time, so two copies of a file cannot race past the reuse.
         User.objects.select_for_update().filter(pk=owner.pk).first()
         existing = _trace_reusable(owner=owner, sha256=trace.sha256, question=question)
         if existing is not None:
-            name = trace.file.name
-            transaction.on_commit(lambda: trace.file.storage.delete(name))
+            names = [field.name for field in stored]
+            storage = trace.file.storage
+            transaction.on_commit(lambda: [storage.delete(name) for name in names])
             return _trace_reuse(trace=existing, question=question)
         trace.save()
+        for row in ranks:
+            row.trace = trace
+        TraceRankFile.objects.bulk_create(ranks)
         queue.diagnose_trace_enqueue(trace.pk)
     logger.info("trace %s uploaded by %s (%s bytes)", trace.pk, owner.pk, trace.size_bytes)
     return trace
@@ -200,7 +238,14 @@ class TraceRejected(ValidationError):
 
 
 def question_ask_with_trace(
-    *, author, title: str, body: str, tags: list[str], trace_file=None, trace: Trace | None = None
+    *,
+    author,
+    title: str,
+    body: str,
+    tags: list[str],
+    trace_file=None,
+    trace: Trace | None = None,
+    rank_files=(),
 ) -> tuple[Question, Trace | None]:
     """Ask a question with a trace: a new upload (``trace_file``) or the author's own private
     trace (``trace``, "Ask the community"). One transaction: a refused trace leaves no
@@ -210,7 +255,9 @@ def question_ask_with_trace(
         attached = None
         if trace_file is not None:
             try:
-                attached = trace_upload(owner=author, uploaded_file=trace_file, question=question)
+                attached = trace_upload(
+                    owner=author, uploaded_file=trace_file, question=question, rank_files=rank_files
+                )
             except ValidationError as error:
                 raise TraceRejected(error.messages) from error
         if trace is not None:

@@ -42,6 +42,7 @@ def test_suppressions_name_registered_codes_other_than_their_own():
 def test_the_cause_order_is_the_one_reports_are_sorted_by():
     # Changing it reorders every report: a new ENGINE_VERSION.
     assert CAUSE_ORDER == (
+        "ranks_disagree",
         "missing_zero_grad",
         "grads_cleared_before_step",
         "not_in_optimizer",
@@ -63,6 +64,7 @@ def test_the_suppressions_are_the_ones_the_engine_applies():
         "missing_zero_grad": ("lr_too_high", "exploding_gradients"),
         "grads_cleared_before_step": ("lr_too_low", "no_gradient"),
         "vanishing_gradients": ("lr_too_low",),
+        "lr_too_high": ("lr_too_low",),
     }
 
 

@@ -16,6 +16,7 @@ import pytest
 
 import analysis
 import traces
+from traces.distributed import rank_files
 from traces.model import EventKind, RunEnd
 
 pytestmark = pytest.mark.slow
@@ -340,22 +341,40 @@ def test_script_that_never_imports_torch_still_gets_a_valid_empty_trace(tmp_path
     assert trace.num_rows == 0 and trace.run.ended is RunEnd.COMPLETED
 
 
+def _torchrun(script: str, workdir: Path) -> subprocess.CompletedProcess:
+    """Two processes on gloo under torchrun, each recording its own run.rankR.trace."""
+    return subprocess.run(
+        [
+            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+            "--standalone", "-m", "traces.capture", "-o", "run.trace", str(SCRIPTS / script),
+        ],
+        capture_output=True, text=True, timeout=TIMEOUT, env=_env(), cwd=workdir,
+    )  # fmt: skip
+
+
 def test_under_torchrun_each_rank_writes_its_own_trace(tmp_path):
     """DDP with two processes on gloo: run.rank0.trace and run.rank1.trace, never one file
     written over by whichever rank finished last."""
-    done = subprocess.run(
-        [
-            sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-            "--standalone", "-m", "traces.capture", "-o", "run.trace",
-            str(SCRIPTS / "ddp_gloo.py"),
-        ],
-        capture_output=True, text=True, timeout=TIMEOUT, env=_env(), cwd=tmp_path,
-    )  # fmt: skip
+    done = _torchrun("ddp_gloo.py", tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not (tmp_path / "run.trace").exists()
     for rank in (0, 1):
         trace = traces.load(tmp_path / f"run.rank{rank}.trace")
         assert (trace.extra["rank"], trace.extra["world_size"]) == (rank, 2)
         assert trace.run.ended is RunEnd.COMPLETED and trace.num_rows == 20
-    diagnosis = analysis.diagnose(traces.load(tmp_path / "run.rank0.trace"))
-    assert diagnosis.healthy, diagnosis.summary
+    rank0, rank1 = (traces.load(path) for path in rank_files(tmp_path / "run.trace"))
+    diagnosis = analysis.diagnose(rank0, peers=[rank1])
+    assert diagnosis.healthy and diagnosis.findings == (), diagnosis.summary  # the ranks agree
+
+
+def test_under_torchrun_ranks_that_skip_the_all_reduce_disagree(tmp_path):
+    """DDP with two processes on gloo, the forward pass through ``model.module``: no all-reduce,
+    so the ranks step with their own gradients and their weights drift apart."""
+    done = _torchrun("ddp_bypass.py", tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rank0, rank1 = (traces.load(path) for path in rank_files(tmp_path / "run.trace"))
+    assert analysis.diagnose(rank0).findings == ()  # each rank alone looks healthy
+    (finding,) = analysis.diagnose(rank0, peers=[rank1]).findings
+    assert finding.code == "ranks_disagree" and finding.severity.value == "error"
+    assert finding.title == "The ranks train different models"
+    assert finding.evidence.onset_step == 1  # equal at the start (DDP broadcast), apart after

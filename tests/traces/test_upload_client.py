@@ -255,3 +255,42 @@ def test_the_progress_bar_shows_sizes_in_a_unit_that_fits_them(total, shown):
     stream = io.StringIO()
     upload.ProgressBar(label="Uploading run.trace", total=total, stream=stream).advance(total)
     assert stream.getvalue().endswith(f"100%  {shown}\n")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_distributed_run_uploads_its_rank_files_together_to_one_question(
+    live_server, tmp_path, no_diagnosis
+):
+    """torchrun wrote run.rank0.trace and run.rank1.trace, never run.trace: the command names
+    the run, and both files go in one request, rank 0 as the trace."""
+    from hub.forum.models import Question
+    from hub.traces.models import Trace, TraceRankFile
+
+    user, token = _person()
+    for rank in (1, 0):
+        (tmp_path / f"run.rank{rank}.trace").write_bytes(trace_bytes(num_steps=20 + rank))
+    code, out, err = _run(
+        str(tmp_path / "run.trace"), "--title", "DDP: loss differs between ranks",
+        "--token", token, "--url", live_server.url,
+    )  # fmt: skip
+    assert code == 0, err
+    question = Question.objects.get(author=user)
+    assert out.strip() == live_server.url + question.get_absolute_url()
+    trace = Trace.objects.get(question=question)
+    assert trace.original_name == "run.rank0.trace"
+    (rank1,) = TraceRankFile.objects.filter(trace=trace)
+    assert rank1.rank == 1 and rank1.size_bytes == (tmp_path / "run.rank1.trace").stat().st_size
+    assert "Uploading run.rank0.trace + 1 rank(s) [" in err
+    assert no_diagnosis == [trace.pk]
+
+
+def test_several_rank_files_named_go_in_rank_order(tmp_path):
+    for rank in (0, 1, 2):
+        (tmp_path / f"run.rank{rank}.trace").write_bytes(b"x")
+    given = [tmp_path / f"run.rank{rank}.trace" for rank in (2, 0, 1)]
+    first, others = upload._trace_and_ranks(given)
+    assert first.name == "run.rank0.trace"
+    assert [p.name for p in others] == ["run.rank1.trace", "run.rank2.trace"]
+    single = tmp_path / "single.trace"
+    single.write_bytes(b"x")
+    assert upload._trace_and_ranks([single]) == (single, [])

@@ -65,6 +65,7 @@ class Discovery:
                 index = self._param_id(param, _join(prefix, name), _join(prefix, owner))
                 self.params[index].name = _join(prefix, name)
                 self.params[index].module = _join(prefix, owner)
+                self.params[index].owner = self._module_id(root.get_submodule(owner))
         self.tree_dirty = False
 
     def _root_prefixes(self, roots: list[torch.nn.Module]) -> list[str]:

@@ -292,9 +292,34 @@ class Hooks:
     @_hook
     def _on_step_pre(self, optimizer, args, kwargs):
         if not self._ours():
-            return
+            return None
+        # args holds the optimizer itself first (torch passes step's own *args), then closure
+        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)
+        if callable(closure):
+            # step(closure) (LBFGS, Lightning's automatic optimization): the closure computes
+            # the gradients this step uses, so they are read when it first returns, not now.
+            return self._measure_after_closure(optimizer, args, kwargs, closure)
         with self._lock:
             self._step_pre(optimizer)
+        return None
+
+    def _measure_after_closure(self, optimizer, args, kwargs, closure):
+        recorder, measured = self, []
+
+        @functools.wraps(closure)
+        def measured_closure(*a, **k):
+            result = closure(*a, **k)
+            with recorder._guarded():
+                if not measured:  # LBFGS calls it again as it searches: the first call counts
+                    recorder._step_pre(optimizer)
+                    measured.append(recorder.window.fresh)
+                else:  # a later call's backward is the search's, not a new window's gradient
+                    recorder.window.fresh = measured[0]
+            return result
+
+        if "closure" in kwargs:
+            return args, {**kwargs, "closure": measured_closure}
+        return (args[0], measured_closure, *args[2:]), kwargs
 
     @_hook
     def _on_step_post(self, optimizer, args, kwargs):

@@ -67,6 +67,7 @@ class TrackedParam:
     optimizer: int | None = None
     group: int | None = None
     grad_state: tuple[int, int] | None = None  # (id(.grad), .grad._version) last seen
+    owner: int | None = None  # index of the owning module in the recorder's modules
 
     @classmethod
     def of(cls, param: torch.Tensor, name: str, module: str) -> TrackedParam:

@@ -179,6 +179,7 @@ class RowWriter:
             }
             for o, optimizer in enumerate(self.optimizers)
         ]
+        module_paths = _unique([m.path for m in self.modules])
         return {
             "format": "gradhub-trace",
             "version": FORMAT_VERSION,
@@ -196,7 +197,8 @@ class RowWriter:
             "params": [
                 {
                     "name": name,
-                    "module": p.module,
+                    # a second copy of a model: its parameters belong to the copy's "#n" paths
+                    "module": p.module if p.owner is None else module_paths[p.owner],
                     "shape": list(p.shape),
                     "trainable": p.trainable,
                     "optimizer": p.optimizer,
@@ -214,9 +216,7 @@ class RowWriter:
                     "activation": m.activation,
                     "grad_step": m.grad_step,
                 }
-                for m, path in zip(
-                    self.modules, _unique([m.path for m in self.modules]), strict=True
-                )
+                for m, path in zip(self.modules, module_paths, strict=True)
             ],
             "groups": groups,
             "optimizers": optimizers,

@@ -111,6 +111,13 @@ class TraceSerializer(serializers.Serializer):
 
 class TraceUploadInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The .trace file written by python -m traces.capture.")
+    rank_files = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="A distributed run's other ranks (run.rank1.trace, run.rank2.trace, … in "
+        "rank order; `file` is rank 0): stored with it, compared by its diagnosis.",
+    )
     question = serializers.IntegerField(
         required=False, min_value=1, help_text="Attach to this question of yours."
     )

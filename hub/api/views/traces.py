@@ -122,6 +122,7 @@ class TraceListView(ApiView):
                 body=data["body"],
                 tags=data.get("tags", []),
                 trace_file=data["file"],
+                rank_files=data["rank_files"],
             )
         else:
             question = None
@@ -132,6 +133,7 @@ class TraceListView(ApiView):
                 uploaded_file=data["file"],
                 question=question,
                 private=data["private"],
+                rank_files=data["rank_files"],
             )
         trace.refresh_from_db()
         return Response(s.TraceSerializer(trace, context={"request": request}).data, status=201)

@@ -16,7 +16,8 @@ def test_the_app_keeps_its_label_and_tables():
     config = apps.get_app_config("traces")
     assert config.name == "hub.traces"
     tables = {model._meta.db_table for model in config.get_models()}
-    assert tables == TABLES_BEFORE_THE_MOVE
+    assert TABLES_BEFORE_THE_MOVE <= tables  # kept; later tables (rank files) under the label
+    assert all(table.startswith("traces_") for table in tables)
 
 
 @pytest.mark.django_db
@@ -25,7 +26,7 @@ def test_a_database_migrated_before_the_move_has_nothing_left_to_migrate():
     applied = set(executor.recorder.applied_migrations())
     assert MIGRATIONS_BEFORE_THE_MOVE <= applied
     traces_nodes = {node for node in executor.loader.graph.nodes if node[0] == "traces"}
-    assert traces_nodes == MIGRATIONS_BEFORE_THE_MOVE
+    assert MIGRATIONS_BEFORE_THE_MOVE <= traces_nodes  # the same names: nothing re-applied
     leaves = executor.loader.graph.leaf_nodes()
     assert executor.migration_plan(leaves) == []
 
