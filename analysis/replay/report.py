@@ -63,28 +63,36 @@ def render_text(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+_MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~")
+
+
+def _escape(text: str) -> str:
+    """Text from an upload (module names, the recorder's reason) placed into Markdown."""
+    return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in text.replace("\n", " "))
+
+
 def render_markdown(result: dict) -> str:
     """The bot post's "Verified fix" section."""
     replay = result["replay"]
     out = ["### Verified fix", ""]
     if not replay["fixes"]:
-        out.append(f"Nothing verified: {replay['why']}.")
+        out.append(f"Nothing verified: {_escape(replay['why'])}.")
         return "\n".join(out) + "\n"
     if replay["why"]:
-        out.append(f"*{replay['why']}.*")
+        out.append(f"*{_escape(replay['why'])}.*")
         out.append("")
     best = replay["fixes"][0]
     if best["verdict"] in ("resolves", "partial"):
         how = "verified" if best["verdict"] == "resolves" else "partly verified"
-        out.append(f"**{how}: {best['title']}** — {before_after(best)}.")
+        out.append(f"**{how}: {_escape(best['title'])}** — {_escape(before_after(best))}.")
         out.append("")
         out.append("```text")
-        out.extend(best["diff"].splitlines())
+        out.extend(line.replace("`", "'") for line in best["diff"].splitlines())
         out.append("```")
         out.append("")
     out.append("| finding | fix | verdict | before → after |")
     out.append("| --- | --- | --- | --- |")
     for fix in replay["fixes"]:
         cells = [fix["finding"], fix["title"], VERDICT_WORDS[fix["verdict"]], before_after(fix)]
-        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        out.append("| " + " | ".join(_escape(c) for c in cells) + " |")
     return "\n".join(out) + "\n"

@@ -109,6 +109,8 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
         _diagnosis_publish(trace=trace, diagnosis=diagnosis, force=force)
         if not diagnosis.plots_done:
             queue.render_plots_enqueue(diagnosis.pk)
+        if not diagnosis.replay_done:
+            queue.replay_fixes_enqueue(diagnosis.pk)
     return diagnosis
 
 
