@@ -61,7 +61,11 @@ def verify(trace: Trace, diagnosis: Diagnosis | None = None, *, steps: int = DEF
             result.update(_replay_findings(trace, replayable, steps))
         except ProgramError as exc:
             result["why"] = f"replay unavailable: {exc}"
-    ranked = sorted(result["fixes"], key=_rank)
+    # A fix that also clears the run's other findings ranks first among equal verdicts.
+    cleared: dict[str, int] = {}
+    for fix in result["fixes"]:
+        cleared[fix["fix"]] = cleared.get(fix["fix"], 0) + (fix["verdict"] == "resolves")
+    ranked = sorted(result["fixes"], key=lambda fix: _rank(fix, cleared))
     result["fixes"] = fixes + ranked
     result["seconds"] = round(time.perf_counter() - started, 2)
     return {"replay": result}
@@ -102,14 +106,14 @@ def _replay_findings(trace: Trace, findings: list[dict], steps: int) -> dict:
             return {
                 "why": f"the replay does not reproduce the diagnosis ({codes}): nothing verified"
             }
-        out = []
+        out, runs = [], {}  # runs: fix id -> its replay (the same fix for two findings runs once)
         for finding in reproduced:
             # Judge on the full replay when the finding is there, else on the recorded length.
             rows = steps if _present(finding["code"], judged_full) else window
             base = judged_full if rows == steps else judged_prefix
             before = _figures(finding["code"], base, baseline, rows)
             for candidate in candidates(trace, program, finding):
-                out.append(_judge(trace, candidate, finding, before, base, rows, steps))
+                out.append(_judge(trace, candidate, finding, before, base, rows, steps, runs))
     finally:
         torch.set_num_threads(threads)
     why = "the replay reproduces " + ", ".join(f["code"] for f in reproduced)
@@ -118,7 +122,7 @@ def _replay_findings(trace: Trace, findings: list[dict], steps: int) -> dict:
     return {"reproduced": True, "why": why, "fixes": out}
 
 
-def _judge(trace, candidate, finding, before, base, rows, steps) -> dict:
+def _judge(trace, candidate, finding, before, base, rows, steps, runs: dict) -> dict:
     entry = {
         "finding": finding["code"],
         "fix": candidate.fix,
@@ -128,10 +132,14 @@ def _judge(trace, candidate, finding, before, base, rows, steps) -> dict:
         "after": {},
         "diff": candidate.diff,
     }
-    try:
-        replay = run(trace, candidate.setup, steps=steps)
-    except ProgramError as exc:
-        entry.update(verdict="worse", after={"error": str(exc)})
+    if candidate.fix not in runs:
+        try:
+            runs[candidate.fix] = run(trace, candidate.setup, steps=steps)
+        except ProgramError as exc:
+            runs[candidate.fix] = exc
+    replay = runs[candidate.fix]
+    if isinstance(replay, ProgramError):
+        entry.update(verdict="worse", after={"error": str(replay)})
         return entry
     judged = diagnose(replay.trace if rows == steps else prefix(replay.trace, rows))
     after = _figures(finding["code"], judged, replay, rows)
@@ -171,9 +179,13 @@ def _distance(figures: dict) -> float:
     return abs(math.log10(value / threshold))
 
 
-def _rank(fix: dict) -> tuple:
+def _rank(fix: dict, cleared: dict[str, int]) -> tuple:
     loss = fix.get("after", {}).get("loss_end")
-    return (VERDICTS.index(fix["verdict"]), loss if _finite(loss) else math.inf)
+    return (
+        VERDICTS.index(fix["verdict"]),
+        -cleared.get(fix["fix"], 0),
+        loss if _finite(loss) else math.inf,
+    )
 
 
 def _reproduces(finding: dict, judged: Diagnosis) -> bool:

@@ -141,6 +141,8 @@ class Recorder(Hooks, Discovery, Measurements, RowWriter, ProgramRecorder):
                     self._manual_boundary()
                 with contextlib.suppress(Exception):
                     self._walk_roots()
+                with contextlib.suppress(Exception):
+                    self._program_never_taken()
                 self.finished = True
                 self.stream.close(self.meta(ended, exit_code, error))
             finally:

@@ -304,6 +304,17 @@ class ProgramRecorder:
         if isinstance(loss, torch.Tensor) and loss.grad_fn is not None:
             self.program_loss = identify_loss(loss)
 
+    def _program_never_taken(self) -> None:
+        """At the end of a run without any optimizer step: say why there is no program."""
+        if self.program_done:
+            return
+        self.program_done = True
+        self.program_inputs = {}
+        spec = unavailable("no optimizer.step() was seen (manual updates or no training step)")
+        spec["optimizer"] = -1
+        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+        self.stream.write_program(spec, {})
+
     def _program_capture(self, optimizer: torch.optim.Optimizer) -> None:
         """Export the module the stepping optimizer trains most of; write the chunks."""
         if self.program_done:
