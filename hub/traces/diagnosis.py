@@ -179,6 +179,9 @@ def _diagnosis_store(
             "report_markdown": result.markdown,
             "plots": result.plots,
             "plots_done": plots_done,
+            # A healthy run has no fix to verify: no replay is queued for it.
+            "replay": {},
+            "replay_done": bool(data.get("healthy", True)),
         },
     )
     diagnosis.finding_rows.all().delete()
