@@ -49,7 +49,8 @@ ALLOWED_OPS = frozenset(
         "ones.default zeros.default zeros_like.default ones_like.default full.default "
         "arange.default arange.start scalar_tensor.default new_zeros.default new_ones.default "
         # recurrent layers and attention
-        "lstm.input gru.input rnn_tanh.input scaled_dot_product_attention.default"
+        "lstm.input gru.input rnn_tanh.input rnn_relu.input scaled_dot_product_attention.default "
+        "unflatten.int"
     ).split()
 ) | {"getitem"}
 

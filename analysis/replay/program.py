@@ -120,8 +120,10 @@ def load_program(spec: object, weights: dict | None = None) -> Program:
         if shape is None:
             raise ProgramError(f"placeholder {item.node!r} has no shape")
         if item.target in weights:
-            if tuple(np.shape(weights[item.target])) != shape:
+            if np.size(weights[item.target]) != math.prod(shape):
                 raise ProgramError(f"weight {item.target!r} does not match its shape {shape}")
+            # safetensors keeps a 0-d tensor (BatchNorm's num_batches_tracked) as [1] or []
+            weights[item.target] = np.reshape(weights[item.target], shape)
         elif not _stats(init.get(item.target)):
             raise ProgramError(f"no initial value for {item.target!r}")
         shapes[item.target] = shape
