@@ -68,7 +68,7 @@ def forward(program: Program, state: dict, user_inputs: list) -> tuple[list, dic
             continue
         try:
             value = _op(node.op)(*_value(list(node.args), env), **_value_kw(node.kwargs, env))
-        except (RuntimeError, TypeError, ValueError, IndexError) as exc:
+        except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError) as exc:
             raise ProgramError(f"node {node.name!r} ({node.op}) failed: {_line(exc)}") from exc
         if isinstance(value, torch.Tensor) and value.numel() > MAX_ELEMENTS:
             raise ProgramError(f"node {node.name!r} made {value.numel():,} elements")
