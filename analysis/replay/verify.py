@@ -157,10 +157,10 @@ def _verdict(code: str, before: dict, after: dict, base: Diagnosis, judged: Diag
     if "non_finite" in new_errors:
         return "worse"
     if not after["present"]:
-        learned = (
-            _finite(after["loss_end"])
-            and _finite(before["loss_end"])
-            and (after["loss_end"] < before["loss_end"] - LOSS_GAIN * abs(before["loss_end"]))
+        # A loss that diverged without the fix and stays finite with it counts as learning.
+        learned = _finite(after["loss_end"]) and (
+            not _finite(before["loss_end"])
+            or after["loss_end"] < before["loss_end"] - LOSS_GAIN * abs(before["loss_end"])
         )
         return "resolves" if learned and not new_errors else "partial"
     gain = _distance(before) - _distance(after)
