@@ -155,6 +155,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 TRACE_MAX_UPLOAD_BYTES = env.int("TRACE_MAX_UPLOAD_BYTES", default=64 * 1024 * 1024)
 # Uploads (each may queue a diagnosis) per person and hour, whatever the entry point: web or API.
 TRACE_UPLOADS_PER_HOUR = env.int("TRACE_UPLOADS_PER_HOUR", default=30)
+# Training steps of each replay that verifies a fix (analysis.replay; the default 200).
+TRACE_REPLAY_STEPS = env.int("TRACE_REPLAY_STEPS", default=200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 # First: refuses a body over TRACE_MAX_UPLOAD_BYTES on its Content-Length, and stops reading at it.

@@ -12,6 +12,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gradhu
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 RUN_ID = os.environ.setdefault("GRADHUB_TEST_RUN_ID", str(os.getpid()))
 os.environ.setdefault("CELERY_QUEUE", f"gradhub-test-{RUN_ID}")
+os.environ.setdefault("TRACE_REPLAY_STEPS", "40")  # short replays: the worker tests wait for them
 os.environ.setdefault(
     "MEDIA_ROOT", os.path.join(tempfile.gettempdir(), f"gradhub-test-media-{RUN_ID}")
 )

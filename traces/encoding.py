@@ -9,8 +9,18 @@ from typing import Any
 import numpy as np
 import safetensors.numpy
 
-from traces.layout import CHUNK_HEAD, EVENT_ARRAYS, HEADER, MAGIC, ROW_ARRAYS, TAG_META, TAG_ROWS
-from traces.model import FORMAT_VERSION, RunEnd, Trace
+from traces.layout import (
+    CHUNK_HEAD,
+    EVENT_ARRAYS,
+    HEADER,
+    MAGIC,
+    ROW_ARRAYS,
+    TAG_META,
+    TAG_PROGRAM,
+    TAG_ROWS,
+    TAG_WEIGHTS,
+)
+from traces.model import FORMAT_VERSION, Program, RunEnd, Trace
 
 
 def encode_header(version: int = FORMAT_VERSION) -> bytes:
@@ -34,6 +44,16 @@ def encode_rows(arrays: dict[str, np.ndarray]) -> bytes:
     for name, (dtype, _) in EVENT_ARRAYS.items():
         blob[name] = np.ascontiguousarray(arrays[name], dtype=dtype)
     return encode_chunk(TAG_ROWS, safetensors.numpy.save(blob))
+
+
+def encode_program(program: Program) -> bytes:
+    """The ``prog`` chunk and, when there are weights, the ``wini`` chunk."""
+    text = json.dumps(json_safe(program.spec), separators=(",", ":"), allow_nan=False)
+    out = encode_chunk(TAG_PROGRAM, text.encode("utf-8"))
+    if program.weights:
+        blob = {name: np.ascontiguousarray(a) for name, a in program.weights.items()}
+        out += encode_chunk(TAG_WEIGHTS, safetensors.numpy.save(blob))
+    return out
 
 
 def json_safe(value: Any) -> Any:

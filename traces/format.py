@@ -19,6 +19,7 @@ here as well.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -33,6 +34,7 @@ from traces.encoding import (  # noqa: F401
     encode_chunk,
     encode_header,
     encode_meta,
+    encode_program,
     encode_rows,
     json_safe,
     trace_arrays,
@@ -55,16 +57,21 @@ from traces.layout import (  # noqa: F401
     MAX_NDIM,
     MAX_OPTIMIZERS,
     MAX_PARAMS,
+    MAX_PROGRAM_BYTES,
+    MAX_PROGRAM_TENSORS,
+    MAX_PROGRAM_WEIGHT_BYTES,
     MAX_ROWS,
     NORM_ARRAYS,
     PAD_VALUE,
     ROW_ARRAYS,
     ROW_END_KINDS,
     TAG_META,
+    TAG_PROGRAM,
     TAG_ROWS,
+    TAG_WEIGHTS,
     TraceFormatError,
 )
-from traces.model import FORMAT_VERSION, Trace
+from traces.model import FORMAT_VERSION, READABLE_VERSIONS, Program, Trace  # noqa: F401
 from traces.stream import TraceStream  # noqa: F401
 from traces.validation import build_trace
 
@@ -82,7 +89,8 @@ def dumps(trace: Trace) -> bytes:
     meta = json_safe(trace_meta(trace))
     arrays = trace_arrays(trace)
     build_trace(meta, [_coerce_chunk(arrays)])  # refuse to write what we would not read
-    return encode_header(trace.version) + encode_rows(arrays) + encode_meta(meta)
+    program = encode_program(trace.program) if trace.program is not None else b""
+    return encode_header(trace.version) + encode_rows(arrays) + program + encode_meta(meta)
 
 
 def save(trace: Trace, path: str | os.PathLike | IO[bytes]) -> None:
@@ -136,9 +144,10 @@ def check_header(head: bytes | bytearray | memoryview) -> None:
     magic, version, flags = HEADER.unpack_from(head, 0)
     if magic != MAGIC:
         raise TraceFormatError("wrong magic bytes: not a GradHub trace file")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise TraceFormatError(
-            f"unsupported format version {version} (this reader knows {FORMAT_VERSION})"
+            f"unsupported format version {version} (this reader knows "
+            f"{', '.join(map(str, READABLE_VERSIONS))})"
         )
     if flags != 0:
         raise TraceFormatError(f"unknown header flags {flags:#x}")
@@ -150,6 +159,7 @@ def loads(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_FILE_BYT
         raise TraceFormatError(f"file is {view.nbytes} bytes, over the {max_bytes}-byte limit")
     check_header(view)
     meta = None
+    program_spec, program_weights = None, {}
     chunks = []
     offset = HEADER.size
     while offset < view.nbytes:
@@ -170,13 +180,20 @@ def loads(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_FILE_BYT
             meta = _parse_meta(payload)
         elif tag == TAG_ROWS:
             chunks.append(_parse_rows(payload, offset - length - CHUNK_HEAD.size))
+        elif tag == TAG_PROGRAM:
+            program_spec = _parse_json(payload, "prog", MAX_PROGRAM_BYTES)
+        elif tag == TAG_WEIGHTS:
+            program_weights = _parse_weights(payload)
         elif tag[:1].isalpha() and tag[:1].islower():
             continue  # optional chunk of a newer writer: skip
         else:
             raise TraceFormatError(f"unknown required chunk {tag!r} at byte {offset - length - 12}")
     if meta is None:
         raise TraceFormatError("no META chunk")
-    return build_trace(meta, chunks)
+    trace = build_trace(meta, chunks)
+    if program_spec is None:
+        return trace
+    return dataclasses.replace(trace, program=Program(program_spec, program_weights))
 
 
 def _read_source(source, *, max_bytes: int) -> bytes | memoryview:
@@ -220,19 +237,55 @@ def _reject_constant(name: str):
 
 
 def _parse_meta(payload: memoryview) -> dict:
-    if payload.nbytes > MAX_META_BYTES:
-        raise TraceFormatError(f"META chunk is {payload.nbytes} bytes, over {MAX_META_BYTES}")
+    return _parse_json(payload, "META", MAX_META_BYTES)
+
+
+def _parse_json(payload: memoryview, tag: str, limit: int) -> dict:
+    if payload.nbytes > limit:
+        raise TraceFormatError(f"{tag} chunk is {payload.nbytes} bytes, over {limit}")
     try:
         text = bytes(payload).decode("utf-8")
         _check_json_depth(text)
         meta = json.loads(text, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
-        raise TraceFormatError("META chunk is not UTF-8") from exc
+        raise TraceFormatError(f"{tag} chunk is not UTF-8") from exc
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise TraceFormatError(f"META chunk is not valid JSON ({str(exc)[:80]})") from exc
+        raise TraceFormatError(f"{tag} chunk is not valid JSON ({str(exc)[:80]})") from exc
     if not isinstance(meta, dict):
-        raise TraceFormatError("META chunk is not a JSON object")
+        raise TraceFormatError(f"{tag} chunk is not a JSON object")
     return meta
+
+
+def _deserialize(payload: memoryview, what: str) -> list:
+    try:
+        return safetensors.deserialize(bytes(payload))
+    except Exception as exc:  # safetensors raises SafetensorError and others on bad headers
+        raise TraceFormatError(f"{what} is not valid safetensors") from exc
+    except BaseException as exc:  # a Rust panic surfaces as pyo3's PanicException
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise TraceFormatError(f"{what} is not valid safetensors") from exc
+
+
+def _parse_weights(payload: memoryview) -> dict[str, np.ndarray]:
+    """The wini chunk: float32 / int64 tensors by name (what a replay starts from)."""
+    if payload.nbytes > MAX_PROGRAM_WEIGHT_BYTES:
+        raise TraceFormatError(f"wini chunk is {payload.nbytes} bytes, over the limit")
+    tensors = _deserialize(payload, "wini chunk")
+    if len(tensors) > MAX_PROGRAM_TENSORS:
+        raise TraceFormatError(f"wini chunk holds over {MAX_PROGRAM_TENSORS} tensors")
+    weights = {}
+    for name, info in tensors:
+        if info["dtype"] not in ("F32", "I64"):
+            raise TraceFormatError(f"wini tensor {name!r} has dtype {info['dtype']}")
+        shape = tuple(int(n) for n in info["shape"])
+        if len(shape) > MAX_NDIM:
+            raise TraceFormatError(f"wini tensor {name!r} has over {MAX_NDIM} dimensions")
+        array = np.frombuffer(info["data"], dtype=_ST_DTYPES[info["dtype"]])
+        if array.size != math.prod(shape):
+            raise TraceFormatError(f"wini tensor {name!r}: data does not match shape {shape}")
+        weights[name] = array.reshape(shape)
+    return weights
 
 
 def _check_json_depth(text: str) -> None:
@@ -269,14 +322,7 @@ _ST_DTYPES = {
 
 
 def _parse_rows(payload: memoryview, where: int) -> dict[str, np.ndarray]:
-    try:
-        tensors = safetensors.deserialize(bytes(payload))
-    except Exception as exc:  # safetensors raises SafetensorError and others on bad headers
-        raise TraceFormatError(f"ROWS chunk at byte {where} is not valid safetensors") from exc
-    except BaseException as exc:  # a Rust panic surfaces as pyo3's PanicException
-        if type(exc).__name__ != "PanicException":
-            raise
-        raise TraceFormatError(f"ROWS chunk at byte {where} is not valid safetensors") from exc
+    tensors = _deserialize(payload, f"ROWS chunk at byte {where}")
     expected = {name: spec[1] for name, spec in ROW_ARRAYS.items()}
     expected.update({name: spec[1] for name, spec in EVENT_ARRAYS.items()})
     arrays = {}

@@ -15,6 +15,8 @@ HEADER = struct.Struct("<8sII")  # magic, version, flags
 CHUNK_HEAD = struct.Struct("<4sQ")  # tag, payload length
 TAG_META = b"META"
 TAG_ROWS = b"ROWS"
+TAG_PROGRAM = b"prog"  # optional: the model's forward as JSON (SCHEMA.md section 7)
+TAG_WEIGHTS = b"wini"  # optional: its initial weights, a safetensors blob
 
 # Bounds. A trace of 10k steps x 1k parameters every step is ~300 MB, so 512 MiB leaves room
 # for real runs while keeping an upload (and the memory needed to read it) bounded.
@@ -33,6 +35,9 @@ MAX_META_BYTES = 64 * 2**20
 MAX_NAME_CHARS = 4096
 MAX_NDIM = 32
 MAX_JSON_DEPTH = 64
+MAX_PROGRAM_BYTES = 16 * 2**20  # the prog chunk's JSON
+MAX_PROGRAM_WEIGHT_BYTES = 128 * 2**20  # the wini chunk (the recorder writes at most 64 MiB)
+MAX_PROGRAM_TENSORS = 100_000
 
 
 class TraceFormatError(ValueError):

@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FORMAT_VERSION = 1
+# 2: the optional program chunks (``prog``, ``wini``: SCHEMA.md section 7). A reader of 2 reads
+# version 1 files unchanged.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+# The version of the program's JSON (``Program.spec["version"]``).
+PROGRAM_VERSION = 1
 
 
 class EventKind(enum.IntEnum):
@@ -134,6 +139,19 @@ class Steps:
 
 
 @dataclass(frozen=True)
+class Program:
+    """The model's forward as data, taken at the first optimizer step (SCHEMA.md section 7).
+
+    ``spec`` is the ``prog`` chunk's JSON as read: a reader checks only that it is bounded JSON;
+    what it describes is checked by whoever rebuilds it (``analysis.replay.program``).
+    ``weights`` are the initial parameters and buffers by name (the ``wini`` chunk), empty when
+    they were over the recorder's cap or not taken."""
+
+    spec: dict
+    weights: dict = field(default_factory=dict)  # name -> np.ndarray (float32 or int64)
+
+
+@dataclass(frozen=True)
 class Trace:
     version: int
     run: RunInfo
@@ -144,6 +162,7 @@ class Trace:
     events: Events
     steps: Steps
     extra: dict = field(default_factory=dict)  # optional, unvalidated, JSON-safe notes
+    program: Program | None = None  # the forward as data (version 2 files that have one)
 
     @property
     def num_rows(self) -> int:

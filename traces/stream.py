@@ -7,8 +7,9 @@ import time
 
 import numpy as np
 
-from traces.encoding import encode_header, encode_meta, encode_rows
+from traces.encoding import encode_header, encode_meta, encode_program, encode_rows
 from traces.layout import PAD_VALUE, ROW_ARRAYS
+from traces.model import Program
 
 
 class TraceStream:
@@ -58,6 +59,11 @@ class TraceStream:
         self._write(encode_meta(meta))
         self._file.flush()
         self._last_flush = time.monotonic()
+
+    def write_program(self, spec: dict, weights: dict[str, np.ndarray]) -> None:
+        """The program chunks (once per run), written at once: they do not change later."""
+        self._write(encode_program(Program(spec, weights)))
+        self._file.flush()
 
     def close(self, meta: dict) -> None:
         if self._file.closed:

@@ -28,7 +28,7 @@ from traces.layout import (
     TraceFormatError,
 )
 from traces.model import (
-    FORMAT_VERSION,
+    READABLE_VERSIONS,
     EventKind,
     Events,
     GroupInfo,
@@ -120,8 +120,8 @@ def build_trace(meta: dict, chunks: list[dict[str, np.ndarray]]) -> Trace:
     )
     if top["format"] != "gradhub-trace":
         raise TraceFormatError(f"META.format is {top['format']!r}, expected 'gradhub-trace'")
-    if top["version"] != FORMAT_VERSION:
-        raise TraceFormatError(f"META.version {top['version']} is not {FORMAT_VERSION}")
+    if top["version"] not in READABLE_VERSIONS:
+        raise TraceFormatError(f"META.version {top['version']} is not one of {READABLE_VERSIONS}")
     if len(top["params"]) > MAX_PARAMS:
         raise TraceFormatError(f"{len(top['params'])} parameters, over the limit of {MAX_PARAMS}")
     if len(top["modules"]) > MAX_MODULES:

@@ -22,9 +22,11 @@ SCOPES = {
 }
 
 EVENT_DIAGNOSIS_READY = "diagnosis.ready"
+EVENT_DIAGNOSIS_REPLAYED = "diagnosis.replayed"
 EVENT_PING = "ping"
 WEBHOOK_EVENTS = {
     EVENT_DIAGNOSIS_READY: "A diagnosis of one of your traces is ready",
+    EVENT_DIAGNOSIS_REPLAYED: "The fixes of a diagnosis were verified by replaying the model",
     EVENT_PING: "A test delivery sent from the settings page",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analysis.replay.report import render_markdown as replay_markdown
 from hub.accounts.services import bot_user_get
 from hub.forum.models import Answer
 from hub.forum.services import answer_create, answer_edit
@@ -15,6 +16,8 @@ BOT_POST_BANNER = "**Gradient Doctor · automated diagnosis**"
 BOT_POST_REPORT_MAX_CHARS = 100_000
 # Under "Plots" until the follow-up task has drawn them (traces.js swaps the post in then).
 PLOTS_PENDING = "*The plots are being drawn: they appear here in a few seconds.*"
+# Under "Verified fix" until the replay task has verified the fixes (traces.js swaps the post in).
+REPLAY_PENDING = "*Verifying fixes: the worker replays your model with each candidate fix…*"
 # "Questions with the same diagnosis" (solved first) listed in a bot post.
 SIMILAR_QUESTIONS_LIMIT = 5
 # Findings of these severities are listed as the question's problems (an info note is not one).
@@ -55,6 +58,10 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
             parts.append(f"[![{label}]({url})]({url})")
             parts.append("")
     codes = [f["code"] for f in diagnosis.findings if f["severity"] in PROBLEM_SEVERITIES]
+    if codes and not diagnosis.replay_done:
+        parts += ["", "### Verified fix", "", REPLAY_PENDING]
+    elif codes and diagnosis.replay.get("replay"):
+        parts += ["", replay_markdown(diagnosis.replay).rstrip()]
     if codes:
         layers = [layer for f in diagnosis.findings for layer in f["evidence"].get("modules", [])]
         similar = questions_with_same_diagnosis(

@@ -115,6 +115,8 @@ def trace_diagnose(*, trace_id: int, force: bool = False) -> Diagnosis | None:
         _diagnosis_publish(trace=trace, diagnosis=diagnosis, force=force)
         if not diagnosis.plots_done:
             queue.render_plots_enqueue(diagnosis.pk)
+        if not diagnosis.replay_done:
+            queue.replay_fixes_enqueue(diagnosis.pk)
     return diagnosis
 
 
@@ -183,6 +185,9 @@ def _diagnosis_store(
             "report_markdown": result.markdown,
             "plots": result.plots,
             "plots_done": plots_done,
+            # A healthy run has no fix to verify: no replay is queued for it.
+            "replay": {},
+            "replay_done": bool(data.get("healthy", True)),
         },
     )
     diagnosis.finding_rows.all().delete()

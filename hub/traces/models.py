@@ -120,6 +120,10 @@ class Diagnosis(models.Model):
     # Plots are drawn by a follow-up task (matplotlib takes longer than the whole diagnosis):
     # False until that task has finished, whatever it produced.
     plots_done = models.BooleanField(default=False)
+    # Verified fixes (analysis.replay): {"replay": {...}} from a follow-up task that replays the
+    # recorded model; False until that task has finished, whatever it found.
+    replay = models.JSONField(default=dict)
+    replay_done = models.BooleanField(default=False)
     answer = models.ForeignKey(
         "forum.Answer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

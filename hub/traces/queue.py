@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 DIAGNOSE_TRACE = "analysis.diagnose_trace"
 RENDER_PLOTS = "analysis.render_plots"
+REPLAY_FIXES = "analysis.replay_fixes"
 SWEEP_STUCK_TRACES = "traces.sweep_stuck_traces"
 
 
@@ -56,3 +57,8 @@ def diagnose_trace_enqueue(trace_id: int) -> None:
 def render_plots_enqueue(diagnosis_id: int) -> None:
     """Queue the drawing of a diagnosis's plots once the current transaction commits."""
     transaction.on_commit(partial(task_send, RENDER_PLOTS, diagnosis_id))
+
+
+def replay_fixes_enqueue(diagnosis_id: int) -> None:
+    """Queue the replay that verifies the diagnosis's fixes once the transaction commits."""
+    transaction.on_commit(partial(task_send, REPLAY_FIXES, diagnosis_id))

@@ -34,6 +34,10 @@ PLOT_NAME_ALPHABET = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
 DIAGNOSE_MEMORY_BYTES = 2 * 2**30
 # Wall-clock budget of one diagnosis, below the task's soft time limit (hub/traces/tasks.py).
 DIAGNOSE_TIMEOUT_SECONDS = 75
+# The replay that verifies fixes trains the user's model several times (analysis.replay):
+# minutes at most on the models it accepts (its own caps on parameters and FLOPs per step),
+# in the same memory cap; below the replay task's soft time limit (hub/traces/tasks.py).
+REPLAY_TIMEOUT_SECONDS = 240
 # Exit codes of the forked child, so the parent can tell what happened.
 _EXIT_OK = 0
 _EXIT_FORMAT = 3
@@ -108,6 +112,12 @@ def _diagnose_job(trace, *, with_plots: bool, peer_paths=(), max_bytes: int = 0)
 
 def _plots_job(trace, *, diagnosis_data: dict) -> dict:
     return {"plots": _render_plots(trace, analysis.Diagnosis.from_dict(diagnosis_data))}
+
+
+def _replay_job(trace, *, diagnosis_data: dict, steps: int) -> dict:
+    from analysis.replay.verify import verify
+
+    return verify(trace, analysis.Diagnosis.from_dict(diagnosis_data), steps=steps)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -229,3 +239,28 @@ def engine_plots(
         timeout_seconds=timeout_seconds,
     )
     return data.get("plots") or {}
+
+
+def engine_replay(
+    *,
+    path: str,
+    max_bytes: int,
+    diagnosis_data: dict,
+    steps: int,
+    memory_bytes: int = DIAGNOSE_MEMORY_BYTES,
+    timeout_seconds: float = REPLAY_TIMEOUT_SECONDS,
+) -> dict:
+    """``{"replay": {...}}``: the recorded model replayed and the diagnosis's fixes verified
+    (analysis.replay.verify), in a capped child like the diagnosis."""
+    import analysis.replay.verify  # noqa: F401 - torch loads once in the worker, not per child
+
+    data = _run_in_child(
+        path=path,
+        max_bytes=max_bytes,
+        job=functools.partial(_replay_job, diagnosis_data=diagnosis_data, steps=steps),
+        memory_bytes=memory_bytes,
+        timeout_seconds=timeout_seconds,
+    )
+    if not isinstance(data.get("replay"), dict):
+        raise EngineFailure("The replay returned nothing.")
+    return data

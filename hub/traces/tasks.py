@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from hub.traces import queue
 from hub.traces.diagnosis import diagnosis_plots_render, trace_diagnose
+from hub.traces.replay import diagnosis_replay_run
 from hub.traces.services import trace_fail
 from hub.traces.sweep import traces_sweep_stuck
 
@@ -86,3 +87,19 @@ def sweep_stuck_traces() -> dict:
 def render_plots(diagnosis_id: int) -> None:
     """The plots of a diagnosis, drawn after the bot post so that the post does not wait."""
     diagnosis_plots_render(diagnosis_id=diagnosis_id)
+
+
+# The replay trains the user's model several times: its own, longer limits, above the sandbox's
+# REPLAY_TIMEOUT_SECONDS (240 s).
+REPLAY_SOFT_TIME_LIMIT_SECONDS = 270
+REPLAY_TIME_LIMIT_SECONDS = 290
+
+
+@shared_task(
+    name=queue.REPLAY_FIXES,
+    **PIPELINE_TASK_OPTIONS
+    | {"soft_time_limit": REPLAY_SOFT_TIME_LIMIT_SECONDS, "time_limit": REPLAY_TIME_LIMIT_SECONDS},
+)
+def replay_fixes(diagnosis_id: int) -> None:
+    """Verified fixes, added to the bot post after it landed (like the plots)."""
+    diagnosis_replay_run(diagnosis_id=diagnosis_id)

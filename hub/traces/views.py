@@ -65,8 +65,11 @@ def _card_context(request, trace: Trace) -> dict:
 
 
 def _plots_pending(trace: Trace, diagnosis) -> bool:
+    """Follow-up work on a landed diagnosis: the plots, or the replay that verifies fixes."""
     return (
-        trace.state == Trace.State.DIAGNOSED and diagnosis is not None and not diagnosis.plots_done
+        trace.state == Trace.State.DIAGNOSED
+        and diagnosis is not None
+        and not (diagnosis.plots_done and diagnosis.replay_done)
     )
 
 

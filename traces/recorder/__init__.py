@@ -53,6 +53,7 @@ from traces.recorder.constants import (  # noqa: F401 - importable from traces.r
 from traces.recorder.discovery import Discovery
 from traces.recorder.hooks import Hooks
 from traces.recorder.measurements import Measurements
+from traces.recorder.program import ProgramRecorder
 from traces.recorder.state import (
     ManualSnapshot,
     ScaledLoss,
@@ -73,7 +74,7 @@ _active: Recorder | None = None
 _active_lock = threading.Lock()
 
 
-class Recorder(Hooks, Discovery, Measurements, RowWriter):
+class Recorder(Hooks, Discovery, Measurements, RowWriter, ProgramRecorder):
     """Records one process's training into ``path``. Use ``record()`` or ``traces.capture``."""
 
     def __init__(
@@ -117,6 +118,11 @@ class Recorder(Hooks, Discovery, Measurements, RowWriter):
         self.finished = False
         self.failure = ""  # set when the recorder itself failed
         self.window = Window(recording=True)
+        # The program (traces.recorder.program): taken once, at the first optimizer step.
+        self.program_done = False
+        self.program_inputs: dict[int, tuple] = {}  # id(top-level module) -> (module, args)
+        self.program_loss: dict | None = None
+        self.exporting = False  # our own torch.export runs the forward: hooks stand aside
 
         self.buffers: dict[int, torch.Tensor] = {}  # small weights before the step
         self.sampler = Sampler()
@@ -135,6 +141,8 @@ class Recorder(Hooks, Discovery, Measurements, RowWriter):
                     self._manual_boundary()
                 with contextlib.suppress(Exception):
                     self._walk_roots()
+                with contextlib.suppress(Exception):
+                    self._program_never_taken()
                 self.finished = True
                 self.stream.close(self.meta(ended, exit_code, error))
             finally:

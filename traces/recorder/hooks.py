@@ -80,7 +80,11 @@ class Hooks:
         end, or after an internal error."""
         # is_compiling first: dynamo knows it, and must not trace the rest
         return (
-            not _compiling() and not self.finished and not self.failure and os.getpid() == self.pid
+            not _compiling()
+            and not self.finished
+            and not self.failure
+            and not self.exporting
+            and os.getpid() == self.pid
         )
 
     @contextlib.contextmanager
@@ -116,6 +120,7 @@ class Hooks:
                 self._add_root(module)  # its tree is walked by _sync
             self._sync()
             self._manual_boundary()
+            self._program_forward(module, args)
             if not self.window.forward_seen:
                 self.window.forward_seen = True
                 self.window.add(EventKind.FORWARD)
@@ -180,6 +185,7 @@ class Hooks:
         self._sync()
         self._manual_boundary()
         self._look_at_grads(first=self.window.backward == 0)
+        self._program_loss(tensors)
 
     def _after_backward(self, tensors) -> None:
         window = self.window
@@ -300,6 +306,7 @@ class Hooks:
             # the gradients this step uses, so they are read when it first returns, not now.
             return self._measure_after_closure(optimizer, args, kwargs, closure)
         with self._lock:
+            self._program_capture(optimizer)
             self._step_pre(optimizer)
         return None
 

@@ -41,6 +41,53 @@ class PlotLinkSerializer(serializers.Serializer):
     url = serializers.URLField()
 
 
+# The verified fixes (analysis.replay.verify) as the API shows them: "pending" until the replay
+# task has run, then its result.
+REPLAY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "state": {"type": "string", "enum": ["pending", "done"]},
+        "reproduced": {"type": "boolean", "nullable": True},
+        "why": {"type": "string"},
+        "steps": {"type": "integer", "nullable": True},
+        "fixes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "finding": {"type": "string"},
+                    "fix": {"type": "string"},
+                    "title": {"type": "string"},
+                    "verdict": {
+                        "type": "string",
+                        "enum": ["resolves", "partial", "no_effect", "worse"],
+                    },
+                    "before": {"type": "object", "additionalProperties": True},
+                    "after": {"type": "object", "additionalProperties": True},
+                    "diff": {"type": "string"},
+                },
+                "required": ["finding", "fix", "title", "verdict", "before", "after", "diff"],
+            },
+        },
+    },
+    "required": ["state", "reproduced", "why", "steps", "fixes"],
+}
+
+
+def replay_data(diagnosis) -> dict:
+    """The diagnosis's verified fixes for the API and webhooks."""
+    if not diagnosis.replay_done:
+        return {"state": "pending", "reproduced": None, "why": "", "steps": None, "fixes": []}
+    replay = (diagnosis.replay or {}).get("replay") or {}
+    return {
+        "state": "done",
+        "reproduced": bool(replay.get("reproduced")),
+        "why": str(replay.get("why", "")),
+        "steps": replay.get("steps"),
+        "fixes": list(replay.get("fixes") or []),
+    }
+
+
 class DiagnosisSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     trace_id = serializers.IntegerField()
@@ -52,7 +99,12 @@ class DiagnosisSerializer(serializers.Serializer):
     report_markdown = serializers.CharField()
     plots = serializers.SerializerMethodField()
     answer_url = serializers.SerializerMethodField()
+    replay = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
+
+    @extend_schema_field(REPLAY_SCHEMA)
+    def get_replay(self, diagnosis) -> dict:
+        return replay_data(diagnosis)
 
     @extend_schema_field(FindingSerializer(many=True))
     def get_findings(self, diagnosis):

@@ -1,0 +1,246 @@
+"""Running a loaded program: the forward node by node, and the synthetic batches it is fed.
+
+Only allowlisted ops are called (``analysis.replay.ops.resolve``), with arguments that are
+earlier nodes' values or typed literals; every value is checked against the size cap as it is
+made. Batches are drawn from the recorded statistics of the user's inputs and target, never
+from their data; the targets come from a fixed random "teacher" of the inputs so that the
+synthetic task can be learned (a loss that falls means the model trains).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from analysis.replay.ops import SKIPPED_OPS, resolve
+from analysis.replay.program import MAX_ELEMENTS, Literal, Program, ProgramError, Ref
+
+# The recorder's activation statistics (traces/recorder/constants.py; the engine may not import
+# the recorder): a slice of at most this many elements, saturation within this of a bound.
+ACT_SAMPLE_ELEMENTS = 16384
+SATURATION_MARGIN = 1e-2
+SATURATING = {"sigmoid": (0.0, 1.0), "hardsigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+SATURATING["hardtanh"] = (-1.0, 1.0)
+
+LOSSES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_with_logits")
+
+
+def _literal(literal: Literal):
+    if literal.kind == "dtype":
+        return getattr(torch, literal.value)  # one of program.DTYPES
+    if literal.kind == "device":
+        return torch.device("cpu")
+    if literal.kind == "layout":
+        return torch.strided
+    if literal.kind == "memory_format":
+        return getattr(torch, literal.value)  # one of program.MEMORY_FORMATS
+    return float(literal.value)
+
+
+def _value(arg, env: dict):
+    if isinstance(arg, Ref):
+        return env[arg.name]
+    if isinstance(arg, Literal):
+        return _literal(arg)
+    if isinstance(arg, list):
+        return [_value(a, env) for a in arg]
+    return arg
+
+
+def forward(program: Program, state: dict, user_inputs: list) -> tuple[list, dict]:
+    """The program's outputs and each module's last value (module index -> tensor)."""
+    env: dict = {}
+    feed = iter(user_inputs)
+    for item in program.inputs:
+        env[item.node] = next(feed) if item.kind == "user_input" else state[item.target]
+    modules: dict[int, torch.Tensor] = {}
+    outputs: list = []
+    for node in program.nodes:
+        if node.kind == "placeholder":
+            continue
+        if node.kind == "output":
+            outputs = _value(node.args[0] if node.args else [], env)
+            break
+        if node.op in SKIPPED_OPS:
+            env[node.name] = None
+            continue
+        try:
+            value = _op(node.op)(*_value(list(node.args), env), **_value_kw(node.kwargs, env))
+        except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError) as exc:
+            raise ProgramError(f"node {node.name!r} ({node.op}) failed: {_line(exc)}") from exc
+        if isinstance(value, torch.Tensor) and value.numel() > MAX_ELEMENTS:
+            raise ProgramError(f"node {node.name!r} made {value.numel():,} elements")
+        env[node.name] = value
+        if isinstance(value, torch.Tensor) and node.module >= 0:
+            modules[node.module] = value
+    if not isinstance(outputs, list | tuple):
+        outputs = [outputs]
+    for name, target in program.mutations.items():
+        if name in env and isinstance(env[name], torch.Tensor):
+            with torch.no_grad():
+                state[target].copy_(env[name])
+    return list(outputs), modules
+
+
+@functools.cache
+def _op(name: str):
+    return resolve(name)
+
+
+def _value_kw(kwargs: dict, env: dict) -> dict:
+    return {k: _value(v, env) for k, v in kwargs.items()}
+
+
+def _line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def user_output(program: Program, outputs: list) -> torch.Tensor:
+    """The output the loss is taken on: the first floating-point user output."""
+    mutated = set(program.mutations)
+    names = [a.name for a in program.nodes[-1].args[0]] if program.nodes[-1].args else []
+    for i, value in enumerate(outputs):
+        if i < len(names) and names[i] in mutated:
+            continue
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            return value
+    raise ProgramError("the program has no floating-point output to take a loss on")
+
+
+class Batches:
+    """Synthetic batches matched to the recorded statistics, from a fixed seed."""
+
+    def __init__(self, program: Program, seed: int = 0) -> None:
+        self.program = program
+        self.generator = torch.Generator().manual_seed(seed)
+        self.users = [i.summary for i in program.inputs if i.kind == "user_input"]
+        self.target = (program.loss or {}).get("target") or None
+        self.kind = (program.loss or {}).get("kind", "unknown")
+        self.teacher: torch.Tensor | None = None
+
+    def next(self, output_shape: tuple[int, ...]) -> tuple[list, torch.Tensor | None]:
+        inputs = [self._input(summary) for summary in self.users]
+        return inputs, self._target(inputs[0], output_shape)
+
+    def inputs(self) -> list:
+        return [self._input(summary) for summary in self.users]
+
+    def _input(self, summary: dict) -> torch.Tensor:
+        shape, dtype = summary["shape"], summary["dtype"]
+        g = self.generator
+        if dtype == "bool":
+            return torch.rand(shape, generator=g) < summary.get("mean", 0.5)
+        if dtype.startswith(("int", "uint")):
+            low = int(summary.get("min", 0))
+            high = max(int(summary.get("max", low)), low) + 1
+            return torch.randint(low, high, shape, generator=g, dtype=getattr(torch, dtype))
+        mean, std = summary.get("mean", 0.0), summary.get("std", 1.0)
+        x = torch.randn(shape, generator=g) * std + mean
+        if "min" in summary and "max" in summary and summary["min"] < summary["max"]:
+            x = x.clamp(summary["min"], summary["max"])
+        return x.to(getattr(torch, dtype))
+
+    def _features(self, x: torch.Tensor, rows: int) -> torch.Tensor:
+        """The teacher's view of the inputs: [rows, features], standardised."""
+        x = x.float()
+        if x.numel() % rows:
+            return torch.randn(rows, 1, generator=self.generator)
+        flat = x.reshape(rows, -1)
+        return (flat - flat.mean()) / (flat.std() + 1e-6)
+
+    def _project(self, features: torch.Tensor, width: int) -> torch.Tensor:
+        if self.teacher is None or self.teacher.shape != (features.shape[1], width):
+            self.teacher = torch.randn(features.shape[1], width, generator=self.generator)
+            self.teacher /= math.sqrt(features.shape[1])
+        return features @ self.teacher
+
+    def _target(self, x: torch.Tensor, out_shape: tuple[int, ...]) -> torch.Tensor | None:
+        target = self.target
+        if self.kind not in LOSSES or not target or not isinstance(target.get("shape"), list):
+            return None
+        shape = tuple(target["shape"])
+        if self.kind in ("cross_entropy", "nll"):
+            classes = class_count(out_shape, shape)
+            if classes is None:
+                return None
+            top = int(target.get("max", classes - 1))
+            classes = max(2, min(classes, top + 1))
+            rows = math.prod(shape) if shape else 1
+            if not x.is_floating_point() and x.numel() == rows:
+                labels = (x.long().reshape(-1) * 31 + 7) % classes  # tokens: a fixed mapping
+            else:
+                labels = self._project(self._features(x, rows), classes).argmax(1)
+            return labels.reshape(shape)
+        if math.prod(shape) != math.prod(out_shape):
+            return None
+        rows = out_shape[0] if out_shape else 1
+        width = max(math.prod(out_shape) // max(rows, 1), 1)
+        z = self._project(self._features(x, rows), width)
+        z = (z - z.mean()) / (z.std() + 1e-6)
+        if self.kind in ("bce", "bce_with_logits"):
+            share = float(target.get("mean", 0.5) or 0.5)
+            cut = torch.quantile(z.reshape(-1), 1 - min(max(share, 0.01), 0.99))
+            return (z > cut).float().reshape(shape)
+        mean, std = float(target.get("mean", 0.0) or 0.0), float(target.get("std", 1.0) or 1.0)
+        return (z * std + mean).reshape(shape)
+
+
+def class_count(out_shape: tuple[int, ...], target_shape: tuple[int, ...]) -> int | None:
+    """The class dimension's size: the last (logits [N, C] or [N, T, C]) or dim 1 ([N, C, ...])."""
+    if not out_shape:
+        return None
+    rows = math.prod(target_shape) if target_shape else 1
+    if math.prod(out_shape) == rows * out_shape[-1]:
+        return out_shape[-1]
+    if len(out_shape) >= 2 and math.prod(out_shape) == rows * out_shape[1]:
+        return out_shape[1]
+    return None
+
+
+def loss_of(kind: str, options: dict, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The recorded loss function, as the replay's own code (never the user's)."""
+    F = torch.nn.functional
+    if kind in ("cross_entropy", "nll"):
+        classes = class_count(tuple(output.shape), tuple(target.shape))
+        logits = output if output.shape[-1] == classes else output.movedim(1, -1)
+        logits = logits.reshape(-1, classes)
+        flat = target.reshape(-1)
+        if kind == "nll":
+            return F.nll_loss(logits, flat)
+        return F.cross_entropy(logits, flat)
+    output = output.reshape(target.shape)
+    if kind == "mse":
+        return F.mse_loss(output, target)
+    if kind == "l1":
+        return F.l1_loss(output, target)
+    if kind == "smooth_l1":
+        beta = options.get("beta", 1.0)
+        return F.smooth_l1_loss(output, target, beta=beta if isinstance(beta, float) else 1.0)
+    if kind == "bce":
+        return F.binary_cross_entropy(output.clamp(0, 1), target)
+    return F.binary_cross_entropy_with_logits(output, target)
+
+
+def activation_stats(value, activation: str | None):
+    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] as a tensor of 5,
+    measured as the recorder measures them (on a slice of the batch; units: channels of
+    images, else the last dim)."""
+    x = value.detach().float()
+    shape = x.shape
+    units = (shape[1] if len(shape) >= 4 else shape[-1]) if len(shape) >= 2 else 1
+    if len(shape) >= 4:
+        x = x.movedim(1, -1)
+    x = x.reshape(-1, max(units, 1))
+    x = x[: max(1, ACT_SAMPLE_ELEMENTS // max(units, 1))]
+    nan = torch.tensor(math.nan)
+    if x.numel() == 0:
+        return nan.repeat(5)
+    dead = (x.abs().amax(dim=0) == 0).float().mean() if x.shape[0] > 1 else nan
+    bounds = SATURATING.get(activation or "")
+    saturated = nan
+    if bounds is not None:
+        middle, reach = sum(bounds) / 2, (bounds[1] - bounds[0]) / 2 - SATURATION_MARGIN
+        saturated = ((x - middle).abs() >= reach).float().mean()
+    return torch.stack([x.mean(), x.std(unbiased=False), (x == 0).float().mean(), dead, saturated])

@@ -1,0 +1,283 @@
+"""Verifying fixes: replay the recorded run, check that the replay reproduces the diagnosis,
+then replay each candidate fix and judge it with the same engine.
+
+``verify(trace, diagnosis, steps=200)`` returns the JSON-safe ``{"replay": {...}}`` of the
+issue: ``reproduced``, ``why``, ``steps`` and the ``fixes`` ranked best first, each with its
+``verdict`` (resolves / partial / no_effect / worse), the figures ``before`` and ``after`` and
+a ``diff`` in the user's module names. Loop bugs are verified from the recorded event order
+and gradient norms, without a re-run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+from analysis.engine import diagnose
+from analysis.findings import Diagnosis
+from analysis.replay.fixes import candidates
+from analysis.replay.loops import LOOP_CODES, verify_loop
+from analysis.replay.program import ProgramError, load_program
+from analysis.replay.train import DEFAULT_STEPS, Replay, Setup, run
+from traces.model import Events, Steps, Trace
+
+# Findings a replay of the model can reproduce and test fixes for.
+REPLAYABLE = (
+    "vanishing_gradients",
+    "exploding_gradients",
+    "dead_relu",
+    "saturated_activations",
+    "lr_too_high",
+    "lr_too_low",
+    "non_finite",
+)
+VERDICTS = ("resolves", "partial", "no_effect", "worse")
+# "The key figure within a decade" (the issue): |log10(replayed / recorded)| <= 1.
+REPRODUCE_DECADES = 1.0
+# A fix that moves the finding's figure this many decades toward its threshold, without
+# clearing it, is "partial"; away from it by as much, "worse".
+PARTIAL_DECADES = 1.0
+# A fix "resolves" only when the finding is gone and the loss ends at least this share lower
+# than without it (a finding gone on a model that still learns nothing is "partial").
+LOSS_GAIN = 0.05
+# A replay's loss: the median of its last this many steps (one step is noisy).
+LOSS_TAIL = 10
+
+
+def verify(trace: Trace, diagnosis: Diagnosis | None = None, *, steps: int = DEFAULT_STEPS) -> dict:
+    started = time.perf_counter()
+    diagnosis = diagnosis or diagnose(trace)
+    findings = [f.to_dict() for f in diagnosis.findings if f.severity.value != "info"]
+    fixes = [fix for f in findings if f["code"] in LOOP_CODES for fix in verify_loop(trace, f)]
+    replayable = [f for f in findings if f["code"] in REPLAYABLE]
+    result = {"reproduced": False, "why": "", "steps": steps, "fixes": []}
+    if not replayable:
+        result["why"] = _nothing_to_replay(findings, fixes)
+    else:
+        try:
+            result.update(_replay_findings(trace, replayable, steps))
+        except ProgramError as exc:
+            result["why"] = f"replay unavailable: {exc}"
+    # A fix that also clears the run's other findings ranks first among equal verdicts.
+    cleared: dict[str, int] = {}
+    for fix in result["fixes"]:
+        cleared[fix["fix"]] = cleared.get(fix["fix"], 0) + (fix["verdict"] == "resolves")
+    ranked = sorted(result["fixes"], key=lambda fix: _rank(fix, cleared))
+    result["fixes"] = fixes + ranked
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    return {"replay": result}
+
+
+def _nothing_to_replay(findings: list[dict], loop_fixes: list[dict]) -> str:
+    if not findings:
+        return "no finding to verify: the diagnosis found no problem"
+    if loop_fixes:
+        return (
+            "no finding to replay: the loop bugs are verified from the recorded event order "
+            "and gradient norms instead of a re-run"
+        )
+    codes = ", ".join(f["code"] for f in findings)
+    return f"no finding a replay can verify ({codes})"
+
+
+def _replay_findings(trace: Trace, findings: list[dict], steps: int) -> dict:
+    import torch
+
+    if trace.program is None:
+        raise ProgramError("the trace has no program (recorded before format version 2)")
+    program = load_program(trace.program.spec, trace.program.weights)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core per replay: the worker runs several
+    try:
+        baseline = run(trace, Setup(program), steps=steps)
+        recorded_rows = int(np.sum(trace.steps.optimizer == program.optimizer))
+        window = max(1, min(steps, recorded_rows))
+        judged_full = diagnose(baseline.trace)
+        judged_prefix = diagnose(prefix(baseline.trace, window))
+        reproduced, missed = [], []
+        for finding in findings:
+            match = _reproduces(finding, judged_prefix) or _reproduces(finding, judged_full)
+            (reproduced if match else missed).append(finding)
+        if not reproduced:
+            codes = ", ".join(f["code"] for f in findings)
+            return {
+                "why": f"the replay does not reproduce the diagnosis ({codes}): nothing verified"
+            }
+        out, runs = [], {}  # runs: fix id -> its replay (the same fix for two findings runs once)
+        for finding in reproduced:
+            # Judge on the full replay when the finding is there, else on the recorded length.
+            rows = steps if _present(finding["code"], judged_full) else window
+            base = judged_full if rows == steps else judged_prefix
+            before = _figures(finding["code"], base, baseline, rows)
+            for candidate in candidates(trace, program, finding):
+                out.append(_judge(trace, candidate, finding, before, base, rows, steps, runs))
+    finally:
+        torch.set_num_threads(threads)
+    why = "the replay reproduces " + ", ".join(f["code"] for f in reproduced)
+    if missed:
+        why += "; it does not reproduce " + ", ".join(f["code"] for f in missed) + " (not verified)"
+    return {"reproduced": True, "why": why, "fixes": out}
+
+
+def _judge(trace, candidate, finding, before, base, rows, steps, runs: dict) -> dict:
+    entry = {
+        "finding": finding["code"],
+        "fix": candidate.fix,
+        "title": candidate.title,
+        "verdict": "no_effect",
+        "before": before,
+        "after": {},
+        "diff": candidate.diff,
+    }
+    if candidate.fix not in runs:
+        try:
+            runs[candidate.fix] = run(trace, candidate.setup, steps=steps)
+        except ProgramError as exc:
+            runs[candidate.fix] = exc
+    replay = runs[candidate.fix]
+    if isinstance(replay, ProgramError):
+        entry.update(verdict="worse", after={"error": str(replay)})
+        return entry
+    judged = diagnose(replay.trace if rows == steps else prefix(replay.trace, rows))
+    after = _figures(finding["code"], judged, replay, rows)
+    entry["after"] = after
+    entry["verdict"] = _verdict(finding["code"], before, after, base, judged)
+    return entry
+
+
+def _verdict(code: str, before: dict, after: dict, base: Diagnosis, judged: Diagnosis) -> str:
+    if not _finite(after.get("loss_end")) and _finite(before.get("loss_end")):
+        return "worse"
+    new_errors = {f.code for f in judged.findings if f.severity.value == "error"} - {
+        f.code for f in base.findings if f.severity.value == "error"
+    }
+    if "non_finite" in new_errors:
+        return "worse"
+    if not after["present"]:
+        # A loss that diverged without the fix and stays finite with it counts as learning.
+        learned = _finite(after["loss_end"]) and (
+            not _finite(before["loss_end"])
+            or after["loss_end"] < before["loss_end"] - LOSS_GAIN * abs(before["loss_end"])
+        )
+        return "resolves" if learned and not new_errors else "partial"
+    gain = _distance(before) - _distance(after)
+    if gain >= PARTIAL_DECADES:
+        return "partial"
+    if gain <= -PARTIAL_DECADES:
+        return "worse"
+    return "no_effect"
+
+
+def _distance(figures: dict) -> float:
+    """How many decades a finding's figure lies past its threshold (0 when unknown)."""
+    value, threshold = figures.get("value"), figures.get("threshold")
+    if not (_finite(value) and _finite(threshold)) or value <= 0 or threshold <= 0:
+        return 0.0
+    return abs(math.log10(value / threshold))
+
+
+def _rank(fix: dict, cleared: dict[str, int]) -> tuple:
+    loss = fix.get("after", {}).get("loss_end")
+    return (
+        VERDICTS.index(fix["verdict"]),
+        -cleared.get(fix["fix"], 0),
+        loss if _finite(loss) else math.inf,
+    )
+
+
+def _reproduces(finding: dict, judged: Diagnosis) -> bool:
+    match = _find(finding["code"], judged)
+    if match is None:
+        return False
+    recorded, replayed = finding["evidence"].get("value"), match.evidence.value
+    if not (_finite(recorded) and _finite(replayed)) or recorded <= 0 or replayed <= 0:
+        return True  # no figure to compare: the same finding is enough
+    return abs(math.log10(replayed / recorded)) <= REPRODUCE_DECADES
+
+
+def _find(code: str, judged: Diagnosis):
+    for finding in judged.findings:
+        if finding.code == code and finding.severity.value != "info":
+            return finding
+    return None
+
+
+def _present(code: str, judged: Diagnosis) -> bool:
+    return _find(code, judged) is not None
+
+
+def _figures(code: str, judged: Diagnosis, replay: Replay, rows: int) -> dict:
+    finding = _find(code, judged)
+    losses = replay.losses[:rows]
+    name, figure = key_figure(code, replay.trace, rows)
+    out = {
+        "present": finding is not None,
+        "figure": name,
+        "figure_value": figure,
+        "statistic": finding.evidence.statistic if finding else "",
+        "value": _plain(finding.evidence.value) if finding else None,
+        "threshold": _plain(finding.evidence.threshold) if finding else None,
+        "loss_start": _plain(losses[0]) if losses else None,
+        "loss_end": _plain(float(np.median(losses[-LOSS_TAIL:]))) if losses else None,
+        "steps": len(losses),
+    }
+    return out
+
+
+def key_figure(code: str, trace: Trace, rows: int) -> tuple[str, float | None]:
+    """The finding's figure measured directly on a replay, present or not (so a fix's "after"
+    has a number even when the finding is gone)."""
+    steps = trace.steps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if code in ("vanishing_gradients", "exploding_gradients"):
+            weights = [i for i, p in enumerate(trace.params) if len(p.shape) >= 2]
+            if len(weights) < 2:
+                return "first/last layer gradient norm", None
+            ratio = steps.grad_norm[:rows, weights[0]] / steps.grad_norm[:rows, weights[-1]]
+            return "first/last layer gradient norm", _median(ratio)
+        if code in ("lr_too_high", "lr_too_low"):
+            ratio = steps.update_norm[:rows] / steps.weight_norm[:rows]
+            return "median update/weight norm", _median(ratio)
+        if code in ("dead_relu", "saturated_activations"):
+            column = steps.act_dead_frac if code == "dead_relu" else steps.act_sat_frac
+            names = (
+                ("relu",) if code == "dead_relu" else ("sigmoid", "tanh", "hardsigmoid", "hardtanh")
+            )
+            modules = [j for j, m in enumerate(trace.modules) if m.activation in names]
+            shares = [_median(column[:rows, j]) for j in modules]
+            shares = [v for v in shares if v is not None]
+            label = "dead unit share" if code == "dead_relu" else "saturated output share"
+            return f"worst layer's median {label}", max(shares) if shares else None
+    bad = int(np.sum(~np.isfinite(steps.loss[:rows])))
+    return "steps with a non-finite loss", float(bad)
+
+
+def _median(values: np.ndarray) -> float | None:
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    return _plain(float(np.median(values))) if values.size else None
+
+
+def _finite(value) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def _plain(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def prefix(trace: Trace, rows: int) -> Trace:
+    """The first ``rows`` rows of a trace (what the engine would have seen of a shorter run)."""
+    steps = Steps(
+        **{f.name: getattr(trace.steps, f.name)[:rows] for f in dataclasses.fields(Steps)}
+    )
+    keep = trace.events.row < rows
+    events = Events(trace.events.kind[keep], trace.events.row[keep], trace.events.optimizer[keep])
+    run_info = dataclasses.replace(trace.run, total_steps=min(trace.run.total_steps, rows))
+    return dataclasses.replace(trace, steps=steps, events=events, run=run_info)

@@ -1,0 +1,355 @@
+"""The model's forward as data, taken once at the first optimizer step (the trace's ``prog``
+and ``wini`` chunks, SCHEMA.md section 7): what ``python -m analysis replay`` rebuilds from an
+allowlist of operators to verify a fix. Never the user's data: shapes, dtypes and summary
+statistics of the inputs and the target only.
+
+``torch.export`` traces the top-level module that the stepping optimizer trains, with the
+batch it last saw; the loss is named by walking the autograd graph from the loss back to the
+model's output. Any failure (data-dependent control flow, an operator or argument we cannot
+write as data) is recorded as ``{"status": "unavailable", "why": ...}``; the run goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import operator
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from traces.model import PROGRAM_VERSION
+
+# Initial weights are stored whole up to this many bytes (float32); above, per-tensor mean/std
+# only (a replay then draws them from a normal with those moments). 64 MiB: the issue's default,
+# an eighth of the trace's own size limit.
+PROGRAM_WEIGHT_BYTES = 64 * 2**20
+# A program with more nodes than this is not written (a replay of it would be over any cap).
+PROGRAM_MAX_NODES = 20_000
+# How far back from the loss the autograd walk looks for a known loss node (loss = ce + 0.01*reg).
+LOSS_WALK_DEPTH = 4
+
+# autograd node class name -> loss name
+_LOSS_NODES = {
+    "MseLossBackward0": "mse",
+    "SmoothL1LossBackward0": "smooth_l1",
+    "HuberLossBackward0": "smooth_l1",
+    "BinaryCrossEntropyBackward0": "bce",
+    "BinaryCrossEntropyWithLogitsBackward0": "bce_with_logits",
+    "L1LossBackward0": "l1",
+}
+_NLL_NODES = ("NllLossBackward0", "NllLoss2DBackward0", "NllLoss2dBackward0")
+_DTYPES = {
+    torch.float32: "float32",
+    torch.float64: "float64",
+    torch.float16: "float16",
+    torch.bfloat16: "bfloat16",
+    torch.int64: "int64",
+    torch.int32: "int32",
+    torch.int16: "int16",
+    torch.int8: "int8",
+    torch.uint8: "uint8",
+    torch.bool: "bool",
+}
+
+
+class ProgramUnavailable(Exception):
+    """The forward cannot be written as data; the message says why."""
+
+
+def tensor_summary(tensor: torch.Tensor) -> dict:
+    """Shape, dtype and summary statistics of a tensor: never its values."""
+    out: dict = {"shape": list(tensor.shape), "dtype": _DTYPES.get(tensor.dtype, str(tensor.dtype))}
+    if tensor.numel() == 0:
+        return out
+    data = tensor.detach()
+    if data.is_floating_point():
+        data = data.float()
+        out.update(
+            mean=_finite(data.mean()),
+            std=_finite(data.std()) if data.numel() > 1 else 0.0,
+            min=_finite(data.min()),
+            max=_finite(data.max()),
+        )
+    elif data.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
+        out.update(min=int(data.min()), max=int(data.max()))
+    elif data.dtype == torch.bool:
+        out.update(mean=_finite(data.float().mean()))
+    return out
+
+
+def _finite(value: torch.Tensor) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def identify_loss(loss: torch.Tensor) -> dict:
+    """The loss function, from the autograd graph between the loss and the model's output, with
+    its options and a summary of the target (read from the node's saved tensors before
+    backward frees them)."""
+    frontier = [(loss.grad_fn, 0)]
+    seen = 0
+    while frontier and seen < 64:
+        node, depth = frontier.pop(0)
+        seen += 1
+        if node is None:
+            continue
+        name = type(node).__name__
+        found = _loss_of(node, name)
+        if found is not None:
+            found["direct"] = depth == 0
+            return found
+        if depth < LOSS_WALK_DEPTH and name in (
+            "AddBackward0",
+            "MulBackward0",
+            "DivBackward0",
+            "SumBackward0",
+            "MeanBackward0",
+        ):
+            frontier.extend((child, depth + 1) for child, _ in node.next_functions)
+    return {"kind": "unknown", "direct": False, "node": type(loss.grad_fn).__name__}
+
+
+def _loss_of(node, name: str) -> dict | None:
+    if name in _NLL_NODES:
+        parents = [type(child).__name__ for child, _ in node.next_functions if child is not None]
+        kind = "cross_entropy" if "LogSoftmaxBackward0" in parents else "nll"
+        options = {"ignore_index": _saved(node, "_saved_ignore_index")}
+    elif name in _LOSS_NODES:
+        kind = _LOSS_NODES[name]
+        options = {"beta": _saved(node, "_saved_beta")} if kind == "smooth_l1" else {}
+    elif name == "MeanBackward0" and _is_l1(node):
+        return {"kind": "l1", "reduction": "mean", "options": {}, "target": None}
+    else:
+        return None
+    target = getattr(node, "_saved_target", None)
+    reduction = {0: "none", 1: "mean", 2: "sum"}.get(_saved(node, "_saved_reduction"), "mean")
+    return {
+        "kind": kind,
+        "reduction": reduction,
+        "options": {k: v for k, v in options.items() if v is not None},
+        "target": tensor_summary(target) if isinstance(target, torch.Tensor) else None,
+    }
+
+
+def _is_l1(node) -> bool:
+    """``F.l1_loss`` is ``(input - target).abs().mean()`` in autograd."""
+    children = [child for child, _ in node.next_functions if child is not None]
+    if len(children) != 1 or type(children[0]).__name__ != "AbsBackward0":
+        return False
+    inner = [child for child, _ in children[0].next_functions if child is not None]
+    return len(inner) == 1 and type(inner[0]).__name__ == "SubBackward0"
+
+
+def _saved(node, attribute: str):
+    with contextlib.suppress(Exception):
+        value = getattr(node, attribute)
+        if isinstance(value, bool | int | float) and math.isfinite(float(value)):
+            return value
+    return None
+
+
+def export_program(
+    module: torch.nn.Module,
+    args: tuple,
+    *,
+    module_index: dict[int, int],
+    param_index: dict[int, int],
+    weight_bytes: int = PROGRAM_WEIGHT_BYTES,
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """The program of ``module`` run on ``args`` and its initial weights (name -> float32
+    array; empty when over ``weight_bytes``, then ``spec["init"]`` holds their statistics).
+    ``module_index`` / ``param_index`` map ``id()`` to the trace's module / parameter index.
+    Raises ProgramUnavailable with the reason."""
+    started = time.perf_counter()
+    if not all(isinstance(a, torch.Tensor) for a in args) or not args:
+        raise ProgramUnavailable("the model's forward takes non-tensor arguments")
+    try:
+        with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+            warnings.simplefilter("ignore")
+            exported = torch.export.export(module, tuple(args))
+    except Exception as exc:  # noqa: BLE001 - any export failure is a reason, not a crash
+        reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300]
+        raise ProgramUnavailable(f"torch.export failed ({reason})") from exc
+    graph = exported.graph
+    if len(graph.nodes) > PROGRAM_MAX_NODES:
+        raise ProgramUnavailable(f"the graph has {len(graph.nodes)} nodes (> {PROGRAM_MAX_NODES})")
+
+    paths = {path: module_index.get(id(sub), -1) for path, sub in module.named_modules()}
+    named = dict(module.named_parameters()) | dict(module.named_buffers())
+    constants = dict(getattr(exported, "constants", {}) or {})
+    inputs, state = [], {}
+    user = iter(args)
+    for spec in exported.graph_signature.input_specs:
+        kind = spec.kind.name.lower()  # parameter | buffer | constant_tensor | user_input
+        name = spec.arg.name
+        entry: dict = {"node": name, "kind": kind, "target": spec.target}
+        if kind in ("parameter", "buffer"):
+            tensor = named.get(spec.target)
+            if tensor is None:
+                raise ProgramUnavailable(f"cannot find {spec.target!r} in the model")
+            entry["param"] = param_index.get(id(tensor)) if kind == "parameter" else None
+            state[spec.target] = tensor
+        elif kind == "constant_tensor":
+            state[spec.target] = constants[spec.target]
+        elif kind == "user_input":
+            entry.update(tensor_summary(next(user)))
+        else:
+            raise ProgramUnavailable(f"unsupported graph input kind {kind}")
+        inputs.append(entry)
+
+    nodes = [_node(node, paths) for node in graph.nodes]
+    spec = {
+        "version": PROGRAM_VERSION,
+        "status": "captured",
+        "module_type": type(module).__name__,
+        "root": module_index.get(id(module), -1),
+        "nodes": nodes,
+        "inputs": inputs,
+        "mutations": {
+            out.arg.name: out.target
+            for out in exported.graph_signature.output_specs
+            if out.kind.name == "BUFFER_MUTATION"
+        },
+    }
+    weights = {
+        target: tensor.detach().to("cpu", torch.float32).numpy().copy()
+        if tensor.is_floating_point()
+        else tensor.detach().to("cpu", torch.int64).numpy().copy()
+        for target, tensor in state.items()
+    }
+    total = sum(array.nbytes for array in weights.values())
+    spec["weights"] = "stored" if total <= weight_bytes else "statistics"
+    if total > weight_bytes:
+        spec["init"] = {
+            target: {"mean": float(array.mean()), "std": float(array.std())}
+            for target, array in weights.items()
+            if array.size
+        }
+        weights = {}
+    spec["capture_seconds"] = round(time.perf_counter() - started, 4)
+    return spec, weights
+
+
+def _node(node, paths: dict[str, int]) -> dict:
+    out: dict = {"name": node.name, "kind": node.op}
+    if node.op == "call_function":
+        target = node.target
+        if target is operator.getitem:
+            out["op"] = "getitem"
+        elif isinstance(target, torch._ops.OpOverload):
+            out["op"] = str(target)
+        else:
+            raise ProgramUnavailable(f"operator {getattr(target, '__name__', target)!r}")
+        out["args"] = [_arg(a) for a in node.args]
+        out["kwargs"] = {k: _arg(v) for k, v in node.kwargs.items()}
+        stack = node.meta.get("nn_module_stack") or {}
+        innermost = list(stack.values())[-1][0] if stack else ""
+        out["module"] = paths.get(innermost, -1)
+    elif node.op == "output":
+        out["args"] = [_arg(a) for a in node.args]
+    elif node.op != "placeholder":
+        raise ProgramUnavailable(f"graph node kind {node.op!r}")
+    value = node.meta.get("val")
+    if isinstance(value, torch.Tensor):
+        out["shape"] = [int(n) for n in value.shape]
+        out["dtype"] = _DTYPES.get(value.dtype, str(value.dtype))
+    return out
+
+
+def _arg(value):
+    if isinstance(value, torch.fx.Node):
+        return {"node": value.name}
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"float": str(value)}
+    if isinstance(value, list | tuple):
+        return [_arg(v) for v in value]
+    if isinstance(value, torch.dtype):
+        if value not in _DTYPES:
+            raise ProgramUnavailable(f"dtype {value}")
+        return {"dtype": _DTYPES[value]}
+    if isinstance(value, torch.device):
+        return {"device": "cpu"}  # a replay runs on the CPU
+    if isinstance(value, torch.layout):
+        return {"layout": "strided"}
+    if isinstance(value, torch.memory_format):
+        return {"memory_format": str(value).removeprefix("torch.")}
+    raise ProgramUnavailable(f"an argument of type {type(value).__name__}")
+
+
+def unavailable(why: str) -> dict:
+    return {"version": PROGRAM_VERSION, "status": "unavailable", "why": why[:500]}
+
+
+class ProgramRecorder:
+    """The part of ``Recorder`` that takes the program once: the batch each top-level module
+    last saw (until the first step), the loss at the first backward, the export at the first
+    optimizer step (before the weights change)."""
+
+    def _program_forward(self, module: torch.nn.Module, args: tuple) -> None:
+        if self.program_done or not torch.is_grad_enabled():
+            return
+        if next(module.parameters(), None) is None:
+            return  # a loss module (nn.CrossEntropyLoss) or a parameter-free wrapper
+        self.program_inputs[id(module)] = (module, args)
+
+    def _program_loss(self, tensors) -> None:
+        if self.program_done or self.program_loss is not None:
+            return
+        loss = tensors[0] if isinstance(tensors, list | tuple) and len(tensors) == 1 else tensors
+        if isinstance(loss, torch.Tensor) and loss.grad_fn is not None:
+            self.program_loss = identify_loss(loss)
+
+    def _program_never_taken(self) -> None:
+        """At the end of a run without any optimizer step: say why there is no program."""
+        if self.program_done:
+            return
+        self.program_done = True
+        self.program_inputs = {}
+        spec = unavailable("no optimizer.step() was seen (manual updates or no training step)")
+        spec["optimizer"] = -1
+        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+        self.stream.write_program(spec, {})
+
+    def _program_capture(self, optimizer: torch.optim.Optimizer) -> None:
+        """Export the module the stepping optimizer trains most of; write the chunks."""
+        if self.program_done:
+            return
+        self.program_done = True
+        try:
+            self._sync()
+            self._program_export(optimizer)
+        except Exception as exc:  # noqa: BLE001 - a bug of ours must not stop the recording
+            self.stream.write_program(
+                unavailable(f"capture failed ({type(exc).__name__}: {exc})"), {}
+            )
+
+    def _program_export(self, optimizer: torch.optim.Optimizer) -> None:
+        candidates, self.program_inputs = self.program_inputs, {}
+        trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        best, best_count = None, 0
+        for module, args in candidates.values():
+            count = sum(id(p) in trained for p in module.parameters())
+            if count > best_count:
+                best, best_count = (module, args), count
+        opt = self._optimizer_id(optimizer)
+        weights: dict = {}
+        if best is None:
+            spec = unavailable("no forward pass of a module that this optimizer trains was seen")
+        else:
+            self.exporting = True
+            try:
+                spec, weights = export_program(
+                    best[0], best[1], module_index=self.module_index, param_index=self.param_index
+                )
+            except ProgramUnavailable as exc:
+                spec = unavailable(str(exc))
+            finally:
+                self.exporting = False
+        spec["optimizer"] = opt
+        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+        self.stream.write_program(spec, weights)
