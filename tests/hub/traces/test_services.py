@@ -195,7 +195,7 @@ def test_garbage_after_a_valid_header_fails_cleanly(asker):
 
 
 def test_an_engine_crash_fails_the_trace_with_a_readable_reason(asker, monkeypatch):
-    def broken(trace):
+    def broken(trace, **kwargs):
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(analysis, "diagnose", broken)  # the forked child inherits the patch
@@ -207,7 +207,7 @@ def test_an_engine_crash_fails_the_trace_with_a_readable_reason(asker, monkeypat
 
 
 def test_engine_run_stops_a_diagnosis_that_needs_too_much_memory(tmp_path, monkeypatch):
-    def hungry(trace):
+    def hungry(trace, **kwargs):
         return bytearray(600 * 2**20)  # 600 MB, over the 200 MB cap below
 
     monkeypatch.setattr(analysis, "diagnose", hungry)
@@ -220,7 +220,7 @@ def test_engine_run_stops_a_diagnosis_that_needs_too_much_memory(tmp_path, monke
 def test_engine_run_stops_a_diagnosis_that_takes_too_long(tmp_path, monkeypatch):
     import time
 
-    monkeypatch.setattr(analysis, "diagnose", lambda trace: time.sleep(30))
+    monkeypatch.setattr(analysis, "diagnose", lambda trace, **kwargs: time.sleep(30))
     path = tmp_path / "run.trace"
     path.write_bytes(trace_bytes())
     started = time.monotonic()
