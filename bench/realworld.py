@@ -126,7 +126,7 @@ def _mutate(copy: Path, cwd: Path, run: Run) -> None:
         return
     kind = spec.get("kind", run.variant)
     target = cwd / spec.get("file", run.program["script"])
-    options = {k: v for k, v in spec.items() if k in ("target", "old", "new")}
+    options = {k: v for k, v in spec.items() if k in ("target", "old", "new", "call")}
     try:
         target.write_text(SOURCE_MUTATIONS[kind](target.read_text(), **options))
     except MutationError as exc:

@@ -42,12 +42,12 @@ def remove_zero_grad(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def zero_grad_after_backward(text: str) -> str:
+def zero_grad_after_backward(text: str, *, call: str | None = None) -> str:
     """The ``zero_grad`` call moves to just after the first ``.backward(`` line: the step then
-    uses cleared gradients."""
+    uses cleared gradients. ``call``: which of several (an if/else of two styles) moves."""
     lines = _lines(text)
     calls = [ZERO_GRAD.match(line) for line in lines]
-    first = next((m[2] for m in calls if m), None)
+    first = call or next((m[2] for m in calls if m), None)
     if first is None:
         raise MutationError("no .zero_grad( line")
     out = []

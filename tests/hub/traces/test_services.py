@@ -14,8 +14,7 @@ from django.utils import timezone
 
 import analysis
 from hub.core.ratelimit import RateLimited
-from hub.core.uploads import StorageUnavailable
-from hub.forum.models import Answer, Question, Revision
+from hub.forum.models import Answer, Revision
 from hub.notifications.models import Notification
 from hub.traces import bot_post, queue, sandbox, services, sweep
 from hub.traces.diagnosis import MAX_ATTEMPTS, diagnosis_plots_render, trace_diagnose
@@ -196,7 +195,7 @@ def test_garbage_after_a_valid_header_fails_cleanly(asker):
 
 
 def test_an_engine_crash_fails_the_trace_with_a_readable_reason(asker, monkeypatch):
-    def broken(trace, **options):
+    def broken(trace, **kwargs):
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(analysis, "diagnose", broken)  # the forked child inherits the patch
@@ -208,7 +207,7 @@ def test_an_engine_crash_fails_the_trace_with_a_readable_reason(asker, monkeypat
 
 
 def test_engine_run_stops_a_diagnosis_that_needs_too_much_memory(tmp_path, monkeypatch):
-    def hungry(trace, **options):
+    def hungry(trace, **kwargs):
         return bytearray(600 * 2**20)  # 600 MB, over the 200 MB cap below
 
     monkeypatch.setattr(analysis, "diagnose", hungry)
@@ -221,7 +220,7 @@ def test_engine_run_stops_a_diagnosis_that_needs_too_much_memory(tmp_path, monke
 def test_engine_run_stops_a_diagnosis_that_takes_too_long(tmp_path, monkeypatch):
     import time
 
-    monkeypatch.setattr(analysis, "diagnose", lambda trace, **options: time.sleep(30))
+    monkeypatch.setattr(analysis, "diagnose", lambda trace, **kwargs: time.sleep(30))
     path = tmp_path / "run.trace"
     path.write_bytes(trace_bytes())
     started = time.monotonic()
@@ -519,26 +518,3 @@ def test_trace_upload_is_limited_per_user_whatever_the_entry_point(asker, settin
     assert Trace.objects.filter(owner=asker).count() == 2
     # Another person has their own budget.
     services.trace_upload(owner=user_make(prefix="other"), uploaded_file=upload(trace_bytes()))
-
-
-def test_trace_upload_while_storage_refuses_writes_says_so_and_stores_nothing(
-    asker, storage_refusing_writes
-):
-    with pytest.raises(StorageUnavailable, match="nothing was saved"):
-        services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
-    assert not Trace.objects.filter(owner=asker).exists()
-
-
-def test_asking_with_a_trace_while_storage_refuses_writes_leaves_no_question(
-    asker, storage_refusing_writes
-):
-    with pytest.raises(StorageUnavailable):
-        services.question_ask_with_trace(
-            author=asker,
-            title="Gradients vanish in my sigmoid MLP",
-            body="The first layers get gradients around 1e-9. Trace attached.",
-            tags=[],
-            trace_file=upload(trace_bytes()),
-        )
-    assert not Question.objects.filter(author=asker).exists()
-    assert not Trace.objects.filter(owner=asker).exists()
