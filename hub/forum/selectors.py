@@ -127,20 +127,21 @@ def answer_detail(*, answer_id: int, viewer=None) -> Answer:
     return answer
 
 
-def question_head(*, question_id: int) -> Question:
-    """The few columns an anonymous question page needs before its cached markup; hidden
-    questions are Question.DoesNotExist (only their authors and moderators see them)."""
-    return Question.objects.only(
-        "id", "author_id", "title", "slug", "excerpt", "is_hidden", "render_version"
-    ).get(pk=question_id, is_hidden=False)
-
-
 @dataclass
 class QuestionPage:
     question: Question
     answers: list[Answer]
     question_comments: list[Comment]
     votes: dict[str, int] = field(default_factory=dict)  # "q<id>" / "a<id>" → the viewer's vote
+
+
+def _answer_order(question: Question) -> Case:
+    """Accepted first (0), then the rest (1)."""
+    return Case(
+        When(pk=question.accepted_answer_id or 0, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
 
 
 def question_page(*, question: Question, viewer=None) -> QuestionPage:
@@ -155,13 +156,7 @@ def question_page(*, question: Question, viewer=None) -> QuestionPage:
     answers = list(
         answers.select_related("author__profile")
         .prefetch_related(Prefetch("comments", queryset=comments.order_by("created_at")))
-        .annotate(
-            accepted_first=Case(
-                When(pk=question.accepted_answer_id or 0, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        )
+        .annotate(accepted_first=_answer_order(question))
         .order_by("accepted_first", "-score", "created_at")
     )
     question_comments = list(comments.filter(question=question).order_by("created_at"))
@@ -189,43 +184,16 @@ def question_votes(*, question: Question, viewer, answer_ids: list[int]) -> dict
     return votes
 
 
-def question_comments(*, question: Question) -> list[Comment]:
-    """The question's own comments a non-moderator sees, oldest first."""
-    return list(
-        Comment.objects.filter(question=question, is_hidden=False)
-        .select_related("author__profile")
-        .order_by("created_at")
-    )
-
-
-def _answer_order(question: Question):
-    return Case(
-        When(pk=question.accepted_answer_id or 0, then=Value(0)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-
-
-def question_answer_rows(*, question: Question, viewer) -> list[dict]:
-    """The answers a member (not a moderator) sees, in page order, without their content:
-    pk, author_id, score, is_hidden. The content comes from cached markup."""
+def question_answer_rows(*, question: Question, viewer) -> list[Answer]:
+    """The answers a member (not a moderator) sees, in page order, with only the columns
+    their controls need: pk, author_id, score, is_hidden (the member layer)."""
     answers = Answer.objects.filter(question=question).filter(
         Q(is_hidden=False) | Q(author_id=getattr(viewer, "pk", None))
     )
     return list(
         answers.annotate(accepted_first=_answer_order(question))
         .order_by("accepted_first", "-score", "created_at")
-        .values("pk", "author_id", "score", "is_hidden")
-    )
-
-
-def answers_with_comments(*, answer_ids: list[int]) -> list[Answer]:
-    """Answers with their authors and visible comments, for rendering their markup."""
-    comments = Comment.objects.filter(is_hidden=False).select_related("author__profile")
-    return list(
-        Answer.objects.filter(pk__in=answer_ids)
-        .select_related("author__profile")
-        .prefetch_related(Prefetch("comments", queryset=comments.order_by("created_at")))
+        .only("pk", "author_id", "score", "is_hidden", "question_id")
     )
 
 
@@ -237,10 +205,13 @@ def _uses_postgres() -> bool:
 
 
 def question_search(*, query: str, use_postgres: bool | None = None, viewer=None) -> list:
-    """Questions matching `query`, best first, each with `.rank` and a marked-up `.snippet`.
+    """Questions matching `query`, best first, each with `.rank` and a marked-up `.snippet`
+    of its body's plain text.
 
-    PostgreSQL: websearch syntax over the stored search vector, ranked by SearchRank, snippets
-    from ts_headline. Elsewhere (SQLite, the embedded run): substring match on title and body,
+    PostgreSQL: websearch syntax over the stored search vector (GIN), ranked by SearchRank;
+    when that finds nothing, each word is widened to its prefix and the nearest words of the
+    vectors by trigram similarity ("vanishng" → "vanish"). Snippets from ts_headline over the
+    plain text. Elsewhere (SQLite, the embedded run): substring match on title and body,
     title matches first. `use_postgres` picks the path explicitly (tests run both).
     """
     query = (query or "").strip()
@@ -248,41 +219,28 @@ def question_search(*, query: str, use_postgres: bool | None = None, viewer=None
         return []
     if use_postgres is None:
         use_postgres = _uses_postgres()
-    if use_postgres:
-        return _search_postgres(query=query, viewer=viewer)
-    return _search_fallback(query=query, viewer=viewer)
+    if not use_postgres:
+        return _search_fallback(query=query, viewer=viewer)
+    results = list(_search_postgres_queryset(query=query, viewer=viewer)[:SEARCH_LIMIT])
+    if not results and (fuzzy := _fuzzy_search_query(query)) is not None:
+        results = list(_search_postgres_queryset(query=fuzzy, viewer=viewer)[:SEARCH_LIMIT])
+    return results
 
 
-def question_search_hits(*, query: str, viewer=None) -> list[dict]:
-    """The same matches as question_search, each only pk, render_version, excerpt and snippet:
-    the search page takes the rest of each row from the list rows' cached markup."""
-    query = (query or "").strip()
-    if not query:
-        return []
-    fields = ("pk", "render_version", "excerpt", "snippet")
-    if _uses_postgres():
-        # No author or tags joined for every match before the ranking cuts them to the best.
-        queryset = _search_postgres_queryset(query=query, viewer=viewer).prefetch_related(None)
-        return list(queryset.values(*fields)[:SEARCH_LIMIT])
-    results = _search_fallback(query=query, viewer=viewer)
-    return [{name: getattr(q, name) for name in fields} for q in results]
-
-
-def _search_postgres(*, query: str, viewer=None) -> list:
-    return list(_search_postgres_queryset(query=query, viewer=viewer)[:SEARCH_LIMIT])
-
-
-def _search_postgres_queryset(*, query: str, viewer=None) -> QuerySet:
-    search = SearchQuery(query, search_type="websearch", config="english")
+def _search_postgres_queryset(*, query: str | SearchQuery, viewer=None) -> QuerySet:
+    if isinstance(query, str):
+        query = SearchQuery(query, search_type="websearch", config="english")
     return (
         _list_base(viewer=viewer)
-        .filter(search_vector=search)
+        .filter(search_vector=query)
         .annotate(
             # F(): a plain string would be re-parsed as to_tsvector(text) and lose the weights
-            rank=SearchRank(F("search_vector"), search),
+            rank=SearchRank(F("search_vector"), query),
+            # Computed for the rows the LIMIT keeps only: PostgreSQL evaluates costly
+            # expressions after the sort.
             snippet=SearchHeadline(
-                "body",
-                search,
+                "body_text",
+                query,
                 config="english",
                 start_sel=MARK_START,
                 stop_sel=MARK_STOP,
@@ -292,6 +250,42 @@ def _search_postgres_queryset(*, query: str, viewer=None) -> QuerySet:
         )
         .order_by("-rank", "-score", "-pk")
     )
+
+
+# Trigram similarity a vector word needs to stand in for a query word (pg_trgm's default 0.3
+# also lets "gradient" match "grad"; 0.5 keeps one or two typos in a word of 6-10 letters).
+FUZZY_SIMILARITY = 0.5
+FUZZY_ALTERNATIVES = 3  # nearest words per query word
+FUZZY_WORD_RE = re.compile(r"[^\W_]{2,}")
+
+
+def _tsquery_word(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _fuzzy_search_query(query: str) -> SearchQuery | None:
+    """Every word of `query` (up to 8), each as: itself as a prefix, or one of its nearest
+    words in SearchWord. None when the query has no word."""
+    terms = list(dict.fromkeys(FUZZY_WORD_RE.findall(query.lower())))[:8]
+    if not terms:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.term, w.word FROM unnest(%s::text[]) AS t(term) CROSS JOIN LATERAL"
+            " (SELECT word FROM forum_searchword WHERE word %% t.term"
+            "  AND similarity(word, t.term) >= %s ORDER BY word <-> t.term LIMIT %s) AS w",
+            [terms, FUZZY_SIMILARITY, FUZZY_ALTERNATIVES],
+        )
+        near: dict[str, list[str]] = {}
+        for term, word in cursor.fetchall():
+            near.setdefault(term, []).append(word)
+    combined = None
+    for term in terms:
+        either = SearchQuery(_tsquery_word(term) + ":*", search_type="raw", config="english")
+        for word in near.get(term, []):
+            either |= SearchQuery(_tsquery_word(word), search_type="raw", config="simple")
+        combined = either if combined is None else combined & either
+    return combined
 
 
 def _search_terms(query: str) -> list[str]:

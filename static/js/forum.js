@@ -2,6 +2,7 @@
 // - "similar questions" while typing a title on the ask page
 // - tag suggestions (a <datalist>) while typing tags
 // - errors from htmx vote buttons shown in a live region
+// - a member's own parts of a shared page (the member layer)
 (function () {
   "use strict";
 
@@ -92,7 +93,40 @@
     announce(text);
   });
 
+  // Members get the page every reader gets (hub/forum/page_cache.py) once this browser has
+  // shown it runs this script (cookie gh_js); their own parts come from one request to
+  // /me/layer/ (hub/forum/views/layer.py), each a <template> naming where it goes.
+  function setupMemberLayer() {
+    var secure = location.protocol === "https:" ? "; secure" : "";
+    document.cookie = "gh_js=1; path=/; max-age=31536000; samesite=lax" + secure;
+    var member = /(?:^|;\s*)gh_member=1(?:;|$)/.test(document.cookie);
+    // A page rendered for the member has their header already: nothing to put on it.
+    if (!member || !document.querySelector('.nav-user a[href^="/accounts/login/"]')) return;
+    var question = location.pathname.match(/^\/questions\/(\d+)\//);
+    var url = "/me/layer/" + (question ? "questions/" + question[1] + "/" : "");
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) {
+        var layer = new DOMParser().parseFromString(html, "text/html");
+        if (layer.querySelector("template[data-reload]")) { location.reload(); return; }
+        layer.querySelectorAll("template[data-target]").forEach(function (piece) {
+          var target = document.querySelector(piece.dataset.target);
+          var content = document.importNode(piece.content, true);
+          if (piece.dataset.select) content = content.querySelector(piece.dataset.select);
+          if (!target || !content) return;
+          var swap = piece.dataset.swap;
+          if (swap === "inner") target.replaceChildren(content);
+          else if (swap === "append") target.append(content);
+          else if (swap === "prepend") target.prepend(content);
+          else target.replaceWith(content);
+        });
+        if (window.htmx) window.htmx.process(document.body);
+        document.dispatchEvent(new CustomEvent("gradhub:layer"));
+      });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupMemberLayer();
     setupSimilar();
     setupTagSuggestions();
   });

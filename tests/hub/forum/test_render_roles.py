@@ -37,6 +37,8 @@ _NORMALISE = [
     (re.compile(r"[\d,]+ views?\b"), "N views"),
     (re.compile(r"\d+ online"), "N online"),
     (re.compile(r", [\d,]+ views\""), ', N views"'),
+    # Blank lines between tags: the members' page used to have fewer than the others'.
+    (re.compile(r"\n\s*\n"), "\n"),
 ]
 
 
@@ -110,7 +112,7 @@ def test_pages_render_as_before_for_each_role(client, forum_scene, role):
         golden = GOLDEN / f"{name}.{role}.html"
         if WRITE:
             golden.write_text(html)
-        expected = golden.read_text()
+        expected = normalise(golden.read_text())
         diff = "\n".join(
             difflib.unified_diff(expected.splitlines(), html.splitlines(), lineterm="")
         )
