@@ -57,7 +57,7 @@ VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour count
 JS_COOKIE = "gh_js"  # set by forum.js: this browser applies the member layer
 MEMBER_COOKIE = "gh_member"  # "1": a member who may get shared pages; "moderator": may not
 MEMBER_COOKIE_SECONDS = 30 * 24 * 3600
-# Query parameters a shared page may have, with their rule; any other query is not shared.
+# The query parameters shared pages may have (each page names its own), with their rules.
 _QUERY_RULES = {
     "sort": lambda value: value in ("newest", "active", "top", "unanswered"),
     "page": lambda value: value.isdigit() and len(value) <= 6,
@@ -93,12 +93,11 @@ def _shared_cache() -> bool:
     return redis_available() and not isinstance(caches["default"], LocMemCache)
 
 
-def _canonical(request) -> bool:
-    """Only a page's own parameters with valid values: junk query strings must not fill the
-    cache with copies of a page."""
+def _canonical(request, params) -> bool:
+    """Only the page's own parameters (`params`) with valid values: junk query strings must
+    not fill the cache with copies of a page."""
     for name, values in request.GET.lists():
-        rule = _QUERY_RULES.get(name)
-        if rule is None or len(values) != 1 or not rule(values[0]):
+        if name not in params or len(values) != 1 or not _QUERY_RULES[name](values[0]):
             return False
     return True
 
@@ -143,13 +142,20 @@ class SharedPage:
     """One page request: `shared` when the page rendered for an anonymous visitor is the one
     this person gets (then `request` is that visitor's stand-in), and render() to answer."""
 
-    def __init__(self, request, *, question_id: int | None = None, shareable: bool = True):
+    def __init__(
+        self,
+        request,
+        *,
+        question_id: int | None = None,
+        params: tuple[str, ...] = (),
+        shareable: bool = True,
+    ):
         self.question_id = question_id
         key = question_version_key(question_id) if question_id is not None else LIST_VERSION_KEY
         self.version_key = key
         self.original = request
         self.request = request
-        self.shared = shareable and _canonical(request) and self._gets_shared_pages(request)
+        self.shared = shareable and _canonical(request, params) and self._gets_shared_pages(request)
         if self.shared:
             self.request = copy.copy(request)
             self.request.user = AnonymousUser()

@@ -222,8 +222,11 @@ def question_search(*, query: str, use_postgres: bool | None = None, viewer=None
     if not use_postgres:
         return _search_fallback(query=query, viewer=viewer)
     results = list(_search_postgres_queryset(query=query, viewer=viewer)[:SEARCH_LIMIT])
-    if not results and (fuzzy := _fuzzy_search_query(query)) is not None:
-        results = list(_search_postgres_queryset(query=fuzzy, viewer=viewer)[:SEARCH_LIMIT])
+    # Quotes, exclusions and "or" ask for exactly that: no widening.
+    if not results and not WEBSEARCH_SYNTAX_RE.search(query):
+        fuzzy = _fuzzy_search_query(query)
+        if fuzzy is not None:
+            results = list(_search_postgres_queryset(query=fuzzy, viewer=viewer)[:SEARCH_LIMIT])
     return results
 
 
@@ -252,11 +255,13 @@ def _search_postgres_queryset(*, query: str | SearchQuery, viewer=None) -> Query
     )
 
 
-# Trigram similarity a vector word needs to stand in for a query word (pg_trgm's default 0.3
-# also lets "gradient" match "grad"; 0.5 keeps one or two typos in a word of 6-10 letters).
-FUZZY_SIMILARITY = 0.5
+# Trigram similarity a vector word needs to stand in for a query word: pg_trgm's default,
+# which a swap of two letters still passes ("gradinets" ~ "gradient": 0.36). It only applies
+# when the words as typed found nothing.
+FUZZY_SIMILARITY = 0.3
 FUZZY_ALTERNATIVES = 3  # nearest words per query word
 FUZZY_WORD_RE = re.compile(r"[^\W_]{2,}")
+WEBSEARCH_SYNTAX_RE = re.compile(r'"|(?:^|\s)-|\bor\b', re.IGNORECASE)
 
 
 def _tsquery_word(word: str) -> str:
@@ -328,7 +333,7 @@ def _search_fallback(*, query: str, viewer=None) -> list:
     )
     results = list(queryset[:SEARCH_LIMIT])
     for question in results:
-        question.snippet = _snippet(question.body, terms)
+        question.snippet = _snippet(question.body_text, terms)
     return results
 
 

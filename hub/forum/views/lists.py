@@ -12,6 +12,7 @@ from ..models import Tag
 from ..page_cache import SharedPage
 
 PAGE_SIZE = 20
+LIST_PARAMS = ("sort", "page")
 
 
 def _page(request, queryset):
@@ -26,7 +27,7 @@ def _sort(request) -> str:
 
 @require_safe
 def question_list(request):
-    page = SharedPage(request)
+    page = SharedPage(request, params=LIST_PARAMS)
     sort = _sort(request)
     questions = selectors.question_list(sort=sort, viewer=page.request.user)
     context = {"sort": sort, "sorts": selectors.SORTS, "heading": "Questions"}
@@ -49,7 +50,7 @@ def tag_detail(request, slug: str):
         tag = selectors.tag_get(slug=slug)
     except Tag.DoesNotExist:
         raise Http404("No such tag") from None
-    page = SharedPage(request)
+    page = SharedPage(request, params=LIST_PARAMS)
     sort = _sort(request)
     questions = selectors.question_list(sort=sort, tag=tag.name, viewer=page.request.user)
     rows = _page(request, questions)
@@ -68,7 +69,7 @@ def tag_detail(request, slug: str):
 @require_safe
 def search(request):
     query = text_param(request.GET, "q").strip()[:200]
-    page = SharedPage(request)
+    page = SharedPage(request, params=("q",))
     viewer = page.request.user
     results = selectors.question_search(query=query, viewer=viewer) if query else []
     return page.render("forum/search.html", {"query": query, "results": results})

@@ -14,9 +14,11 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from hub.forum import services
+from hub.forum.page_cache import question_version_key
 from hub.forum.services import limits
 from tests.factories import answer_make, question_make, user_make
 
@@ -54,6 +56,7 @@ def forum_scene(db, monkeypatch):
     that are the same on every run."""
     monkeypatch.setattr(limits, "user_rate_limit", lambda **kwargs: None)
     monkeypatch.setattr(limits, "new_user_question_cap", lambda user: None)
+    cache.delete(question_version_key(FIRST_ID + 1))  # an earlier test's page had this id
     with connection.cursor() as cursor:
         for table in ("auth_user", "forum_question", "forum_answer", "forum_comment", "forum_tag"):
             cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, FIRST_ID])

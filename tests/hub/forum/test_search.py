@@ -104,10 +104,24 @@ def test_similar_questions_fallback_matches_shared_word_stems(corpus, monkeypatc
     assert selectors.question_similar(title="Loss") == []
 
 
-def test_snippet_filter_drops_markdown_fences():
-    from hub.forum.templatetags.forum_tags import marked_snippet
+def test_search_finds_words_with_typos_and_prefixes_by_trigrams(corpus):
+    for query in ("vanishng", "vanishing gradinets", "vanis", "autocst"):
+        ids = [q.pk for q in selectors.question_search(query=query, use_postgres=True)]
+        expected = corpus["nan"].pk if query == "autocst" else corpus["vanish_title"].pk
+        assert ids and ids[0] == expected, query
+    assert selectors.question_search(query="qwxzv", use_postgres=True) == []
 
-    assert "```" not in marked_snippet("```python x = 1 ``` and $$a$$")
+
+def test_search_keeps_websearch_syntax_exact_when_nothing_matches(corpus):
+    """No typo widening for quotes and exclusions: they ask for exactly that."""
+    assert selectors.question_search(query='"vanishng gradients"', use_postgres=True) == []
+    assert selectors.question_search(query="vanishng -sigmoid", use_postgres=True) == []
+
+
+def test_search_typo_widening_finds_words_of_newly_asked_questions(corpus, make_question):
+    question = make_question(title="Exploding logits in my transformer", body="Which fix helps here, clipping or a lower learning rate?")
+    ids = [q.pk for q in selectors.question_search(query="explodng logts", use_postgres=True)]
+    assert ids == [question.pk]
 
 
 def test_postgres_search_finds_words_in_answers_below_title_matches(corpus, make_user, moderator):
@@ -187,10 +201,16 @@ def test_reindex_fills_excerpts_into_cached_list_rows_at_once(client, corpus):
     assert "After 300 steps with autocast" in client.get("/questions/").content.decode()
 
 
-def test_snippet_filter_shows_math_as_plain_text_not_latex_source():
-    from hub.forum.templatetags.forum_tags import marked_snippet
-
-    html = marked_snippet("since $\\sigma'(x) \\le 0.25$ the \x02gradient\x03 and $$\\frac{1}{n}$$")
-    assert html.startswith("since σ&#x27;(x) ≤ 0.25 the <mark>gradient</mark> and ")
-    assert html.split()[-1] == "1/n"
-    assert "$" not in html and "\\" not in html
+@pytest.mark.parametrize("use_postgres", [True, False], ids=["postgres", "fallback"])
+def test_search_snippets_are_plain_text_with_math_as_text(make_question, use_postgres):
+    make_question(
+        title="Sigmoid derivative bounds the gradient",
+        body="Since $\\sigma'(x) \\le 0.25$ the **gradient** shrinks:\n\n"
+        "```python\nloss.backward()\n```\n\nand $$\\frac{1}{n}$$ per layer.",
+    )
+    [hit] = selectors.question_search(query="gradient", use_postgres=use_postgres)
+    snippet = hit.snippet.replace(selectors.MARK_START, "").replace(selectors.MARK_STOP, "")
+    assert "σ'(x) ≤ 0.25" in snippet and "1/n" in snippet
+    for markup in ("$", "\\", "**", "```"):
+        assert markup not in snippet, markup
+    assert selectors.MARK_START + "gradient" + selectors.MARK_STOP in hit.snippet
