@@ -107,7 +107,10 @@
     fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (r) { return r.ok ? r.text() : ""; })
       .then(function (html) {
-        var layer = new DOMParser().parseFromString(html, "text/html");
+        // Parsed in this document, as the page was (<noscript> holds text); the pieces stay
+        // inert <template>s until placed, and innerHTML never runs a script.
+        var layer = document.createElement("div");
+        layer.innerHTML = html;
         if (layer.querySelector("template[data-reload]")) { location.reload(); return; }
         layer.querySelectorAll("template[data-target]").forEach(function (piece) {
           var target = document.querySelector(piece.dataset.target);

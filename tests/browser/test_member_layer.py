@@ -1,0 +1,115 @@
+"""A member's shared page with their layer on top is the page rendered for them alone.
+
+For each role the browser loads each page twice: first without the gh_js cookie (the page is
+rendered for the member, as for a browser without JavaScript), then with it (the page every
+reader gets, then forum.js puts the member's layer on it). The two documents are compared
+node by node (whitespace between elements, CSRF tokens, times and counts aside). The page
+rendered for them alone is in turn compared with the pages as they were before the shared
+cache by tests/hub/forum/test_render_roles.py.
+"""
+
+import pytest
+from django.test import Client
+
+from hub.forum import services
+from hub.forum.services import limits
+from tests.factories import answer_make, question_make, user_make
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The document as a list of lines: elements with sorted attributes, text with collapsed
+# whitespace; what differs from load to load is replaced.
+SNAPSHOT_JS = """() => {
+  const out = [];
+  const walk = (node, depth) => {
+    if (node.nodeType === Node.TEXT_NODE) {
+      let text = node.textContent.replace(/\\s+/g, " ").trim();
+      if (!text) return;
+      if (node.parentElement && node.parentElement.tagName === "TIME") text = "T";
+      text = text.replace(/\\d+ online/, "N online").replace(/Viewed [\\d,]+ times?/, "Viewed N");
+      out.push(" ".repeat(depth) + "#" + text);
+      return;
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    const attrs = [...node.attributes]
+      .filter((a) => !(node.name === "csrfmiddlewaretoken" && a.name === "value"))
+      .map((a) => a.name + "=" + (a.name === "datetime" || a.name === "title" && node.tagName === "TIME" ? "D" : a.value))
+      .sort();
+    out.push(" ".repeat(depth) + node.tagName + " " + attrs.join(" "));
+    const children = node.tagName === "TEMPLATE" ? node.content.childNodes : node.childNodes;
+    children.forEach((child) => walk(child, depth + 1));
+  };
+  walk(document.body, 0);
+  return out;
+}"""
+
+
+@pytest.fixture
+def scene(db, monkeypatch):
+    monkeypatch.setattr(limits, "user_rate_limit", lambda **kwargs: None)
+    monkeypatch.setattr(limits, "new_user_question_cap", lambda user: None)
+    people = {
+        "asker": user_make("layer_asker"),
+        "answerer": user_make("layer_answerer", reputation=200),
+        "member": user_make("layer_member"),
+        "moderator": user_make("layer_moderator", moderator=True),
+    }
+    question = question_make(
+        author=people["asker"],
+        title="Loss stays flat after the first epoch",
+        body="My loss is $2.30$ every epoch and the gradients look tiny. What is wrong?",
+        tags=["pytorch", "sgd"],
+    )
+    accepted = answer_make(author=people["answerer"], question=question)
+    answer_make(author=people["member"], question=question, body="Check the learning rate.")
+    hidden = answer_make(author=people["answerer"], question=question, body="A hidden answer.")
+    services.comment_create(author=people["member"], target=question, body="Which optimizer?")
+    services.comment_create(author=people["asker"], target=accepted, body="That was it, thanks!")
+    services.vote_cast(user=people["member"], target=accepted, value=1)
+    services.vote_cast(user=people["answerer"], target=question, value=-1)
+    services.answer_accept(user=people["asker"], answer=accepted)
+    services.post_hide(moderator=people["moderator"], target=hidden)
+    return {"people": people, "question": question}
+
+
+def _sign_in(page, user, url: str) -> None:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": url}])
+
+
+@pytest.mark.parametrize("role", ["member", "asker", "answerer", "moderator"])
+def test_shared_page_with_the_layer_equals_the_page_rendered_for_the_member(
+    page, live_server, scene, role
+):
+    user = scene["people"][role]
+    _sign_in(page, user, live_server.url)
+    paths = [
+        scene["question"].get_absolute_url(),
+        "/questions/",
+        "/questions/?sort=top",
+        "/tags/sgd/",
+        "/search/?q=flat+epoch",
+    ]
+    for path in paths:
+        page.context.clear_cookies(name="gh_js")
+        page.goto(path)
+        served_alone = page.evaluate(SNAPSHOT_JS)
+        assert user.username in page.locator(".nav-user").inner_text()
+
+        with page.expect_response(lambda r: r.url.endswith(path)) as document:
+            page.goto(path)
+        html = document.value.text()
+        if role == "moderator":  # never shared: hidden posts and moderation controls
+            assert "Log out" in html
+        else:  # the page every reader gets, then the member's layer
+            assert "Log out" not in html and "csrfmiddlewaretoken" not in html
+            page.wait_for_function(
+                "name => document.querySelector('.nav-user').textContent.includes(name)",
+                arg=user.username,
+            )
+            if path.startswith("/questions/") and path.count("/") > 3:
+                page.wait_for_selector("#your-answer form")
+        assert page.evaluate(SNAPSHOT_JS) == served_alone, (role, path)
+    assert page.js_errors == []
