@@ -98,7 +98,7 @@ def test_shared_page_with_the_layer_equals_the_page_rendered_for_the_member(
         served_alone = page.evaluate(SNAPSHOT_JS)
         assert user.username in page.locator(".nav-user").inner_text()
 
-        with page.expect_response(lambda r: r.url.endswith(path)) as document:
+        with page.expect_response(lambda r, path=path: r.url.endswith(path)) as document:
             page.goto(path)
         html = document.value.text()
         if role == "moderator":  # never shared: hidden posts and moderation controls

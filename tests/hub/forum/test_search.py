@@ -119,7 +119,10 @@ def test_search_keeps_websearch_syntax_exact_when_nothing_matches(corpus):
 
 
 def test_search_typo_widening_finds_words_of_newly_asked_questions(corpus, make_question):
-    question = make_question(title="Exploding logits in my transformer", body="Which fix helps here, clipping or a lower learning rate?")
+    question = make_question(
+        title="Exploding logits in my transformer",
+        body="Which fix helps here, clipping or a lower learning rate?",
+    )
     ids = [q.pk for q in selectors.question_search(query="explodng logts", use_postgres=True)]
     assert ids == [question.pk]
 
