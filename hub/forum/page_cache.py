@@ -42,6 +42,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from hub.accounts.selectors import user_is_moderator
 from hub.core.cache import redis_available
@@ -78,7 +79,7 @@ def view_key(*, question_id: int, who) -> str:
 
 def view_count(request, question_id: int) -> None:
     """Count a view of the question, once an hour per member (or per address)."""
-    from .services import question_view_count
+    from .services import question_view_count  # here: the services import this module
 
     who = request.user.pk if request.user.is_authenticated else client_ip(request)
     if cache.add(view_key(question_id=question_id, who=who), 1, timeout=VIEW_DEDUP_SECONDS):
@@ -123,7 +124,9 @@ class SharedPageMiddleware:
                         presence_touch(visitor=visitor_id(request))
                         if visitor_view and visitor_view not in found:
                             view_count(request, question_id)
-                    return HttpResponse(content)
+                    response = HttpResponse(content)
+                    patch_vary_headers(response, ("Cookie",))  # as the page rendered for them
+                    return response
         return self.get_response(request)
 
     @staticmethod

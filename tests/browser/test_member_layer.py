@@ -11,9 +11,8 @@ cache by tests/hub/forum/test_render_roles.py.
 import pytest
 from django.test import Client
 
-from hub.forum import services
 from hub.forum.services import limits
-from tests.factories import answer_make, question_make, user_make
+from tests.factories import thread_with_every_role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,28 +47,7 @@ SNAPSHOT_JS = """() => {
 def scene(db, monkeypatch):
     monkeypatch.setattr(limits, "user_rate_limit", lambda **kwargs: None)
     monkeypatch.setattr(limits, "new_user_question_cap", lambda user: None)
-    people = {
-        "asker": user_make("layer_asker"),
-        "answerer": user_make("layer_answerer", reputation=200),
-        "member": user_make("layer_member"),
-        "moderator": user_make("layer_moderator", moderator=True),
-    }
-    question = question_make(
-        author=people["asker"],
-        title="Loss stays flat after the first epoch",
-        body="My loss is $2.30$ every epoch and the gradients look tiny. What is wrong?",
-        tags=["pytorch", "sgd"],
-    )
-    accepted = answer_make(author=people["answerer"], question=question)
-    answer_make(author=people["member"], question=question, body="Check the learning rate.")
-    hidden = answer_make(author=people["answerer"], question=question, body="A hidden answer.")
-    services.comment_create(author=people["member"], target=question, body="Which optimizer?")
-    services.comment_create(author=people["asker"], target=accepted, body="That was it, thanks!")
-    services.vote_cast(user=people["member"], target=accepted, value=1)
-    services.vote_cast(user=people["answerer"], target=question, value=-1)
-    services.answer_accept(user=people["asker"], answer=accepted)
-    services.post_hide(moderator=people["moderator"], target=hidden)
-    return {"people": people, "question": question}
+    return thread_with_every_role("layer")
 
 
 def _sign_in(page, user, url: str) -> None:

@@ -17,10 +17,9 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from hub.forum import services
 from hub.forum.page_cache import question_version_key
 from hub.forum.services import limits
-from tests.factories import answer_make, question_make, user_make
+from tests.factories import thread_with_every_role
 
 GOLDEN = Path(__file__).parent / "golden"
 WRITE = os.environ.get("GOLDEN_WRITE") == "1"  # re-capture (only on purpose)
@@ -60,38 +59,7 @@ def forum_scene(db, monkeypatch):
     with connection.cursor() as cursor:
         for table in ("auth_user", "forum_question", "forum_answer", "forum_comment", "forum_tag"):
             cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, FIRST_ID])
-    people = {
-        "asker": user_make("golden_asker", reputation=120),
-        "answerer": user_make("golden_answerer", reputation=80),
-        "member": user_make("golden_member", reputation=300),
-        "moderator": user_make("golden_moderator", moderator=True),
-    }
-    question = question_make(
-        author=people["asker"],
-        title="Loss stays flat after the first epoch",
-        body="My loss is $2.30$ every epoch.\n\n```python\nopt.step()\n```\n\nWhat is wrong?",
-        tags=["pytorch", "sgd"],
-    )
-    other = question_make(
-        author=people["member"],
-        title="Gradients vanish in my sigmoid network",
-        body="The first layer's gradient norm is about 1e-9.",
-        tags=["sgd"],
-    )
-    accepted = answer_make(author=people["answerer"], question=question)
-    second = answer_make(
-        author=people["member"], question=question, body="Check the **learning rate** too."
-    )
-    hidden = answer_make(
-        author=people["answerer"], question=question, body="A hidden answer with a link."
-    )
-    services.comment_create(author=people["member"], target=question, body="Which optimizer?")
-    services.comment_create(author=people["asker"], target=accepted, body="That was it, thanks!")
-    services.vote_cast(user=people["member"], target=accepted, value=1)
-    services.vote_cast(user=people["answerer"], target=question, value=1)
-    services.answer_accept(user=people["asker"], answer=accepted)
-    services.post_hide(moderator=people["moderator"], target=hidden)
-    return {"people": people, "question": question, "other": other, "second": second}
+    return thread_with_every_role("golden")
 
 
 def pages(scene) -> dict[str, str]:
