@@ -159,6 +159,10 @@ class SharedPage:
         self.original = request
         self.request = request
         self.shared = shareable and _canonical(request, params) and self._gets_shared_pages(request)
+        self.version = None
+        if self.shared and _shared_cache():
+            # Read before rendering: a write meanwhile makes this version stale, not the page.
+            self.version = _version_to_store(self.version_key)
         if self.shared:
             self.request = copy.copy(request)
             self.request.user = AnonymousUser()
@@ -175,7 +179,7 @@ class SharedPage:
 
     def render(self, template: str, context: dict):
         response = render(self.request, template, context)
-        if self.shared and response.status_code == 200 and _shared_cache():
+        if self.version is not None and response.status_code == 200:
             self._store(response)
         return member_hint(self.original, response)
 
@@ -183,13 +187,35 @@ class SharedPage:
         # A page that asked for a CSRF token holds one: never share it.
         if self.original.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
             return
-        version = cache.get(self.version_key)
-        if version is None:  # none yet (or expired): a new token; a racer may set its own
-            token = secrets.token_hex(8)
-            version = token if cache.add(self.version_key, token, VERSION_SECONDS) else None
-        if version is not None:
-            stored = (self.version_key, version, response.content, self.question_id)
-            _pages.set(_page_key(self.original), stored, PAGE_SECONDS)
+        stored = (self.version_key, self.version, response.content, self.question_id)
+        _pages.set(_page_key(self.original), stored, PAGE_SECONDS)
+
+
+def _version_to_store(version_key: str) -> str | None:
+    """The current version, or a new one if there is none (or it expired); None when a racing
+    request set its own first (then nothing is stored)."""
+    version = cache.get(version_key)
+    if version is None:
+        token = secrets.token_hex(8)
+        version = token if cache.add(version_key, token, VERSION_SECONDS) else None
+    return version
+
+
+def shared_markup(*, question_id: int, name: str, render_markup) -> str:
+    """Markup that is the same for every member on this version of the question page (the
+    member layer's shared part: no CSRF token, no personal state), kept like the pages."""
+    key = f"forum:part:{question_id}:{name}"
+    version_key = question_version_key(question_id)
+    if not _shared_cache():
+        return render_markup()
+    version = _version_to_store(version_key)  # before rendering, as for pages
+    stored = _pages.get(key)
+    if stored is not None and stored[1] == version:
+        return stored[2]
+    markup = render_markup()
+    if version is not None:
+        _pages.set(key, (version_key, version, markup, question_id), PAGE_SECONDS)
+    return markup
 
 
 def member_hint(request, response):

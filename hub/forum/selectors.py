@@ -166,8 +166,11 @@ def question_page(*, question: Question, viewer=None) -> QuestionPage:
     )
 
 
-def question_votes(*, question: Question, viewer, answer_ids: list[int]) -> dict[str, int]:
-    """The viewer's votes on the question and these answers: "q<id>" / "a<id>" → ±1."""
+def question_votes(
+    *, question: Question, viewer, answer_ids: list[int] | None = None
+) -> dict[str, int]:
+    """The viewer's votes on the question and these answers (None: all of its answers):
+    "q<id>" / "a<id>" → ±1."""
     votes: dict[str, int] = {}
     if viewer is None or not viewer.is_authenticated:
         return votes
@@ -175,20 +178,26 @@ def question_votes(*, question: Question, viewer, answer_ids: list[int]) -> dict
     # dozens), the answers' kept to those asked for.
     mine = Vote.objects.filter(user=viewer).values_list("question_id", "answer_id", "value")
     rows = mine.filter(question=question).union(mine.filter(answer__question=question), all=True)
-    wanted = set(answer_ids)
+    wanted = set(answer_ids or ())
     for question_id, answer_id, value in rows:
         if question_id:
             votes[f"q{question_id}"] = value
-        elif answer_id in wanted:
+        elif answer_ids is None or answer_id in wanted:
             votes[f"a{answer_id}"] = value
     return votes
 
 
-def question_answer_rows(*, question: Question, viewer) -> list[Answer]:
-    """The answers a member (not a moderator) sees, in page order, with only the columns
-    their controls need: pk, author_id, score, is_hidden (the member layer)."""
+def question_answer_rows(
+    *, question: Question, viewer, only_ids: list[int] | None = None
+) -> list[Answer]:
+    """The answers a member (not a moderator) sees (the visible ones and their own), in page
+    order, with only the columns their controls need (the member layer); `only_ids`: of
+    these, the viewer's own and those ids."""
+    seen = Q(is_hidden=False)
+    if only_ids is not None:
+        seen &= Q(pk__in=only_ids)
     answers = Answer.objects.filter(question=question).filter(
-        Q(is_hidden=False) | Q(author_id=getattr(viewer, "pk", None))
+        seen | Q(author_id=getattr(viewer, "pk", None))
     )
     return list(
         answers.annotate(accepted_first=_answer_order(question))

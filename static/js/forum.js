@@ -123,6 +123,16 @@
           else if (swap === "prepend") target.prepend(content);
           else target.replaceWith(content);
         });
+        // Forms from the part every member shares come without a token: this member's.
+        var token = layer.querySelector("meta[name=csrf-token]");
+        document.querySelectorAll("form[method=post]").forEach(function (form) {
+          if (!token || form.querySelector("input[name=csrfmiddlewaretoken]")) return;
+          var input = document.createElement("input");
+          input.type = "hidden";
+          input.name = "csrfmiddlewaretoken";
+          input.value = token.content;
+          form.prepend(input);
+        });
         if (window.htmx) window.htmx.process(document.body);
         document.dispatchEvent(new CustomEvent("gradhub:layer"));
       });

@@ -4,18 +4,23 @@ votes, controls, comment and answer forms, follow state and their own hidden ans
 
 Each piece is rendered by the include the page itself uses, for the member and for the
 page's own path, so the document forum.js makes equals the page rendered for them alone
-(tests/browser/test_member_layer.py compares the two per role)."""
+(tests/browser/test_member_layer.py compares the two per role). What is the same for every
+member on a version of the page (the forms, and the controls of the answers they neither
+wrote nor voted on) is rendered once per version (page_cache.shared_markup), without a CSRF
+token: forum.js gives those forms the member's."""
 
 import copy
 
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from hub.accounts.selectors import user_is_moderator
 
 from .. import selectors
 from ..forms import AnswerForm
-from ..page_cache import member_hint, view_count
+from ..page_cache import member_hint, shared_markup, view_count
 from .common import question_or_404
 
 
@@ -26,33 +31,54 @@ def _page_request(request, path: str):
     return page_request
 
 
+def _answer_states(answers, *, question, votes: dict, viewer_id) -> list:
+    for answer in answers:
+        answer.my_vote = votes.get(f"a{answer.pk}", 0)
+        answer.is_own = answer.author_id == viewer_id
+        answer.is_accepted = answer.pk == question.accepted_answer_id
+    return answers
+
+
+def _shared_part(request, question, *, is_asker: bool) -> str:
+    """The layer's part for any member (`is_asker`: for the asker), once per page version."""
+
+    def render_part() -> str:
+        rows = selectors.question_answer_rows(question=question, viewer=None)
+        context = {
+            "request": request,
+            "user": request.user,  # only asked whether someone is logged in
+            "question": question,
+            "answers": _answer_states(rows, question=question, votes={}, viewer_id=None),
+            "is_asker": is_asker,
+            "can_moderate": False,
+            "answer_form": AnswerForm(),
+        }
+        return render_to_string("forum/_layer_shared.html", context)  # no request: no token
+
+    name = "asker" if is_asker else "member"
+    # our own rendered, escaped markup
+    return mark_safe(shared_markup(question_id=question.pk, name=name, render_markup=render_part))
+
+
 def _question_context(request, question) -> dict:
     user = request.user
     is_asker = user.pk == question.author_id
-    rows = selectors.question_answer_rows(question=question, viewer=user)
-    votes = selectors.question_votes(
-        question=question, viewer=user, answer_ids=[row.pk for row in rows]
-    )
-    for row in rows:
-        row.my_vote = votes.get(f"a{row.pk}", 0)
-        row.is_own = row.author_id == user.pk
-        row.is_accepted = row.pk == question.accepted_answer_id
+    votes = selectors.question_votes(question=question, viewer=user)
+    voted = [int(key[1:]) for key in votes if key.startswith("a")]
+    # Their own answers and those they voted on: the shared part has the rest.
+    mine = selectors.question_answer_rows(question=question, viewer=user, only_ids=voted)
     context = {
         "question": question,
-        "answers": rows,
+        "shared_part": _shared_part(request, question, is_asker=is_asker),
+        "answers": _answer_states(mine, question=question, votes=votes, viewer_id=user.pk),
         "question_vote": votes.get(f"q{question.pk}", 0),
         "is_asker": is_asker,
         "can_moderate": False,
-        "answer_form": AnswerForm(),
-        "traces_own": is_asker or question.traces.filter(owner=user).exists(),
     }
-    if any(row.is_hidden for row in rows):  # their own hidden answers: the whole list
-        context["answers"] = selectors.question_page(question=question, viewer=user).answers
-        for answer in context["answers"]:
-            answer.my_vote = votes.get(f"a{answer.pk}", 0)
-            answer.is_own = answer.author_id == user.pk
-            answer.is_accepted = answer.pk == question.accepted_answer_id
-        context["whole_answers"] = True
+    if any(answer.is_hidden for answer in mine):  # their own hidden answers: the whole list
+        answers = selectors.question_page(question=question, viewer=user).answers
+        _answer_states(answers, question=question, votes=votes, viewer_id=user.pk)
+        context.update(answers=answers, whole_answers=True)
     return context
 
 
