@@ -109,6 +109,17 @@ def question_detail(*, question_id: int, viewer=None) -> Question:
     return question
 
 
+def question_of_layer(*, question_id: int, viewer) -> Question:
+    """The columns the member layer needs of a question the viewer sees (its forms and
+    controls, not its content); Question.DoesNotExist when missing or hidden from them."""
+    question = Question.objects.only(
+        "id", "author_id", "slug", "score", "accepted_answer_id", "is_closed", "is_hidden"
+    ).get(pk=question_id)
+    if question.is_hidden and not _sees_hidden(viewer=viewer, author_id=question.author_id):
+        raise Question.DoesNotExist("hidden")
+    return question
+
+
 def _sees_hidden(*, viewer, author_id: int) -> bool:
     """Hidden posts stay visible to their authors and to moderators."""
     return viewer is not None and (viewer.pk == author_id or user_is_moderator(user=viewer))

@@ -10,6 +10,7 @@ cache by tests/hub/forum/test_render_roles.py.
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from hub.forum.services import limits
 from tests.factories import thread_with_every_role
@@ -90,4 +91,25 @@ def test_shared_page_with_the_layer_equals_the_page_rendered_for_the_member(
             if path.startswith("/questions/") and path.count("/") > 3:
                 page.wait_for_selector("#your-answer form")
         assert page.evaluate(SNAPSHOT_JS) == served_alone, (role, path)
+    assert page.js_errors == []
+
+
+def test_a_member_votes_and_comments_through_the_layer_on_a_shared_page(page, live_server, scene):
+    """The forms the layer brings post with the member's CSRF token: htmx votes and plain
+    form posts work."""
+    question = scene["question"]
+    _sign_in(page, scene["people"]["member"], live_server.url)
+    page.goto(question.get_absolute_url())  # rendered for them; forum.js sets gh_js
+    page.goto(question.get_absolute_url())  # shared, with the layer
+    page.wait_for_selector("#your-answer form")
+    second = scene["second"]
+    other = question.answers.exclude(pk=second.pk).filter(is_hidden=False).first()
+    vote_box = page.locator(f"#vote-answers-{other.pk}")
+    vote_box.get_by_role("button", name="Withdraw your upvote").click()
+    expect(page.locator(f"#vote-answers-{other.pk} .vote-score")).to_have_text(str(0))
+
+    page.locator("#question details.comment-form summary").click()
+    page.fill(f"#comment-questions-{question.pk}", "Posted through the member layer.")
+    page.locator("#question details.comment-form").get_by_role("button").click()
+    expect(page.locator("#question .comments")).to_contain_text("Posted through the member layer.")
     assert page.js_errors == []

@@ -11,6 +11,7 @@ token: forum.js gives those forms the member's."""
 
 import copy
 
+from django.http import Http404
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -20,8 +21,8 @@ from hub.accounts.selectors import user_is_moderator
 
 from .. import selectors
 from ..forms import AnswerForm
+from ..models import Question
 from ..page_cache import member_hint, shared_markup, view_count
-from .common import question_or_404
 
 
 def _page_request(request, path: str):
@@ -91,7 +92,10 @@ def member_layer(request, question_id: int | None = None):
     elif user_is_moderator(user=user):
         context["reload"] = True  # a moderator's page is rendered for them (hidden posts)
     elif question_id is not None:
-        question = question_or_404(request, question_id)
+        try:
+            question = selectors.question_of_layer(question_id=question_id, viewer=user)
+        except Question.DoesNotExist:
+            raise Http404("No such question") from None
         view_count(request, question.pk)
         request = _page_request(request, question.get_absolute_url())
         context = _question_context(request, question)
