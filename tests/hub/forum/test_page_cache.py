@@ -421,3 +421,76 @@ def test_member_question_list_shows_new_voted_hidden_and_deleted_questions_at_on
     question.delete()  # bypasses the services
     assert question.title not in client.get("/questions/").content.decode()
     assert "?sort=top" in client.get("/questions/?sort=active").content.decode()
+
+
+@pytest.fixture
+def layered_member(client, make_user):
+    """A member whose browser runs forum.js: shared pages, and the layer on top."""
+    member = make_user(reputation=500)
+    client.force_login(member)
+    client.cookies["gh_js"] = "1"
+    client.get("/questions/")  # the site sets the gh_member hint
+    assert client.cookies["gh_member"].value == "1"
+    return member
+
+
+def _layer(client, question) -> str:
+    response = client.get(f"/me/layer/questions/{question.pk}/")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    return response.content.decode()
+
+
+def test_layered_member_sees_every_write_at_once_on_the_page_and_in_the_layer(
+    client, layered_member, question, answer, answerer, asker, moderator
+):
+    page = _page(client, question)
+    assert "Log out" not in page and "csrfmiddlewaretoken" not in page  # the shared page
+    assert f'id="vote-answers-{answer.pk}"' in _layer(client, question)
+
+    fresh = services.answer_create(
+        author=answerer, question=question, body="Also check the learning rate schedule."
+    )
+    assert "Also check the learning rate schedule." in _page(client, question)
+    assert f"#answer-{fresh.pk} > .post-body" in _layer(client, question)  # its comment form
+
+    services.vote_cast(user=layered_member, target=fresh, value=1)
+    assert 'aria-label="score 1"' in _page(client, question)
+    layer = _layer(client, question)
+    assert 'aria-label="Withdraw your upvote"' in layer
+
+    own = services.answer_create(
+        author=layered_member, question=question, body="My own answer, soon hidden."
+    )
+    assert "My own answer, soon hidden." in _page(client, question)
+    services.post_hide(moderator=moderator, target=own)
+    assert "My own answer, soon hidden." not in _page(client, question)  # hidden from readers
+    assert "My own answer, soon hidden." in _layer(client, question)  # not from its author
+
+    services.comment_create(author=asker, target=fresh, body="That was it, thank you!")
+    assert "That was it, thank you!" in _page(client, question)
+
+
+def test_layered_member_list_shows_new_and_hidden_questions_at_once(
+    client, layered_member, make_question, moderator
+):
+    second = make_question(title="A second question arrives later")
+    html = client.get("/questions/").content.decode()
+    assert "A second question arrives later" in html and "Log out" not in html
+    services.post_hide(moderator=moderator, target=second)
+    assert "A second question arrives later" not in client.get("/questions/").content.decode()
+    layer = client.get("/me/layer/").content.decode()
+    assert f"/users/{layered_member.username}/" in layer and "Log out" in layer
+
+
+def test_layer_asks_a_moderator_to_reload_and_tells_a_visitor_nothing(client, moderator):
+    client.force_login(moderator)
+    client.cookies["gh_js"] = "1"
+    response = client.get("/me/layer/")
+    assert "data-reload" in response.content.decode()
+    assert response.cookies["gh_member"].value == "moderator"  # no shared pages from now on
+    client.logout()
+    client.cookies["gh_member"] = "1"  # stale
+    response = client.get("/me/layer/")
+    assert "<template" not in response.content.decode()
+    assert response.cookies["gh_member"].value == ""  # deleted
