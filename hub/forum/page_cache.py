@@ -24,7 +24,10 @@ Everyone else gets the page rendered for them alone, by the same view and templa
 Serving a hit. SharedPageMiddleware answers before sessions, authentication and CSRF run:
 cookies tell it enough. The hint cookie gh_member (set here from the real role whenever a
 page is rendered) grants nothing: the shared page is the anonymous one, the layer and every
-write check the real user. A miss goes to the view, which renders through shared_render().
+write check the real user. A miss goes to the view, which renders through SharedPage. The
+layer's part that is the same for every member on a version of a question page is kept the
+same way (shared_markup). A message kept in the session (one too big for its cookie) waits
+for the next page rendered for its reader.
 
 Without a cache every process shares (the embedded run's local memory: a worker's write would
 never reach the web process) or while Redis is down (hub.core.cache), nothing is cached.
