@@ -241,26 +241,35 @@ def question_search(*, query: str, use_postgres: bool | None = None, viewer=None
         use_postgres = _uses_postgres()
     if not use_postgres:
         return _search_fallback(query=query, viewer=viewer)
-    results = list(_search_postgres_queryset(query=query, viewer=viewer)[:SEARCH_LIMIT])
+    results = _search_postgres(query=query, viewer=viewer)
     # Quotes, exclusions and "or" ask for exactly that: no widening.
     if not results and not WEBSEARCH_SYNTAX_RE.search(query):
         fuzzy = _fuzzy_search_query(query)
         if fuzzy is not None:
-            results = list(_search_postgres_queryset(query=fuzzy, viewer=viewer)[:SEARCH_LIMIT])
+            results = _search_postgres(query=fuzzy, viewer=viewer)
     return results
 
 
-def _search_postgres_queryset(*, query: str | SearchQuery, viewer=None) -> QuerySet:
+def _search_postgres(*, query: str | SearchQuery, viewer=None) -> list:
+    """The best SEARCH_LIMIT matches, ranked on the question rows alone (a common word
+    matches thousands: joining authors and tags to all of them cost more than the ranking),
+    then those rows for the list with their snippets."""
     if isinstance(query, str):
         query = SearchQuery(query, search_type="websearch", config="english")
-    return (
-        _list_base(viewer=viewer)
+    ranked = (
+        _visible(Question.objects.all(), viewer=viewer)
         .filter(search_vector=query)
+        # F(): a plain string would be re-parsed as to_tsvector(text) and lose the weights
+        .annotate(rank=SearchRank(F("search_vector"), query))
+        .order_by("-rank", "-score", "-pk")
+        .values_list("pk", "rank")[:SEARCH_LIMIT]
+    )
+    ranks = dict(ranked)
+    rows = (
+        _list_base(viewer=viewer)
+        .defer("body_text")
+        .filter(pk__in=list(ranks))
         .annotate(
-            # F(): a plain string would be re-parsed as to_tsvector(text) and lose the weights
-            rank=SearchRank(F("search_vector"), query),
-            # Computed for the rows the LIMIT keeps only: PostgreSQL evaluates costly
-            # expressions after the sort.
             snippet=SearchHeadline(
                 "body_text",
                 query,
@@ -269,10 +278,14 @@ def _search_postgres_queryset(*, query: str | SearchQuery, viewer=None) -> Query
                 stop_sel=MARK_STOP,
                 max_words=SNIPPET_WORDS,
                 min_words=15,
-            ),
+            )
         )
-        .order_by("-rank", "-score", "-pk")
     )
+    order = {pk: position for position, pk in enumerate(ranks)}
+    results = sorted(rows, key=lambda question: order[question.pk])
+    for question in results:
+        question.rank = ranks[question.pk]
+    return results
 
 
 # Trigram similarity a vector word needs to stand in for a query word: pg_trgm's default,
