@@ -81,7 +81,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     from hub.accounts.models import Profile
     from hub.forum.models import EXCERPT_MAX_LENGTH, Answer, Comment, Question, Tag
     from hub.forum.services.search import search_words_add
-    from hub.forum.tag_slugs import tag_slug
+    from hub.forum.tag_slugs import tag_slug_base
     from hub.glossary.markdown import html_excerpt, html_text, render_markdown
 
     User = get_user_model()
@@ -96,7 +96,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
         [Profile(user=u, reputation=rng.randint(1, 5000)) for u in users], batch_size=BATCH
     )
     tags = Tag.objects.bulk_create(  # bulk_create skips Tag.save(), which sets the slug
-        [Tag(name=n, slug=tag_slug(n, taken=()), description=f"About {n}.") for n in TAGS]
+        [Tag(name=name, slug=tag_slug_base(name), description=f"About {name}.") for name in TAGS]
     )
 
     # Markdown is rendered at write time; a pool of rendered bodies stands in for 100k renders.

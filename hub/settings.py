@@ -13,6 +13,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from hub.accounts.providers import social_providers
 from hub.traces.storage import s3_storage_config, s3_storage_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +63,14 @@ INSTALLED_APPS = [
     "hub.learn",
     "hub.api",
     "hub.traces",
+    # Sign in with GitHub, Google or an OpenID Connect provider: allauth's social accounts only;
+    # the site's own log-in, sign-up and password pages stay ours (hub/accounts/urls.py).
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.openid_connect",
 ]
 
 MIDDLEWARE = [
@@ -77,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "hub.core.middleware.PresenceMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "hub.urls"
@@ -109,6 +119,9 @@ if not DATABASE_URL:
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A persistent connection that the server dropped (a restart, a failover) is replaced when the
+# next request begins, instead of failing that request with a 500.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded run has a web process and a worker on one file: wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -239,6 +252,26 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
+# Sign in with GitHub, Google or an OpenID Connect provider: each id and secret pair set turns
+# its provider on (hub/accounts/providers.py).
+SOCIALACCOUNT_PROVIDERS, SOCIAL_LOGIN_ORIGINS = social_providers(
+    github=(env.str("GITHUB_CLIENT_ID", default=""), env.str("GITHUB_CLIENT_SECRET", default="")),
+    google=(env.str("GOOGLE_CLIENT_ID", default=""), env.str("GOOGLE_CLIENT_SECRET", default="")),
+    oidc=(env.str("OIDC_CLIENT_ID", default=""), env.str("OIDC_CLIENT_SECRET", default="")),
+    oidc_server_url=env.str("OIDC_SERVER_URL", default=""),
+    oidc_provider_id=env.str("OIDC_PROVIDER_ID", default="sso"),
+    oidc_name=env.str("OIDC_PROVIDER_NAME", default="single sign-on"),
+)
+SOCIALACCOUNT_ADAPTER = "hub.accounts.social.SocialAccountAdapter"
+# A provider's verified e-mail that matches an account signs in to that account and links it
+# (allauth removes the password of an account whose address was never verified, so whoever
+# typed it at sign-up cannot share the account). Unverified addresses never link.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_QUERY_EMAIL = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the provider verified it, or it is not used to link
+SOCIALACCOUNT_AUTO_SIGNUP = True
+
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="GradHub <noreply@gradhub.local>")
@@ -279,7 +312,7 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
         "base-uri": [SELF],
         "frame-ancestors": [NONE],
-        "form-action": [SELF],
+        "form-action": [SELF, *SOCIAL_LOGIN_ORIGINS],
     }
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -296,6 +329,7 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"  # providers' callback URLs
 
 LOGGING = {
     "version": 1,

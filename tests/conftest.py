@@ -13,6 +13,7 @@ from tests.browser_fixtures import (  # noqa: F401 (shared fixtures)
     screenshot,
 )
 from tests.factories import user_make
+from tests.oidcserver.fixtures import oidc_provider, oidc_server  # noqa: F401 (shared fixtures)
 from tests.worker import WorkerProcess
 
 START_HINT = {

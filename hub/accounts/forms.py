@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib.auth import password_validation
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model, password_validation
 
 from .services import USERNAME_RE
 
@@ -49,3 +50,16 @@ class ProfileForm(forms.Form):
         help_text="A line or two: what you work on, what you can help with. Plain text.",
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, also for accounts without a password (made or linked through a sign-in
+    provider), so their owners can set one: the e-mail proves the address. Never the bot."""
+
+    def get_users(self, email):
+        users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+        return (
+            user
+            for user in users.exclude(profile__is_bot=True)
+            if user.email.casefold() == email.casefold()
+        )

@@ -48,6 +48,38 @@ def username_validate(*, username: str) -> None:
         raise ValidationError("That username is taken.")
 
 
+def username_suggest(*, hints: list[str]) -> str:
+    """A free, valid username made from what a sign-in provider tells about a person (its
+    login, the e-mail's local part, the name), in that order; a number is added when taken."""
+    bases = [re.sub(r"[^A-Za-z0-9_-]+", "-", hint).strip("-_")[:30] for hint in hints]
+    bases = [base for base in bases if len(base) >= 3] + ["member"]
+    for base in bases:
+        for suffix in ["", *(f"-{n}" for n in range(2, 100))]:
+            candidate = base[: 30 - len(suffix)] + suffix
+            try:
+                username_validate(username=candidate)
+            except ValidationError:
+                continue
+            return candidate
+    raise ValidationError("No free username could be made from the provider's profile.")
+
+
+def social_email_withhold_taken(*, sociallogin) -> None:
+    """Drop from a new social sign-in the e-mail addresses that other accounts hold: the new
+    account is made without them, as sign-up makes one (user_signup)."""
+    from allauth.account.models import EmailAddress
+
+    def held(email: str) -> bool:
+        return (
+            User.objects.filter(email__iexact=email).exists()
+            or EmailAddress.objects.filter(email__iexact=email).exists()
+        )
+
+    sociallogin.email_addresses = [a for a in sociallogin.email_addresses if not held(a.email)]
+    if sociallogin.user.email and held(sociallogin.user.email):
+        sociallogin.user.email = ""
+
+
 def _email_clean(email: str) -> str:
     email = User.objects.normalize_email((email or "").strip())
     if not email or "@" not in email:

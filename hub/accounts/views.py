@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from hub.core.ratelimit import RateLimited, rate_limit
 from hub.core.web import client_ip, rate_limited_response, safe_next_url
 
-from .forms import ProfileForm, SignupForm
+from .forms import PasswordResetForm, ProfileForm, SignupForm
 from .services import profile_get, profile_update, user_signup
 
 User = get_user_model()
@@ -89,6 +89,8 @@ class LoginView(auth_views.LoginView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     """Django's password reset, limited per IP: every request sends an e-mail."""
+
+    form_class = PasswordResetForm
 
     def post(self, request, *args, **kwargs):
         limit, period = RATE_PASSWORD_RESET_IP

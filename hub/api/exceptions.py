@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from hub.core.ratelimit import RateLimited
+from hub.core.uploads import STORAGE_RETRY_AFTER_SECONDS, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,12 @@ def api_exception_handler(exc, context):
             error_body(code="rate_limited", message=str(exc)),
             status=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(exc.retry_after)},
+        )
+    if isinstance(exc, StorageUnavailable):
+        return Response(
+            error_body(code="storage_unavailable", message=str(exc)),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, Http404):
         return Response(

@@ -22,6 +22,21 @@ class UploadTooLarge(MultiPartParserError):
     pass
 
 
+# A full or read-only disk is usually fixed within minutes; clients may try again after this.
+STORAGE_RETRY_AFTER_SECONDS = 60
+
+
+class StorageUnavailable(Exception):
+    """The file storage refused an upload (a full or read-only disk): the request stored
+    nothing, and the views answer 503 with this message instead of a server error."""
+
+    def __init__(self):
+        super().__init__(
+            "The file storage is not accepting files right now, so nothing was saved. "
+            "Try again in a few minutes."
+        )
+
+
 def upload_too_large_message(limit: int) -> str:
     return (
         f"The trace is larger than the {limit // 2**20} MB limit. Record fewer steps with --every."

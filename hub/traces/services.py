@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.core.ratelimit import rate_limit
-from hub.core.uploads import upload_too_large_message
+from hub.core.uploads import StorageUnavailable, upload_too_large_message
 from hub.forum.models import Question
 from hub.forum.services import question_create
 from hub.traces import queue
@@ -113,7 +113,12 @@ def trace_upload(*, owner, uploaded_file, question=None, private: bool = False) 
         size_bytes=0,
     )
     # Storage reads the upload once: written to media and hashed in the same pass.
-    trace.file.save(hashing.name, hashing, save=False)
+    try:
+        trace.file.save(hashing.name, hashing, save=False)
+    except OSError as exc:  # a full or read-only disk: refuse cleanly, keep no partial file
+        _partial_file_delete(trace.file.field.generate_filename(trace, hashing.name))
+        logger.warning("trace storage refused an upload by %s: %s", owner.pk, exc)
+        raise StorageUnavailable() from exc
     trace.sha256 = hashing.hasher.hexdigest()
     trace.size_bytes = hashing.bytes_read
     with transaction.atomic():
@@ -128,6 +133,13 @@ def trace_upload(*, owner, uploaded_file, question=None, private: bool = False) 
         queue.diagnose_trace_enqueue(trace.pk)
     logger.info("trace %s uploaded by %s (%s bytes)", trace.pk, owner.pk, trace.size_bytes)
     return trace
+
+
+def _partial_file_delete(name: str) -> None:
+    try:
+        Trace.file.field.storage.delete(name)
+    except OSError:
+        logger.warning("partial trace file %s could not be deleted", name)
 
 
 def _trace_reusable(*, owner, sha256: str, question) -> Trace | None:

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hub.core.ratelimit import RateLimited
-from hub.core.uploads import upload_refusal
+from hub.core.uploads import StorageUnavailable, upload_refusal
 from hub.core.web import RATE_IP_POST, ip_limit, login_then, text_param
 from hub.forum.forms import AskForm
 from hub.forum.models import Question
@@ -99,6 +99,8 @@ def _upload(request, *, question=None, private: bool):
         message, status = str(exc) or "You cannot do that.", 403
     except RateLimited as exc:
         message, status = str(exc), 429
+    except StorageUnavailable as exc:
+        message, status = str(exc), 503
     return _upload_failed(request, form=form, question=question, message=message, status=status)
 
 
@@ -270,6 +272,9 @@ def question_ask(request):
                 status = 400
             except RateLimited as error:
                 return _ask_rate_limited(request, form=form, prefill=prefill, error=error)
+            except StorageUnavailable as error:
+                form.add_error("trace", str(error))
+                status = 503
             except ValidationError as error:
                 if "trace" not in form.errors:
                     form.add_error(None, error)

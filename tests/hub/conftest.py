@@ -17,3 +17,14 @@ def _no_pages_cached_by_earlier_tests():
     from hub.forum.page_cache import LIST_VERSION_KEY
 
     cache.delete(LIST_VERSION_KEY)
+
+
+@pytest.fixture
+def storage_refusing_writes(settings, tmp_path):
+    """Trace storage that cannot write: a regular file stands where MEDIA_ROOT's directory
+    should be, so every save fails in the operating system, as on a full or read-only disk
+    (a chmod would not stop the tests, which may run as root)."""
+    blocker = tmp_path / "media"
+    blocker.write_bytes(b"")
+    settings.MEDIA_ROOT = str(blocker)
+    return blocker

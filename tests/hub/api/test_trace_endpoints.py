@@ -3,6 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from hub.forum.models import Question
 from hub.traces.models import Trace
 from tests.hub.traces.pipeline_fixtures import (
     post_multipart_counting,
@@ -158,3 +159,23 @@ def test_my_traces_list(make_user, client_for):
     listed = client.get("/api/v1/traces/").json()["results"]
     assert len(listed) == 1 and listed[0]["is_private"] is True
     assert client_for(make_user(), ["read"]).get("/api/v1/traces/").json()["results"] == []
+
+
+def test_upload_while_storage_refuses_writes_answers_503_and_asks_nothing(
+    make_user, client_for, storage_refusing_writes
+):
+    user = make_user()
+    form = {
+        "title": "Gradients vanish in my sigmoid MLP",
+        "body": "The first layers barely change. Trace attached.",
+        "file": _file(trace_bytes()),
+    }
+    response = client_for(user, ["traces", "write"]).post(
+        "/api/v1/traces/", form, format="multipart"
+    )
+    assert response.status_code == 503, response.content
+    error = response.json()["error"]
+    assert error["code"] == "storage_unavailable" and "nothing was saved" in error["message"]
+    assert int(response["Retry-After"]) > 0
+    assert not Question.objects.filter(author=user).exists()
+    assert not Trace.objects.filter(owner=user).exists()

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 import analysis
 from hub.core.ratelimit import RateLimited
-from hub.forum.models import Answer, Revision
+from hub.core.uploads import StorageUnavailable
+from hub.forum.models import Answer, Question, Revision
 from hub.notifications.models import Notification
 from hub.traces import bot_post, queue, sandbox, services, sweep
 from hub.traces.diagnosis import MAX_ATTEMPTS, diagnosis_plots_render, trace_diagnose
@@ -518,3 +519,26 @@ def test_trace_upload_is_limited_per_user_whatever_the_entry_point(asker, settin
     assert Trace.objects.filter(owner=asker).count() == 2
     # Another person has their own budget.
     services.trace_upload(owner=user_make(prefix="other"), uploaded_file=upload(trace_bytes()))
+
+
+def test_trace_upload_while_storage_refuses_writes_says_so_and_stores_nothing(
+    asker, storage_refusing_writes
+):
+    with pytest.raises(StorageUnavailable, match="nothing was saved"):
+        services.trace_upload(owner=asker, uploaded_file=upload(trace_bytes()), private=True)
+    assert not Trace.objects.filter(owner=asker).exists()
+
+
+def test_asking_with_a_trace_while_storage_refuses_writes_leaves_no_question(
+    asker, storage_refusing_writes
+):
+    with pytest.raises(StorageUnavailable):
+        services.question_ask_with_trace(
+            author=asker,
+            title="Gradients vanish in my sigmoid MLP",
+            body="The first layers get gradients around 1e-9. Trace attached.",
+            tags=[],
+            trace_file=upload(trace_bytes()),
+        )
+    assert not Question.objects.filter(author=asker).exists()
+    assert not Trace.objects.filter(owner=asker).exists()

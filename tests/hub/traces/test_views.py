@@ -342,3 +342,30 @@ def test_the_trace_page_says_the_plots_are_being_drawn_until_they_are(owner_clie
     diagnosis_plots_render(diagnosis_id=diagnosis.pk)
     report = owner_client.get(f"/traces/{trace.pk}/").content.decode().split("trace-report")[1]
     assert "being drawn" not in report and "/plots/gradient_flow.svg" in report
+
+
+def test_private_upload_page_while_storage_refuses_writes_says_so_with_503(
+    owner, owner_client, storage_refusing_writes
+):
+    response = owner_client.post("/traces/new/", {"file": upload(trace_bytes())})
+    assert response.status_code == 503
+    assert "nothing was saved" in response.content.decode()
+    assert not Trace.objects.filter(owner=owner).exists()
+
+
+def test_ask_page_with_a_trace_while_storage_refuses_writes_keeps_the_draft_and_asks_nothing(
+    owner, owner_client, storage_refusing_writes
+):
+    response = owner_client.post(
+        "/questions/ask/",
+        {
+            "title": "Gradients vanish in my sigmoid MLP",
+            "body": "The first layers get gradients around 1e-9. Trace attached.",
+            "tags": "",
+            "trace": upload(trace_bytes()),
+        },
+    )
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert "nothing was saved" in html and "Gradients vanish in my sigmoid MLP" in html
+    assert not Question.objects.filter(author=owner).exists()
