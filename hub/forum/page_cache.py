@@ -25,7 +25,8 @@ Serving a hit. SharedPageMiddleware answers before sessions, authentication and 
 cookies tell it enough. The hint cookie gh_member (set here from the real role whenever a
 page is rendered) grants nothing: the shared page is the anonymous one, the layer and every
 write check the real user. A miss goes to the view, which renders through SharedPage. The
-layer's part that is the same for every member on a version of a question page is kept the
+page goes to a member with <html class="member-pending">: the visitor's header stays hidden
+until the layer fills it (no flash of "Log in"). The layer's part that is the same for every member on a version of a question page is kept the
 same way (shared_markup). A message kept in the session (one too big for its cookie) waits
 for the next page rendered for its reader.
 
@@ -127,6 +128,8 @@ class SharedPageMiddleware:
                         presence_touch(visitor=visitor_id(request))
                         if visitor_view and visitor_view not in found:
                             view_count(request, question_id)
+                    if role == "member":
+                        content = member_pending(content)
                     response = HttpResponse(content)
                     patch_vary_headers(response, ("Cookie",))  # as the page rendered for them
                     return response
@@ -184,6 +187,8 @@ class SharedPage:
         response = render(self.request, template, context)
         if self.version is not None and response.status_code == 200:
             self._store(response)
+        if self.shared and self.original.user.is_authenticated and response.status_code == 200:
+            response.content = member_pending(response.content)
         return member_hint(self.original, response)
 
     def _store(self, response) -> None:
@@ -192,6 +197,12 @@ class SharedPage:
             return
         stored = (self.version_key, self.version, response.content, self.question_id)
         _pages.set(_page_key(self.original), stored, PAGE_SECONDS)
+
+
+def member_pending(content: bytes) -> bytes:
+    """The shared page as a member gets it: its <html> marked so that the visitor's account
+    links stay hidden (theme.css) until forum.js has put the member's header in their place."""
+    return content.replace(b'<html lang="en">', b'<html lang="en" class="member-pending">', 1)
 
 
 def _version_to_store(version_key: str) -> str | None:

@@ -101,7 +101,12 @@
     document.cookie = "gh_js=1; path=/; max-age=31536000; samesite=lax" + secure;
     var member = /(?:^|;\s*)gh_member=1(?:;|$)/.test(document.cookie);
     // A page rendered for the member has their header already: nothing to put on it.
-    if (!member || !document.querySelector('.nav-user a[href^="/accounts/login/"]')) return;
+    var root = document.documentElement;
+    function reveal() { root.classList.remove("member-pending"); }
+    if (!member || !document.querySelector('.nav-user a[href^="/accounts/login/"]')) {
+      reveal();
+      return;
+    }
     var question = location.pathname.match(/^\/questions\/(\d+)\//);
     var url = "/me/layer/" + (question ? "questions/" + question[1] + "/" : "");
     fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
@@ -135,7 +140,9 @@
         });
         if (window.htmx) window.htmx.process(document.body);
         document.dispatchEvent(new CustomEvent("gradhub:layer"));
-      });
+      })
+      .catch(function () { /* no layer: the page as a visitor sees it, not a blank header */ })
+      .then(reveal);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -113,3 +113,30 @@ def test_a_member_votes_and_comments_through_the_layer_on_a_shared_page(page, li
     page.locator("#question details.comment-form").get_by_role("button").click()
     expect(page.locator("#question .comments")).to_contain_text("Posted through the member layer.")
     assert page.js_errors == []
+
+
+def test_a_member_never_sees_the_log_in_header_while_their_layer_is_on_its_way(
+    page, live_server, scene
+):
+    """The shared page comes with the visitor's header ("Log in"); a member's browser keeps
+    that block hidden until the layer fills it, and shows it again if the layer fails."""
+    question = scene["question"]
+    member = scene["people"]["member"]
+    _sign_in(page, member, live_server.url)
+    page.goto(question.get_absolute_url())  # rendered for them; forum.js sets gh_js
+    held = []
+    page.route("**/me/layer/**", lambda route: held.append(route))  # the layer waits here
+    page.goto(question.get_absolute_url(), wait_until="domcontentloaded")
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert held, "the shared page asked for the member layer"
+    header = page.locator(".site-header .nav-user")
+    expect(header.get_by_role("link", name="Log in")).to_be_hidden()
+    expect(header.get_by_role("link", name="Sign up")).to_be_hidden()
+    held[0].continue_()
+    expect(header).to_contain_text(member.username)
+    expect(header).to_be_visible()
+
+    page.unroute("**/me/layer/**")
+    page.route("**/me/layer/**", lambda route: route.abort())
+    page.goto(question.get_absolute_url())
+    expect(header.get_by_role("link", name="Log in")).to_be_visible()  # no layer: not a blank
