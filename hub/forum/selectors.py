@@ -34,6 +34,9 @@ User = get_user_model()
 
 SORTS = ("newest", "active", "top", "unanswered")
 SEARCH_LIMIT = 50
+# Results per page on /search/: each row costs its rendering and its snippet, and most readers
+# stop at the first screen.
+SEARCH_PAGE_SIZE = 20
 SIMILAR_MIN_TITLE = 8  # characters typed before "similar questions" are looked up
 # pg_trgm word similarity above which a title counts as similar (pg_trgm's own default is 0.6
 # for word_similarity; titles phrased differently need a lower bar, measured on the demo data).
@@ -224,9 +227,16 @@ def _uses_postgres() -> bool:
     return connection.vendor == "postgresql" and getattr(settings, "USES_POSTGRES", True)
 
 
-def question_search(*, query: str, use_postgres: bool | None = None, viewer=None) -> list:
-    """Questions matching `query`, best first, each with `.rank` and a marked-up `.snippet`
-    of its body's plain text.
+def question_search(
+    *,
+    query: str,
+    use_postgres: bool | None = None,
+    viewer=None,
+    offset: int = 0,
+    limit: int = SEARCH_LIMIT,
+) -> list:
+    """Questions matching `query`, best first (`limit` of them after the first `offset`), each
+    with `.rank` and a marked-up `.snippet` of its body's plain text.
 
     PostgreSQL: websearch syntax over the stored search vector (GIN), ranked by SearchRank;
     when that finds nothing, each word is widened to its prefix and the nearest words of the
@@ -240,18 +250,18 @@ def question_search(*, query: str, use_postgres: bool | None = None, viewer=None
     if use_postgres is None:
         use_postgres = _uses_postgres()
     if not use_postgres:
-        return _search_fallback(query=query, viewer=viewer)
-    results = _search_postgres(query=query, viewer=viewer)
+        return _search_fallback(query=query, viewer=viewer, offset=offset, limit=limit)
+    results = _search_postgres(query=query, viewer=viewer, offset=offset, limit=limit)
     # Quotes, exclusions and "or" ask for exactly that: no widening.
     if not results and not WEBSEARCH_SYNTAX_RE.search(query):
         fuzzy = _fuzzy_search_query(query)
         if fuzzy is not None:
-            results = _search_postgres(query=fuzzy, viewer=viewer)
+            results = _search_postgres(query=fuzzy, viewer=viewer, offset=offset, limit=limit)
     return results
 
 
-def _search_postgres(*, query: str | SearchQuery, viewer=None) -> list:
-    """The best SEARCH_LIMIT matches, ranked on the question rows alone (a common word
+def _search_postgres(*, query: str | SearchQuery, viewer, offset: int, limit: int) -> list:
+    """The best matches (`limit` after `offset`), ranked on the question rows alone (a common word
     matches thousands: joining authors and tags to all of them cost more than the ranking),
     then those rows for the list with their snippets."""
     if isinstance(query, str):
@@ -262,7 +272,7 @@ def _search_postgres(*, query: str | SearchQuery, viewer=None) -> list:
         # F(): a plain string would be re-parsed as to_tsvector(text) and lose the weights
         .annotate(rank=SearchRank(F("search_vector"), query))
         .order_by("-rank", "-score", "-pk")
-        .values_list("pk", "rank")[:SEARCH_LIMIT]
+        .values_list("pk", "rank")[offset : offset + limit]
     )
     ranks = dict(ranked)
     rows = (
@@ -343,7 +353,7 @@ def _snippet(text: str, terms: list[str]) -> str:
     return ("… " if start else "") + marked + (" …" if start + SNIPPET_WORDS < len(words) else "")
 
 
-def _search_fallback(*, query: str, viewer=None) -> list:
+def _search_fallback(*, query: str, viewer, offset: int, limit: int) -> list:
     """Any term in title or body; ranked by all-terms-in-title, then title hits, then body."""
     terms = _search_terms(query)
     in_title = Q()
@@ -364,7 +374,7 @@ def _search_fallback(*, query: str, viewer=None) -> list:
         .annotate(rank=Case(When(in_title, then=Value(100)), default=Value(0)) + sum(hits))
         .order_by("-rank", "-score", "-pk")
     )
-    results = list(queryset[:SEARCH_LIMIT])
+    results = list(queryset[offset : offset + limit])
     for question in results:
         question.snippet = _snippet(question.body_text, terms)
     return results

@@ -12,6 +12,7 @@ from ..models import Tag
 from ..page_cache import SharedPage
 
 PAGE_SIZE = 20
+SEARCH_PAGES = 10  # deeper pages rank ever more rows to skip them; better words serve better
 LIST_PARAMS = ("sort", "page")
 
 
@@ -69,7 +70,30 @@ def tag_detail(request, slug: str):
 @require_safe
 def search(request):
     query = text_param(request.GET, "q").strip()[:200]
-    page = SharedPage(request, params=("q",))
+    number = search_page_number(request.GET)
+    page = SharedPage(request, params=("q", "page"))
     viewer = page.request.user
-    results = selectors.question_search(query=query, viewer=viewer) if query else []
-    return page.render("forum/search.html", {"query": query, "results": results})
+    size = selectors.SEARCH_PAGE_SIZE
+    results = []
+    if query:  # one row more than the page shows says whether a next page exists
+        offset = (number - 1) * size
+        results = selectors.question_search(
+            query=query, viewer=viewer, offset=offset, limit=size + 1
+        )
+    shown = results[:size]
+    context = {
+        "query": query,
+        "results": shown,
+        "first_rank": (number - 1) * size + 1,
+        "last_rank": (number - 1) * size + len(shown),
+        "previous_page": number - 1 if number > 1 else None,
+        "next_page": number + 1 if len(results) > size else None,
+    }
+    return page.render("forum/search.html", context)
+
+
+def search_page_number(params) -> int:
+    """The search page asked for: 1 unless `page` is a number from 1 to SEARCH_PAGES."""
+    value = params.get("page", "1")
+    number = int(value) if value.isdigit() else 1
+    return number if 1 <= number <= SEARCH_PAGES else 1

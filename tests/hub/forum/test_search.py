@@ -1,6 +1,7 @@
 import pytest
 
 from hub.forum import selectors, services
+from hub.forum.services import limits
 
 
 @pytest.fixture
@@ -217,3 +218,37 @@ def test_search_snippets_are_plain_text_with_math_as_text(make_question, use_pos
     for markup in ("$", "\\", "**", "```"):
         assert markup not in snippet, markup
     assert selectors.MARK_START + "gradient" + selectors.MARK_STOP in hit.snippet
+
+
+@pytest.mark.parametrize("use_postgres", [True, False], ids=["postgres", "fallback"])
+def test_search_pages_hold_a_page_size_each_best_first(
+    client, make_user, make_question, monkeypatch, use_postgres
+):
+    monkeypatch.setattr(selectors, "_uses_postgres", lambda: use_postgres)
+    monkeypatch.setattr(selectors, "SEARCH_PAGE_SIZE", 3)
+    monkeypatch.setattr(limits, "user_rate_limit", lambda **kwargs: None)  # seven asks
+    author = make_user(reputation=500)
+    asked = [
+        make_question(
+            author=author,
+            title=f"Exploding loss in run {n}",
+            body="The loss explodes after a while.",
+        )
+        for n in range(7)
+    ]
+    best_first = [q.title for q in sorted(asked, key=lambda q: -q.pk)]  # same rank: newest
+
+    def titles(html):
+        return [t for t in best_first if f">{t}<" in html]
+
+    first = client.get("/search/", {"q": "exploding"}).content.decode()
+    assert titles(first) == best_first[:3]
+    assert "Results 1–3 for" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    second = client.get("/search/", {"q": "exploding", "page": 2}).content.decode()
+    assert titles(second) == best_first[3:6]
+    assert 'href="?q=exploding&amp;page=1"' in second and "page=3" in second
+    last = client.get("/search/", {"q": "exploding", "page": 3}).content.decode()
+    assert titles(last) == best_first[6:] and "Results 7–7 for" in last
+    assert 'rel="next"' not in last
+    junk = client.get("/search/", {"q": "exploding", "page": "x9"})
+    assert junk.status_code == 200 and titles(junk.content.decode()) == best_first[:3]
