@@ -22,11 +22,13 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
 
 from hub.accounts.selectors import user_is_moderator
+from hub.notifications.models import QuestionFollow
 
 from .models import Answer, Comment, Question, Tag, Vote
 
@@ -114,10 +116,22 @@ def question_detail(*, question_id: int, viewer=None) -> Question:
 
 def question_of_layer(*, question_id: int, viewer) -> Question:
     """The columns the member layer needs of a question the viewer sees (its forms and
-    controls, not its content); Question.DoesNotExist when missing or hidden from them."""
-    question = Question.objects.only(
-        "id", "author_id", "slug", "score", "accepted_answer_id", "is_closed", "is_hidden"
-    ).get(pk=question_id)
+    controls, not its content), with the member's `.viewer_vote` (None or ±1) and
+    `.viewer_follows` read in the same query; Question.DoesNotExist when missing or hidden
+    from them."""
+    vote = Vote.objects.filter(user=viewer, question=OuterRef("pk")).values("value")[:1]
+    question = (
+        Question.objects.only(
+            "id", "author_id", "slug", "score", "accepted_answer_id", "is_closed", "is_hidden"
+        )
+        .annotate(
+            viewer_vote=Subquery(vote),
+            viewer_follows=Exists(
+                QuestionFollow.objects.filter(user=viewer, question=OuterRef("pk"))
+            ),
+        )
+        .get(pk=question_id)
+    )
     if question.is_hidden and not _sees_hidden(viewer=viewer, author_id=question.author_id):
         raise Question.DoesNotExist("hidden")
     return question
@@ -201,18 +215,25 @@ def question_votes(
     return votes
 
 
-def question_answer_rows(
-    *, question: Question, viewer, only_ids: list[int] | None = None
-) -> list[Answer]:
-    """The answers a member (not a moderator) sees (the visible ones and their own), in page
-    order, with only the columns their controls need (the member layer); `only_ids`: of
-    these, the viewer's own and those ids."""
-    seen = Q(is_hidden=False)
-    if only_ids is not None:
-        seen &= Q(pk__in=only_ids)
-    answers = Answer.objects.filter(question=question).filter(
-        seen | Q(author_id=getattr(viewer, "pk", None))
+def question_answer_rows(*, question: Question) -> list[Answer]:
+    """The visible answers, in page order, with only the columns their controls need (the
+    member layer's part every member shares)."""
+    return _answer_rows(question, Answer.objects.filter(question=question, is_hidden=False))
+
+
+def question_answers_of_member(*, question: Question, viewer) -> list[Answer]:
+    """The member's own answers and the visible ones they voted on, in page order, each with
+    their `.viewer_vote` (None or ±1), in one query (the member layer's own part)."""
+    vote = Vote.objects.filter(user=viewer, answer=OuterRef("pk")).values("value")[:1]
+    answers = (
+        Answer.objects.filter(question=question)
+        .annotate(viewer_vote=Subquery(vote))
+        .filter(Q(author_id=viewer.pk) | Q(is_hidden=False, viewer_vote__isnull=False))
     )
+    return _answer_rows(question, answers)
+
+
+def _answer_rows(question: Question, answers: QuerySet) -> list[Answer]:
     return list(
         answers.annotate(accepted_first=_answer_order(question))
         .order_by("accepted_first", "-score", "created_at")

@@ -44,7 +44,7 @@ def _shared_part(request, question, *, is_asker: bool) -> str:
     """The layer's part for any member (`is_asker`: for the asker), once per page version."""
 
     def render_part() -> str:
-        rows = selectors.question_answer_rows(question=question, viewer=None)
+        rows = selectors.question_answer_rows(question=question)
         context = {
             "request": request,
             "user": request.user,  # only asked whether someone is logged in
@@ -64,10 +64,11 @@ def _shared_part(request, question, *, is_asker: bool) -> str:
 def _question_context(request, question) -> dict:
     user = request.user
     is_asker = user.pk == question.author_id
-    votes = selectors.question_votes(question=question, viewer=user)
-    voted = [int(key[1:]) for key in votes if key.startswith("a")]
     # Their own answers and those they voted on: the shared part has the rest.
-    mine = selectors.question_answer_rows(question=question, viewer=user, only_ids=voted)
+    mine = selectors.question_answers_of_member(question=question, viewer=user)
+    votes = {f"a{answer.pk}": answer.viewer_vote for answer in mine if answer.viewer_vote}
+    if question.viewer_vote:
+        votes[f"q{question.pk}"] = question.viewer_vote
     context = {
         "question": question,
         "shared_part": _shared_part(request, question, is_asker=is_asker),

@@ -494,3 +494,24 @@ def test_layer_asks_a_moderator_to_reload_and_tells_a_visitor_nothing(client, mo
     response = client.get("/me/layer/")
     assert "<template" not in response.content.decode()
     assert response.cookies["gh_member"].value == ""  # deleted
+
+
+def test_the_layer_reads_the_members_votes_and_follow_state_in_six_queries(
+    client, layered_member, question, answer, django_assert_num_queries
+):
+    from hub.forum import services
+    from hub.notifications.services import question_follow
+
+    services.vote_cast(user=layered_member, target=question, value=1)
+    services.vote_cast(user=layered_member, target=answer, value=-1)
+    question_follow(user=layered_member, question=question)
+    _layer(client, question)  # counts the view once
+    # session, user, moderator?, the question with their vote and follow state, their own and
+    # voted answers with their votes, the unread count
+    with django_assert_num_queries(6):
+        layer = _layer(client, question)
+    question_vote = layer.split(f'id="vote-questions-{question.pk}"')[1].split("</template>")[0]
+    assert 'aria-label="Withdraw your upvote"' in question_vote
+    answer_vote = layer.split(f'id="vote-answers-{answer.pk}"')[-1].split("</template>")[0]
+    assert 'aria-label="Withdraw your downvote"' in answer_vote
+    assert "Following ✓" in layer
