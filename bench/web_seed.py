@@ -80,8 +80,9 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
 
     from hub.accounts.models import Profile
     from hub.forum.models import EXCERPT_MAX_LENGTH, Answer, Comment, Question, Tag
+    from hub.forum.services.search import search_words_add
     from hub.forum.tag_slugs import tag_slug_base
-    from hub.glossary.markdown import html_excerpt, render_markdown
+    from hub.glossary.markdown import html_excerpt, html_text, render_markdown
 
     User = get_user_model()
     started = time.perf_counter()
@@ -94,7 +95,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     Profile.objects.bulk_create(
         [Profile(user=u, reputation=rng.randint(1, 5000)) for u in users], batch_size=BATCH
     )
-    tags = Tag.objects.bulk_create(
+    tags = Tag.objects.bulk_create(  # bulk_create skips Tag.save(), which sets the slug
         [Tag(name=name, slug=tag_slug_base(name), description=f"About {name}.") for name in TAGS]
     )
 
@@ -103,7 +104,8 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     for i, topic in enumerate(TOPICS):
         body = QUESTION_BODY.format(topic=topic, n=4 + i, lr=0.01 * (i + 1), k=3 + i % 5)
         html = render_markdown(body)
-        question_pool.append((topic, body, html, html_excerpt(html, max_length=EXCERPT_MAX_LENGTH)))
+        excerpt = html_excerpt(html, max_length=EXCERPT_MAX_LENGTH)
+        question_pool.append((topic, body, html, excerpt, html_text(html)))
     answer_pool = []
     for n in range(4, 16):
         body = ANSWER_BODY.format(n=n)
@@ -113,7 +115,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
     with transaction.atomic():
         question_rows = []
         for i in range(questions):
-            topic, body, html, excerpt = question_pool[i % len(question_pool)]
+            topic, body, html, excerpt, text = question_pool[i % len(question_pool)]
             title = f"Why {topic}? (case {i})"
             question_rows.append(
                 Question(
@@ -123,6 +125,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
                     body=body,
                     body_html=html,
                     excerpt=excerpt,
+                    body_text=text,
                     score=rng.randint(-2, 40),
                     view_count=rng.randint(0, 5000),
                 )
@@ -203,6 +206,7 @@ def seed(*, questions: int, posts: int, rng: random.Random) -> dict:
             "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
             "setweight(to_tsvector('english', coalesce(body, '')), 'B')"
         )
+    search_words_add()
     with connection.cursor() as cursor:
         # What autovacuum does soon after a bulk load: statistics, and the visibility map that
         # lets counts run as index-only scans.

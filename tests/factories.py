@@ -56,3 +56,43 @@ def answer_make(*, author, question, body: str | None = None):
         question=question,
         body=body or "You forgot optimizer.zero_grad() in the loop.",
     )
+
+
+def thread_with_every_role(prefix: str) -> dict:
+    """A thread every role sees differently: an asker, an answerer with an accepted and a
+    hidden answer, a member who voted and commented, a moderator; and a second question.
+    Member-limits are the caller's to lift (new members may ask few questions)."""
+    people = {
+        "asker": user_make(f"{prefix}_asker", reputation=120),
+        "answerer": user_make(f"{prefix}_answerer", reputation=80),
+        "member": user_make(f"{prefix}_member", reputation=300),
+        "moderator": user_make(f"{prefix}_moderator", moderator=True),
+    }
+    question = question_make(
+        author=people["asker"],
+        title="Loss stays flat after the first epoch",
+        body="My loss is $2.30$ every epoch.\n\n```python\nopt.step()\n```\n\nWhat is wrong?",
+        tags=["pytorch", "sgd"],
+    )
+    other = question_make(
+        author=people["member"],
+        title="Gradients vanish in my sigmoid network",
+        body="The first layer's gradient norm is about 1e-9.",
+        tags=["sgd"],
+    )
+    accepted = answer_make(author=people["answerer"], question=question)
+    second = answer_make(
+        author=people["member"], question=question, body="Check the **learning rate** too."
+    )
+    hidden = answer_make(
+        author=people["answerer"], question=question, body="A hidden answer with a link."
+    )
+    forum_services.comment_create(author=people["member"], target=question, body="Which optimizer?")
+    forum_services.comment_create(
+        author=people["asker"], target=accepted, body="That was it, thanks!"
+    )
+    forum_services.vote_cast(user=people["member"], target=accepted, value=1)
+    forum_services.vote_cast(user=people["answerer"], target=question, value=1)
+    forum_services.answer_accept(user=people["asker"], answer=accepted)
+    forum_services.post_hide(moderator=people["moderator"], target=hidden)
+    return {"people": people, "question": question, "other": other, "second": second}

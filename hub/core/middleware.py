@@ -13,11 +13,11 @@ class PresenceMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if not request.path.startswith(_SKIPPED_PREFIXES):
-            presence_touch(visitor=_visitor_id(request))
+            presence_touch(visitor=visitor_id(request))
         return response
 
 
-def _visitor_id(request) -> str:
+def visitor_id(request) -> str:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"u:{user.pk}"

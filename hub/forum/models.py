@@ -72,6 +72,8 @@ class Question(models.Model):
     body_html = models.TextField(blank=True)
     # Plain-text start of the body for lists (set by the services with body_html).
     excerpt = models.CharField(max_length=EXCERPT_MAX_LENGTH + 1, blank=True)
+    # The whole body as plain text (formulas as text, no markup): search snippets come from it.
+    body_text = models.TextField(blank=True)
     tags = models.ManyToManyField(Tag, related_name="questions", blank=True)
     score = models.IntegerField(default=0)
     # Visible answers by people (Answer.counts_as_answer): the Gradient Doctor's diagnosis is
@@ -100,9 +102,6 @@ class Question(models.Model):
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # PostgreSQL only: title (weight A) + body (weight B), set by the write services.
     search_vector = SearchVectorField(null=True, editable=False)
-    # Bumped by every write service that changes what the question page shows (answers,
-    # comments, votes, accept, edits, moderation): part of the cache key of its rendered markup.
-    render_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -125,6 +124,20 @@ class Question(models.Model):
         return reverse(
             "forum:question_detail", kwargs={"question_id": self.pk, "slug": self.slug or "-"}
         )
+
+
+class SearchWord(models.Model):
+    """A word of the search vectors (a stemmed lexeme), with a trigram index on PostgreSQL: a
+    search that finds nothing looks up the words nearest to its own ("vanishng" → "vanish").
+    The write services add the words of each question they index; nothing removes them."""
+
+    word = models.CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(fields=["word"], opclasses=["gin_trgm_ops"], name="forum_word_trgm")]
+
+    def __str__(self) -> str:
+        return self.word
 
 
 # The rows Question.answer_count counts, as a filter (Answer.counts_as_answer for one row).

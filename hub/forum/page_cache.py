@@ -1,139 +1,254 @@
-"""Whole pages for cookieless anonymous visitors, checked against versions kept in the cache.
+"""The forum's pages, rendered once per version for everyone and served from the cache.
 
-A page is kept with the version of what it shows (the question lists share one version, each
-question page has its own), so a hit costs one small cache round trip and no query. The pages
-themselves stay in each process's memory: fetching a busy question page (200 KiB) from Redis
-cost more than everything else on a hit, and the versions, read from the shared cache on every
-request, keep each process's copies exactly as fresh as a shared copy would be. The write
-services bump the versions of what they change through pages_invalidate: at once, so that the
-writer's next read (and a test, whose transaction never commits) misses, and again when the
-transaction commits, because a reader may have rendered the rows as they were before the
+Versions. Each question page has a version, and everything that shows question rows (the
+lists, tag pages, search results) shares one; they are random tokens in the shared cache
+(Redis). Every write service bumps the versions of what it changes through pages_invalidate:
+at once, so that the writer's next read (and a test, whose transaction never commits) misses,
+and again on commit, because a reader may have rendered the rows as they were before the
 commit and stored that page under the first bump.
 
-Versions only work in a cache every process shares: with a per-process cache (the embedded
-run's local memory) a worker's write would never reach the web process, so no page is cached;
-nor while Redis is down (hub.core.cache): without versions, pages are rendered afresh.
+Pages. A page is kept in each process's memory with the version it was rendered for, and
+served while that version is current: one small read from Redis per request. Fetching a busy
+question page (200 KiB) from Redis cost more than everything else on a hit, and the version
+keeps each process's copy exactly as fresh as a shared copy would be. PAGE_SECONDS bounds
+what no write bumps (view counts, reputation, "N online", trace states).
+
+Who gets the shared page. It is rendered as a visitor who is not logged in sees it (no CSRF
+token, no member's controls), and served for its canonical URL, with no message pending, to
+- visitors who are not logged in, and
+- members who are not moderators (moderators see hidden posts) and whose browser runs
+  forum.js (it sets the cookie gh_js): forum.js asks /me/layer/ (views/layer.py) for what
+  differs for them (header, votes, controls, forms, follow state) and puts it in place.
+Everyone else gets the page rendered for them alone, by the same view and templates.
+
+Serving a hit. SharedPageMiddleware answers before sessions, authentication and CSRF run:
+cookies tell it enough. The hint cookie gh_member (set here from the real role whenever a
+page is rendered) grants nothing: the shared page is the anonymous one, the layer and every
+write check the real user. A miss goes to the view, which renders through SharedPage. The
+page goes to a member with <html class="member-pending">: the visitor's header stays hidden
+until the layer fills it (no flash of "Log in"). The layer's part that is the same for every member on a version of a question page is kept the
+same way (shared_markup). A message kept in the session (one too big for its cookie) waits
+for the next page rendered for its reader.
+
+Without a cache every process shares (the embedded run's local memory: a worker's write would
+never reach the web process) or while Redis is down (hub.core.cache), nothing is cached.
 """
 
+import copy
 import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import get_messages
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
+from hub.accounts.selectors import user_is_moderator
 from hub.core.cache import redis_available
+from hub.core.middleware import visitor_id
+from hub.core.presence import presence_touch
+from hub.core.web import client_ip
 
-from . import selectors
-
-# The lifetime bounds what a page shows that no forum write bumps: the footer's "N online",
-# view counts, authors' reputation, trace cards. Ours: ten seconds behind is still "live".
-PAGE_SECONDS = 10
-# A version outlives every page stored under it; one that expired is replaced by a new token,
-# which no stored page carries.
+PAGE_SECONDS = 10  # what no write bumps may lag this much: still "live" for a reader
+# A version outlives every page stored under it; one that expired is replaced by a new token.
 VERSION_SECONDS = 24 * 3600
 LIST_VERSION_KEY = "forum:pv:list"
-# This process's pages: Django's local-memory cache, least recently used out first. The hot set
-# is the lists' first pages and the busiest questions (20–200 KiB each).
-_pages = LocMemCache("forum-pages", {"TIMEOUT": PAGE_SECONDS, "OPTIONS": {"MAX_ENTRIES": 100}})
+VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour counts once
+JS_COOKIE = "gh_js"  # set by forum.js: this browser applies the member layer
+MEMBER_COOKIE = "gh_member"  # "1": a member who may get shared pages; "moderator": may not
+MEMBER_COOKIE_SECONDS = 30 * 24 * 3600
+# The query parameters shared pages may have (each page names its own), with their rules.
+_QUERY_RULES = {
+    "sort": lambda value: value in ("newest", "active", "top", "unanswered"),
+    "page": lambda value: value.isdigit() and len(value) <= 6,
+    "q": lambda value: 0 < len(value) <= 200,
+}
+# This process's pages, least recently used out first: the lists' first pages, the busiest
+# questions (20–200 KiB each), the frequent searches.
+_pages = LocMemCache("forum-pages", {"TIMEOUT": PAGE_SECONDS, "OPTIONS": {"MAX_ENTRIES": 200}})
 
 
-def _question_version_key(question_id: int) -> str:
+def question_version_key(question_id: int) -> str:
     return f"forum:pv:q:{question_id}"
+
+
+def view_key(*, question_id: int, who) -> str:
+    return f"qview:{question_id}:{who}"
+
+
+def view_count(request, question_id: int) -> None:
+    """Count a view of the question, once an hour per member (or per address)."""
+    from .services import question_view_count  # here: the services import this module
+
+    who = request.user.pk if request.user.is_authenticated else client_ip(request)
+    if cache.add(view_key(question_id=question_id, who=who), 1, timeout=VIEW_DEDUP_SECONDS):
+        question_view_count(question_id=question_id)
+
+
+def _page_key(request) -> str:
+    return "forum:page:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
 
 
 def _shared_cache() -> bool:
     return redis_available() and not isinstance(caches["default"], LocMemCache)
 
 
-def _canonical_query(request) -> bool:
-    """Only the list's own parameters with valid values: junk query strings must not fill
-    the cache with copies of a page."""
+def _canonical(request, params) -> bool:
+    """Only the page's own parameters (`params`) with valid values: junk query strings must
+    not fill the cache with copies of a page."""
     for name, values in request.GET.lists():
-        if len(values) != 1:
+        if name not in params or len(values) != 1 or not _QUERY_RULES[name](values[0]):
             return False
-        if name == "sort" and values[0] in selectors.SORTS:
-            continue
-        if name == "page" and values[0].isdigit() and len(values[0]) <= 6:
-            continue
-        return False
     return True
 
 
-class CachedPage:
-    """The cache slot of one anonymous page: `response` on a hit, else `store()` it later.
-    Keys in `also` are read in the same round trip; those present land in `found`."""
+class SharedPageMiddleware:
+    """Serve a shared page that is current, before the session and the user are loaded."""
 
-    def __init__(self, request, *, question_id: int | None = None, also=()):
-        self.request = request
-        self.key = self.version_key = self.version = None
-        self.response = None
-        self.found = {}
-        if not (_shared_cache() and self._shareable(request)):
-            return
-        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-        self.key = f"forum:page:{digest}"
-        if question_id is None:
-            self.version_key = LIST_VERSION_KEY
-        else:
-            self.version_key = _question_version_key(question_id)
-        self.found = cache.get_many([self.version_key, *also])
-        self.version = self.found.get(self.version_key)
-        stored = _pages.get(self.key)
-        if self.version is None:
-            # None yet (or expired): a new token; a racing request may set its own first.
-            token = secrets.token_hex(8)
-            self.version = token if cache.add(self.version_key, token, VERSION_SECONDS) else None
-        elif stored is not None and stored[0] == self.version:
-            self.response = HttpResponse(stored[1])
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD") and (role := self._role(request.COOKIES)):
+            stored = _pages.get(_page_key(request))
+            if stored is not None and _shared_cache():
+                version_key, version, content, question_id = stored
+                visitor_view = None
+                if question_id is not None and role == "visitor":
+                    visitor_view = view_key(question_id=question_id, who=client_ip(request))
+                found = cache.get_many([version_key] + ([visitor_view] if visitor_view else []))
+                if found.get(version_key) == version:
+                    if role == "visitor":  # a member's view and presence: the layer's request
+                        request.user = AnonymousUser()
+                        presence_touch(visitor=visitor_id(request))
+                        if visitor_view and visitor_view not in found:
+                            view_count(request, question_id)
+                    if role == "member":
+                        content = member_pending(content)
+                    response = HttpResponse(content)
+                    patch_vary_headers(response, ("Cookie",))  # as the page rendered for them
+                    return response
+        return self.get_response(request)
 
     @staticmethod
-    def _shareable(request) -> bool:
-        """A cookieless anonymous visitor (a session or a pending message makes a page
-        personal) asking with a canonical query string."""
-        if request.user.is_authenticated:
-            return False
-        if settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES:
-            return False
-        return _canonical_query(request)
+    def _role(cookies) -> str | None:
+        """ "visitor" or "member" when the cookies say the shared page is what they get."""
+        if "messages" in cookies:
+            return None
+        if settings.SESSION_COOKIE_NAME not in cookies:
+            return None if MEMBER_COOKIE in cookies else "visitor"
+        if cookies.get(MEMBER_COOKIE) == "1" and JS_COOKIE in cookies:
+            return "member"
+        return None
 
-    def store(self, response):
+
+class SharedPage:
+    """One page request: `shared` when the page rendered for an anonymous visitor is the one
+    this person gets (then `request` is that visitor's stand-in), and render() to answer."""
+
+    def __init__(
+        self,
+        request,
+        *,
+        question_id: int | None = None,
+        params: tuple[str, ...] = (),
+        shareable: bool = True,
+    ):
+        self.question_id = question_id
+        key = question_version_key(question_id) if question_id is not None else LIST_VERSION_KEY
+        self.version_key = key
+        self.original = request
+        self.request = request
+        self.shared = shareable and _canonical(request, params) and self._gets_shared_pages(request)
+        self.version = None
+        if self.shared and _shared_cache():
+            # Read before rendering: a write meanwhile makes this version stale, not the page.
+            self.version = _version_to_store(self.version_key)
+        if self.shared:
+            self.request = copy.copy(request)
+            self.request.user = AnonymousUser()
+            self.request._messages = []  # none is pending (checked above)
+
+    @staticmethod
+    def _gets_shared_pages(request) -> bool:
+        user = request.user
+        if len(get_messages(request)):
+            return False
+        if not user.is_authenticated:
+            return True
+        return JS_COOKIE in request.COOKIES and not user_is_moderator(user=user)
+
+    def render(self, template: str, context: dict):
+        response = render(self.request, template, context)
+        if self.version is not None and response.status_code == 200:
+            self._store(response)
+        if self.shared and self.original.user.is_authenticated and response.status_code == 200:
+            response.content = member_pending(response.content)
+        return member_hint(self.original, response)
+
+    def _store(self, response) -> None:
         # A page that asked for a CSRF token holds one: never share it.
-        if (
-            self.version is not None
-            and response.status_code == 200
-            and not self.request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
-        ):
-            _pages.set(self.key, (self.version, response.content), PAGE_SECONDS)
-        return response
-
-
-class CachedPart:
-    """Markup that is the same for every member who is not a moderator (the question list's
-    main content: rows, counts, tabs and pages; nothing personal, no CSRF token), kept in this
-    process like the anonymous pages, against the lists' version, with the page around it
-    rendered for each member. `markup` on a hit, else `store()` it later."""
-
-    def __init__(self, request, *, name: str):
-        self.key = self.version = self.markup = None
-        if not (_shared_cache() and _canonical_query(request)):
+        if self.original.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
             return
-        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-        self.key = f"forum:part:{name}:{digest}"
-        self.version = cache.get(LIST_VERSION_KEY)
-        stored = _pages.get(self.key)
-        if self.version is None:
-            token = secrets.token_hex(8)
-            self.version = token if cache.add(LIST_VERSION_KEY, token, VERSION_SECONDS) else None
-        elif stored is not None and stored[0] == self.version:
-            self.markup = stored[1]
+        stored = (self.version_key, self.version, response.content, self.question_id)
+        _pages.set(_page_key(self.original), stored, PAGE_SECONDS)
 
-    def store(self, markup: str) -> str:
-        if self.version is not None:
-            _pages.set(self.key, (self.version, markup), PAGE_SECONDS)
-        return markup
+
+def member_pending(content: bytes) -> bytes:
+    """The shared page as a member gets it: its <html> marked so that the visitor's account
+    links stay hidden (theme.css) until forum.js has put the member's header in their place."""
+    return content.replace(b'<html lang="en">', b'<html lang="en" class="member-pending">', 1)
+
+
+def _version_to_store(version_key: str) -> str | None:
+    """The current version, or a new one if there is none (or it expired); None when a racing
+    request set its own first (then nothing is stored)."""
+    version = cache.get(version_key)
+    if version is None:
+        token = secrets.token_hex(8)
+        version = token if cache.add(version_key, token, VERSION_SECONDS) else None
+    return version
+
+
+def shared_markup(*, question_id: int, name: str, render_markup) -> str:
+    """Markup that is the same for every member on this version of the question page (the
+    member layer's shared part: no CSRF token, no personal state), kept like the pages."""
+    key = f"forum:part:{question_id}:{name}"
+    version_key = question_version_key(question_id)
+    if not _shared_cache():
+        return render_markup()
+    version = _version_to_store(version_key)  # before rendering, as for pages
+    stored = _pages.get(key)
+    if stored is not None and stored[1] == version:
+        return stored[2]
+    markup = render_markup()
+    if version is not None:
+        _pages.set(key, (version_key, version, markup, question_id), PAGE_SECONDS)
+    return markup
+
+
+def member_hint(request, response):
+    """Keep the gh_member hint in step with who is logged in."""
+    user = request.user
+    hint = None
+    if user.is_authenticated:
+        hint = "moderator" if user_is_moderator(user=user) else "1"
+    if hint is None and MEMBER_COOKIE in request.COOKIES:
+        response.delete_cookie(MEMBER_COOKIE)
+    elif hint is not None and request.COOKIES.get(MEMBER_COOKIE) != hint:
+        response.set_cookie(
+            MEMBER_COOKIE,
+            hint,
+            max_age=MEMBER_COOKIE_SECONDS,
+            secure=settings.SESSION_COOKIE_SECURE,
+            samesite="Lax",
+        )  # read by forum.js: not HttpOnly, and it holds nothing secret
+    return response
 
 
 def _versions_bump(keys: list[str]) -> None:
@@ -141,9 +256,10 @@ def _versions_bump(keys: list[str]) -> None:
 
 
 def pages_invalidate(*, question_id: int | None = None) -> None:
-    """Make the cached question lists (and this question's page) stale: now and on commit."""
+    """Make the pages showing question rows (and this question's page) stale: now and on
+    commit."""
     keys = [LIST_VERSION_KEY]
     if question_id is not None:
-        keys.append(_question_version_key(question_id))
+        keys.append(question_version_key(question_id))
     _versions_bump(keys)
     transaction.on_commit(lambda: _versions_bump(keys))

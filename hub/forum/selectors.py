@@ -22,11 +22,13 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
 
 from hub.accounts.selectors import user_is_moderator
+from hub.notifications.models import QuestionFollow
 
 from .models import Answer, Comment, Question, Tag, Vote
 
@@ -34,6 +36,9 @@ User = get_user_model()
 
 SORTS = ("newest", "active", "top", "unanswered")
 SEARCH_LIMIT = 50
+# Results per page on /search/: each row costs its rendering and its snippet, and most readers
+# stop at the first screen.
+SEARCH_PAGE_SIZE = 20
 SIMILAR_MIN_TITLE = 8  # characters typed before "similar questions" are looked up
 # pg_trgm word similarity above which a title counts as similar (pg_trgm's own default is 0.6
 # for word_similarity; titles phrased differently need a lower bar, measured on the demo data).
@@ -109,6 +114,29 @@ def question_detail(*, question_id: int, viewer=None) -> Question:
     return question
 
 
+def question_of_layer(*, question_id: int, viewer) -> Question:
+    """The columns the member layer needs of a question the viewer sees (its forms and
+    controls, not its content), with the member's `.viewer_vote` (None or ±1) and
+    `.viewer_follows` read in the same query; Question.DoesNotExist when missing or hidden
+    from them."""
+    vote = Vote.objects.filter(user=viewer, question=OuterRef("pk")).values("value")[:1]
+    question = (
+        Question.objects.only(
+            "id", "author_id", "slug", "score", "accepted_answer_id", "is_closed", "is_hidden"
+        )
+        .annotate(
+            viewer_vote=Subquery(vote),
+            viewer_follows=Exists(
+                QuestionFollow.objects.filter(user=viewer, question=OuterRef("pk"))
+            ),
+        )
+        .get(pk=question_id)
+    )
+    if question.is_hidden and not _sees_hidden(viewer=viewer, author_id=question.author_id):
+        raise Question.DoesNotExist("hidden")
+    return question
+
+
 def _sees_hidden(*, viewer, author_id: int) -> bool:
     """Hidden posts stay visible to their authors and to moderators."""
     return viewer is not None and (viewer.pk == author_id or user_is_moderator(user=viewer))
@@ -127,20 +155,21 @@ def answer_detail(*, answer_id: int, viewer=None) -> Answer:
     return answer
 
 
-def question_head(*, question_id: int) -> Question:
-    """The few columns an anonymous question page needs before its cached markup; hidden
-    questions are Question.DoesNotExist (only their authors and moderators see them)."""
-    return Question.objects.only(
-        "id", "author_id", "title", "slug", "excerpt", "is_hidden", "render_version"
-    ).get(pk=question_id, is_hidden=False)
-
-
 @dataclass
 class QuestionPage:
     question: Question
     answers: list[Answer]
     question_comments: list[Comment]
     votes: dict[str, int] = field(default_factory=dict)  # "q<id>" / "a<id>" → the viewer's vote
+
+
+def _answer_order(question: Question) -> Case:
+    """Accepted first (0), then the rest (1)."""
+    return Case(
+        When(pk=question.accepted_answer_id or 0, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
 
 
 def question_page(*, question: Question, viewer=None) -> QuestionPage:
@@ -155,13 +184,7 @@ def question_page(*, question: Question, viewer=None) -> QuestionPage:
     answers = list(
         answers.select_related("author__profile")
         .prefetch_related(Prefetch("comments", queryset=comments.order_by("created_at")))
-        .annotate(
-            accepted_first=Case(
-                When(pk=question.accepted_answer_id or 0, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        )
+        .annotate(accepted_first=_answer_order(question))
         .order_by("accepted_first", "-score", "created_at")
     )
     question_comments = list(comments.filter(question=question).order_by("created_at"))
@@ -171,8 +194,11 @@ def question_page(*, question: Question, viewer=None) -> QuestionPage:
     )
 
 
-def question_votes(*, question: Question, viewer, answer_ids: list[int]) -> dict[str, int]:
-    """The viewer's votes on the question and these answers: "q<id>" / "a<id>" → ±1."""
+def question_votes(
+    *, question: Question, viewer, answer_ids: list[int] | None = None
+) -> dict[str, int]:
+    """The viewer's votes on the question and these answers (None: all of its answers):
+    "q<id>" / "a<id>" → ±1."""
     votes: dict[str, int] = {}
     if viewer is None or not viewer.is_authenticated:
         return votes
@@ -180,52 +206,38 @@ def question_votes(*, question: Question, viewer, answer_ids: list[int]) -> dict
     # dozens), the answers' kept to those asked for.
     mine = Vote.objects.filter(user=viewer).values_list("question_id", "answer_id", "value")
     rows = mine.filter(question=question).union(mine.filter(answer__question=question), all=True)
-    wanted = set(answer_ids)
+    wanted = set(answer_ids or ())
     for question_id, answer_id, value in rows:
         if question_id:
             votes[f"q{question_id}"] = value
-        elif answer_id in wanted:
+        elif answer_ids is None or answer_id in wanted:
             votes[f"a{answer_id}"] = value
     return votes
 
 
-def question_comments(*, question: Question) -> list[Comment]:
-    """The question's own comments a non-moderator sees, oldest first."""
-    return list(
-        Comment.objects.filter(question=question, is_hidden=False)
-        .select_related("author__profile")
-        .order_by("created_at")
+def question_answer_rows(*, question: Question) -> list[Answer]:
+    """The visible answers, in page order, with only the columns their controls need (the
+    member layer's part every member shares)."""
+    return _answer_rows(question, Answer.objects.filter(question=question, is_hidden=False))
+
+
+def question_answers_of_member(*, question: Question, viewer) -> list[Answer]:
+    """The member's own answers and the visible ones they voted on, in page order, each with
+    their `.viewer_vote` (None or ±1), in one query (the member layer's own part)."""
+    vote = Vote.objects.filter(user=viewer, answer=OuterRef("pk")).values("value")[:1]
+    answers = (
+        Answer.objects.filter(question=question)
+        .annotate(viewer_vote=Subquery(vote))
+        .filter(Q(author_id=viewer.pk) | Q(is_hidden=False, viewer_vote__isnull=False))
     )
+    return _answer_rows(question, answers)
 
 
-def _answer_order(question: Question):
-    return Case(
-        When(pk=question.accepted_answer_id or 0, then=Value(0)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-
-
-def question_answer_rows(*, question: Question, viewer) -> list[dict]:
-    """The answers a member (not a moderator) sees, in page order, without their content:
-    pk, author_id, score, is_hidden. The content comes from cached markup."""
-    answers = Answer.objects.filter(question=question).filter(
-        Q(is_hidden=False) | Q(author_id=getattr(viewer, "pk", None))
-    )
+def _answer_rows(question: Question, answers: QuerySet) -> list[Answer]:
     return list(
         answers.annotate(accepted_first=_answer_order(question))
         .order_by("accepted_first", "-score", "created_at")
-        .values("pk", "author_id", "score", "is_hidden")
-    )
-
-
-def answers_with_comments(*, answer_ids: list[int]) -> list[Answer]:
-    """Answers with their authors and visible comments, for rendering their markup."""
-    comments = Comment.objects.filter(is_hidden=False).select_related("author__profile")
-    return list(
-        Answer.objects.filter(pk__in=answer_ids)
-        .select_related("author__profile")
-        .prefetch_related(Prefetch("comments", queryset=comments.order_by("created_at")))
+        .only("pk", "author_id", "score", "is_hidden", "question_id")
     )
 
 
@@ -236,11 +248,21 @@ def _uses_postgres() -> bool:
     return connection.vendor == "postgresql" and getattr(settings, "USES_POSTGRES", True)
 
 
-def question_search(*, query: str, use_postgres: bool | None = None, viewer=None) -> list:
-    """Questions matching `query`, best first, each with `.rank` and a marked-up `.snippet`.
+def question_search(
+    *,
+    query: str,
+    use_postgres: bool | None = None,
+    viewer=None,
+    offset: int = 0,
+    limit: int = SEARCH_LIMIT,
+) -> list:
+    """Questions matching `query`, best first (`limit` of them after the first `offset`), each
+    with `.rank` and a marked-up `.snippet` of its body's plain text.
 
-    PostgreSQL: websearch syntax over the stored search vector, ranked by SearchRank, snippets
-    from ts_headline. Elsewhere (SQLite, the embedded run): substring match on title and body,
+    PostgreSQL: websearch syntax over the stored search vector (GIN), ranked by SearchRank;
+    when that finds nothing, each word is widened to its prefix and the nearest words of the
+    vectors by trigram similarity ("vanishng" → "vanish"). Snippets from ts_headline over the
+    plain text. Elsewhere (SQLite, the embedded run): substring match on title and body,
     title matches first. `use_postgres` picks the path explicitly (tests run both).
     """
     query = (query or "").strip()
@@ -248,50 +270,91 @@ def question_search(*, query: str, use_postgres: bool | None = None, viewer=None
         return []
     if use_postgres is None:
         use_postgres = _uses_postgres()
-    if use_postgres:
-        return _search_postgres(query=query, viewer=viewer)
-    return _search_fallback(query=query, viewer=viewer)
+    if not use_postgres:
+        return _search_fallback(query=query, viewer=viewer, offset=offset, limit=limit)
+    results = _search_postgres(query=query, viewer=viewer, offset=offset, limit=limit)
+    # Quotes, exclusions and "or" ask for exactly that: no widening.
+    if not results and not WEBSEARCH_SYNTAX_RE.search(query):
+        fuzzy = _fuzzy_search_query(query)
+        if fuzzy is not None:
+            results = _search_postgres(query=fuzzy, viewer=viewer, offset=offset, limit=limit)
+    return results
 
 
-def question_search_hits(*, query: str, viewer=None) -> list[dict]:
-    """The same matches as question_search, each only pk, render_version, excerpt and snippet:
-    the search page takes the rest of each row from the list rows' cached markup."""
-    query = (query or "").strip()
-    if not query:
-        return []
-    fields = ("pk", "render_version", "excerpt", "snippet")
-    if _uses_postgres():
-        # No author or tags joined for every match before the ranking cuts them to the best.
-        queryset = _search_postgres_queryset(query=query, viewer=viewer).prefetch_related(None)
-        return list(queryset.values(*fields)[:SEARCH_LIMIT])
-    results = _search_fallback(query=query, viewer=viewer)
-    return [{name: getattr(q, name) for name in fields} for q in results]
-
-
-def _search_postgres(*, query: str, viewer=None) -> list:
-    return list(_search_postgres_queryset(query=query, viewer=viewer)[:SEARCH_LIMIT])
-
-
-def _search_postgres_queryset(*, query: str, viewer=None) -> QuerySet:
-    search = SearchQuery(query, search_type="websearch", config="english")
-    return (
+def _search_postgres(*, query: str | SearchQuery, viewer, offset: int, limit: int) -> list:
+    """The best matches (`limit` after `offset`), ranked on the question rows alone (a common word
+    matches thousands: joining authors and tags to all of them cost more than the ranking),
+    then those rows for the list with their snippets."""
+    if isinstance(query, str):
+        query = SearchQuery(query, search_type="websearch", config="english")
+    ranked = (
+        _visible(Question.objects.all(), viewer=viewer)
+        .filter(search_vector=query)
+        # F(): a plain string would be re-parsed as to_tsvector(text) and lose the weights
+        .annotate(rank=SearchRank(F("search_vector"), query))
+        .order_by("-rank", "-score", "-pk")
+        .values_list("pk", "rank")[offset : offset + limit]
+    )
+    ranks = dict(ranked)
+    rows = (
         _list_base(viewer=viewer)
-        .filter(search_vector=search)
+        .defer("body_text")
+        .filter(pk__in=list(ranks))
         .annotate(
-            # F(): a plain string would be re-parsed as to_tsvector(text) and lose the weights
-            rank=SearchRank(F("search_vector"), search),
             snippet=SearchHeadline(
-                "body",
-                search,
+                "body_text",
+                query,
                 config="english",
                 start_sel=MARK_START,
                 stop_sel=MARK_STOP,
                 max_words=SNIPPET_WORDS,
                 min_words=15,
-            ),
+            )
         )
-        .order_by("-rank", "-score", "-pk")
     )
+    order = {pk: position for position, pk in enumerate(ranks)}
+    results = sorted(rows, key=lambda question: order[question.pk])
+    for question in results:
+        question.rank = ranks[question.pk]
+    return results
+
+
+# Trigram similarity a vector word needs to stand in for a query word: pg_trgm's default,
+# which a swap of two letters still passes ("gradinets" ~ "gradient": 0.36). It only applies
+# when the words as typed found nothing.
+FUZZY_SIMILARITY = 0.3
+FUZZY_ALTERNATIVES = 3  # nearest words per query word
+FUZZY_WORD_RE = re.compile(r"[^\W_]{2,}")
+WEBSEARCH_SYNTAX_RE = re.compile(r'"|(?:^|\s)-|\bor\b', re.IGNORECASE)
+
+
+def _tsquery_word(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _fuzzy_search_query(query: str) -> SearchQuery | None:
+    """Every word of `query` (up to 8), each as: itself as a prefix, or one of its nearest
+    words in SearchWord. None when the query has no word."""
+    terms = list(dict.fromkeys(FUZZY_WORD_RE.findall(query.lower())))[:8]
+    if not terms:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.term, w.word FROM unnest(%s::text[]) AS t(term) CROSS JOIN LATERAL"
+            " (SELECT word FROM forum_searchword WHERE word %% t.term"
+            "  AND similarity(word, t.term) >= %s ORDER BY word <-> t.term LIMIT %s) AS w",
+            [terms, FUZZY_SIMILARITY, FUZZY_ALTERNATIVES],
+        )
+        near: dict[str, list[str]] = {}
+        for term, word in cursor.fetchall():
+            near.setdefault(term, []).append(word)
+    combined = None
+    for term in terms:
+        either = SearchQuery(_tsquery_word(term) + ":*", search_type="raw", config="english")
+        for word in near.get(term, []):
+            either |= SearchQuery(_tsquery_word(word), search_type="raw", config="simple")
+        combined = either if combined is None else combined & either
+    return combined
 
 
 def _search_terms(query: str) -> list[str]:
@@ -311,7 +374,7 @@ def _snippet(text: str, terms: list[str]) -> str:
     return ("… " if start else "") + marked + (" …" if start + SNIPPET_WORDS < len(words) else "")
 
 
-def _search_fallback(*, query: str, viewer=None) -> list:
+def _search_fallback(*, query: str, viewer, offset: int, limit: int) -> list:
     """Any term in title or body; ranked by all-terms-in-title, then title hits, then body."""
     terms = _search_terms(query)
     in_title = Q()
@@ -332,9 +395,9 @@ def _search_fallback(*, query: str, viewer=None) -> list:
         .annotate(rank=Case(When(in_title, then=Value(100)), default=Value(0)) + sum(hits))
         .order_by("-rank", "-score", "-pk")
     )
-    results = list(queryset[:SEARCH_LIMIT])
+    results = list(queryset[offset : offset + limit])
     for question in results:
-        question.snippet = _snippet(question.body, terms)
+        question.snippet = _snippet(question.body_text, terms)
     return results
 
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import (
     answers,
+    layer,
     lists,
     moderation,
     preview,
@@ -17,6 +18,8 @@ app_name = "forum"
 # (services.common.slug_from_title also keeps titles from producing these words as slugs).
 urlpatterns = [
     path("questions/", lists.question_list, name="questions"),
+    path("me/layer/", layer.member_layer, name="member_layer"),
+    path("me/layer/questions/<int:question_id>/", layer.member_layer, name="member_layer_question"),
     # Under notifications/ since following is about being notified; served here, where
     # questions are.
     path(

@@ -212,11 +212,19 @@ _INLINE_TAG_RE = re.compile(r"</?(?:a|b|code|del|em|i|kbd|s|span|strong|sub|sup)
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
+def html_text(html: str, *, code: bool = True) -> str:
+    """Plain text from rendered HTML: formulas as text, no tags, whitespace collapsed; code
+    blocks kept as their text unless `code` is false."""
+    html = html or ""
+    if not code:
+        html = _PRE_RE.sub(" ", html)
+    text = _TAG_RE.sub(" ", _INLINE_TAG_RE.sub("", math_html_plain(html)))
+    return " ".join(unescape(text).split())
+
+
 def html_excerpt(html: str, *, max_length: int) -> str:
     """Plain text from rendered HTML, code blocks left out, cut at a word boundary."""
-    html = math_html_plain(_PRE_RE.sub(" ", html or ""))
-    text = _TAG_RE.sub(" ", _INLINE_TAG_RE.sub("", html))
-    text = " ".join(unescape(text).split())
+    text = html_text(html, code=False)
     if len(text) <= max_length:
         return text
     return text[:max_length].rsplit(" ", 1)[0].rstrip(",.;:") + "…"

@@ -17,4 +17,7 @@ def notification_unread_count(*, user) -> int:
 def question_is_followed(*, user, question) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
+    known = getattr(question, "viewer_follows", None)  # read with the question (member layer)
+    if known is not None:
+        return known
     return QuestionFollow.objects.filter(user=user, question=question).exists()

@@ -2,6 +2,7 @@
 // - "similar questions" while typing a title on the ask page
 // - tag suggestions (a <datalist>) while typing tags
 // - errors from htmx vote buttons shown in a live region
+// - a member's own parts of a shared page (the member layer)
 (function () {
   "use strict";
 
@@ -92,7 +93,60 @@
     announce(text);
   });
 
+  // Members get the page every reader gets (hub/forum/page_cache.py) once this browser has
+  // shown it runs this script (cookie gh_js); their own parts come from one request to
+  // /me/layer/ (hub/forum/views/layer.py), each a <template> naming where it goes.
+  function setupMemberLayer() {
+    var secure = location.protocol === "https:" ? "; secure" : "";
+    document.cookie = "gh_js=1; path=/; max-age=31536000; samesite=lax" + secure;
+    var member = /(?:^|;\s*)gh_member=1(?:;|$)/.test(document.cookie);
+    // A page rendered for the member has their header already: nothing to put on it.
+    var root = document.documentElement;
+    function reveal() { root.classList.remove("member-pending"); }
+    if (!member || !document.querySelector('.nav-user a[href^="/accounts/login/"]')) {
+      reveal();
+      return;
+    }
+    var question = location.pathname.match(/^\/questions\/(\d+)\//);
+    var url = "/me/layer/" + (question ? "questions/" + question[1] + "/" : "");
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) {
+        // Parsed in this document, as the page was (<noscript> holds text); the pieces stay
+        // inert <template>s until placed, and innerHTML never runs a script.
+        var layer = document.createElement("div");
+        layer.innerHTML = html;
+        if (layer.querySelector("template[data-reload]")) { location.reload(); return; }
+        layer.querySelectorAll("template[data-target]").forEach(function (piece) {
+          var target = document.querySelector(piece.dataset.target);
+          var content = document.importNode(piece.content, true);
+          if (piece.dataset.select) content = content.querySelector(piece.dataset.select);
+          if (!target || !content) return;
+          var swap = piece.dataset.swap;
+          if (swap === "inner") target.replaceChildren(content);
+          else if (swap === "append") target.append(content);
+          else if (swap === "prepend") target.prepend(content);
+          else target.replaceWith(content);
+        });
+        // Forms from the part every member shares come without a token: this member's.
+        var token = layer.querySelector("meta[name=csrf-token]");
+        document.querySelectorAll("form[method=post]").forEach(function (form) {
+          if (!token || form.querySelector("input[name=csrfmiddlewaretoken]")) return;
+          var input = document.createElement("input");
+          input.type = "hidden";
+          input.name = "csrfmiddlewaretoken";
+          input.value = token.content;
+          form.prepend(input);
+        });
+        if (window.htmx) window.htmx.process(document.body);
+        document.dispatchEvent(new CustomEvent("gradhub:layer"));
+      })
+      .catch(function () { /* no layer: the page as a visitor sees it, not a blank header */ })
+      .then(reveal);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupMemberLayer();
     setupSimilar();
     setupTagSuggestions();
   });

@@ -193,6 +193,10 @@
     scope.querySelectorAll("form[data-trace-upload]").forEach(setupUpload);
   }
 
+  // The asker's upload form can arrive with the forum's member layer (forum.js).
+  document.addEventListener("gradhub:layer", function () {
+    document.querySelectorAll("form[data-trace-upload]").forEach(setupUpload);
+  });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { init(document); });
   } else {

@@ -4,7 +4,7 @@ import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
-from django.db.models import F, Max
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -110,12 +110,10 @@ def question_touch(question_id: int) -> None:
 
 
 def question_render_bump(*, question_id: int, **changes) -> None:
-    """Invalidate the question's cached markup (its keys hold render_version) and the cached
-    anonymous pages that show it (its page and the lists), applying `changes` in the same
-    UPDATE. Every write that changes what a page shows goes through here."""
-    Question.objects.filter(pk=question_id).update(
-        render_version=F("render_version") + 1, **changes
-    )
+    """Make the cached pages that show the question (its page, the lists) stale, applying
+    `changes` to its row first. Every write that changes what a page shows goes through here."""
+    if changes:
+        Question.objects.filter(pk=question_id).update(**changes)
     pages_invalidate(question_id=question_id)
 
 

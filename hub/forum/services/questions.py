@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from hub.accounts.selectors import user_is_moderator
 from hub.accounts.services import bot_user_get
-from hub.glossary.markdown import html_excerpt, render_markdown
+from hub.glossary.markdown import html_excerpt, html_text, render_markdown
 from hub.notifications.services import mentions_notify, question_follow
 
 from ..models import EXCERPT_MAX_LENGTH, TITLE_MAX_LENGTH, Question
@@ -57,6 +57,7 @@ def question_create(*, author, title: str, body: str, tags: list[str]) -> Questi
             body=body,
             body_html=body_html,
             excerpt=html_excerpt(body_html, max_length=EXCERPT_MAX_LENGTH),
+            body_text=html_text(body_html),
         )
         question.tags.set(tags_get_or_create(names))
         revision_add(target=question, editor=author, title=title, body=body, tags=" ".join(names))
@@ -88,10 +89,12 @@ def question_edit(*, question: Question, editor, title: str, body: str, tags: li
         question.body = body
         question.body_html = render_markdown(body)
         question.excerpt = html_excerpt(question.body_html, max_length=EXCERPT_MAX_LENGTH)
+        question.body_text = html_text(question.body_html)
         question.last_activity_at = timezone.now()
         question.save(
             update_fields=[
-                "title", "slug", "body", "body_html", "excerpt", "last_activity_at", "updated_at",
+                "title", "slug", "body", "body_html", "excerpt", "body_text", "last_activity_at",
+                "updated_at",
             ]
         )  # fmt: skip
         question.tags.set(tags_get_or_create(names))

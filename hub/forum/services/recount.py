@@ -19,11 +19,11 @@ from django.db import connection, transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from hub.glossary.markdown import html_excerpt, render_markdown
+from hub.glossary.markdown import html_excerpt, html_text, render_markdown
 
 from ..models import COUNTED_ANSWERS, EXCERPT_MAX_LENGTH, Answer, Comment, Question, Vote
 from .common import question_render_bump
-from .search import question_search_vector
+from .search import question_search_vector, search_words_add
 
 BATCH_SIZE = 500
 
@@ -153,23 +153,32 @@ def _excerpts(*, batch_size: int) -> list[Recounted]:
             question_of="pk",
             label="question excerpts",
             batch_size=batch_size,
-        )
+        ),
+        _rendered(
+            Question,
+            source="body_html",
+            target="body_text",
+            render=html_text,
+            question_of="pk",
+            label="question texts",
+            batch_size=batch_size,
+        ),
     ]
 
 
 def _search_vectors(*, batch_size: int) -> list[Recounted]:
     if connection.vendor != "postgresql":
         return []
-    return [
-        _column_recount(
-            Question,
-            column="search_vector",
-            fresh=question_search_vector(),
-            question_of="pk",
-            label="question search vectors",
-            batch_size=batch_size,
-        )
-    ]
+    vectors = _column_recount(
+        Question,
+        column="search_vector",
+        fresh=question_search_vector(),
+        question_of="pk",
+        label="question search vectors",
+        batch_size=batch_size,
+    )
+    search_words_add()  # every vector's words, the new ones included; those there stay
+    return [vectors]
 
 
 # In this order: excerpts come from the rendered bodies, the search vector orders answers by

@@ -113,21 +113,31 @@ def test_question_list_shows_a_new_question_at_once(client, make_question):
     assert "2 questions" in html
 
 
-def test_only_cookieless_anonymous_visitors_share_cached_pages(rf, make_user):
+def test_visitors_and_members_with_the_layer_share_pages_moderators_do_not(rf, make_user):
     from django.contrib.auth.models import AnonymousUser
 
-    from hub.forum.page_cache import CachedPage
+    from hub.forum.page_cache import SharedPage
 
-    def key(user=None, **cookies):
+    def shared(user=None, **cookies):
         request = rf.get("/questions/")
         request.user = user or AnonymousUser()
         request.COOKIES.update(cookies)
-        return CachedPage(request).key
+        return SharedPage(request, params=("sort", "page")).shared
 
-    assert key() is not None
-    assert key(messages="a pending message") is None
-    assert key(sessionid="abc") is None
-    assert key(user=make_user()) is None
+    assert shared()
+    assert shared(sessionid="a visitor's session")
+    assert shared(user=make_user(), gh_js="1")
+    assert not shared(user=make_user())  # no layer without JavaScript: rendered for them
+    assert not shared(user=make_user(moderator=True), gh_js="1")
+
+
+def test_a_page_with_a_pending_message_is_rendered_for_its_reader(client, question, asker):
+    client.force_login(asker)
+    client.cookies["gh_js"] = "1"
+    assert client.get(question.get_absolute_url()).status_code == 200  # shared, now cached
+    form = {"title": question.title, "body": question.body + " Edited.", "tags": "pytorch"}
+    response = client.post(f"/questions/{question.pk}/edit/", form, follow=True)
+    assert "Saved. The previous version is in the history." in response.content.decode()
 
 
 def test_member_question_page_shows_new_comments_edits_and_own_vote_at_once(
@@ -172,19 +182,21 @@ def test_member_sees_their_own_hidden_answer_but_others_do_not(
 def test_junk_query_strings_are_not_cached_as_pages(rf):
     from django.contrib.auth.models import AnonymousUser
 
-    from hub.forum.page_cache import CachedPage
+    from hub.forum.page_cache import SharedPage
 
-    def key(path):
+    def shared(path, params=("sort", "page")):
         request = rf.get(path)
         request.user = AnonymousUser()
-        return CachedPage(request).key
+        return SharedPage(request, params=params).shared
 
-    assert key("/questions/?sort=top&page=2") is not None
-    assert key("/questions/?sort=top&page=3") != key("/questions/?sort=top&page=2")
-    assert key("/questions/?utm=1234") is None
-    assert key("/questions/?sort=bogus") is None
-    assert key("/questions/?page=abc") is None
-    assert key("/questions/?q=search-box-text") is None
+    assert shared("/questions/?sort=top&page=2")
+    assert not shared("/questions/?utm=1234")
+    assert not shared("/questions/?sort=bogus")
+    assert not shared("/questions/?page=abc")
+    assert not shared("/questions/?sort=top&sort=active")
+    assert not shared("/questions/?q=search-box-text")  # the list ignores q: no copies
+    assert shared("/search/?q=vanishing", params=("q",))
+    assert not shared("/search/?q=" + "x" * 201, params=("q",))
 
 
 def test_anonymous_pages_are_served_from_the_cache_without_a_query(
@@ -322,17 +334,17 @@ def test_staff_edits_in_the_admin_show_on_cached_pages_at_once(admin_client, cli
     assert "Edited by staff in the admin" in client.get("/questions/").content.decode()
 
 
-def test_no_page_is_cached_in_a_cache_the_processes_do_not_share(rf, settings, db):
+def test_no_page_is_cached_in_a_cache_the_processes_do_not_share(client, settings, question):
     """The embedded run's local-memory cache: a worker's write would never reach the web
     process's versions, so pages are rendered every time."""
-    from django.contrib.auth.models import AnonymousUser
-
-    from hub.forum.page_cache import CachedPage
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    request = rf.get("/questions/")
-    request.user = AnonymousUser()
-    assert CachedPage(request).key is None
+    client.get("/questions/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/questions/").status_code == 200
+    assert len(queries) > 0
 
 
 def test_member_question_page_shows_new_hidden_and_deleted_question_comments_at_once(
@@ -387,7 +399,7 @@ def test_member_answer_controls_match_each_answers_own_state(
 def test_member_question_list_shows_new_voted_hidden_and_deleted_questions_at_once(
     client, question, make_question, make_user, moderator
 ):
-    """A member's list takes its main content from the cache (page_cache.CachedPart); a
+    """A member's list is rendered for them, or shared when their browser takes the layer; a
     moderator's (hidden questions included) is never shared with members."""
     client.force_login(make_user())
     assert question.title in client.get("/questions/").content.decode()  # now cached
@@ -409,3 +421,97 @@ def test_member_question_list_shows_new_voted_hidden_and_deleted_questions_at_on
     question.delete()  # bypasses the services
     assert question.title not in client.get("/questions/").content.decode()
     assert "?sort=top" in client.get("/questions/?sort=active").content.decode()
+
+
+@pytest.fixture
+def layered_member(client, make_user):
+    """A member whose browser runs forum.js: shared pages, and the layer on top."""
+    member = make_user(reputation=500)
+    client.force_login(member)
+    client.cookies["gh_js"] = "1"
+    client.get("/questions/")  # the site sets the gh_member hint
+    assert client.cookies["gh_member"].value == "1"
+    return member
+
+
+def _layer(client, question) -> str:
+    response = client.get(f"/me/layer/questions/{question.pk}/")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    return response.content.decode()
+
+
+def test_layered_member_sees_every_write_at_once_on_the_page_and_in_the_layer(
+    client, layered_member, question, answer, answerer, asker, moderator
+):
+    page = _page(client, question)
+    assert "Log out" not in page and "csrfmiddlewaretoken" not in page  # the shared page
+    assert f'id="vote-answers-{answer.pk}"' in _layer(client, question)
+
+    fresh = services.answer_create(
+        author=answerer, question=question, body="Also check the learning rate schedule."
+    )
+    assert "Also check the learning rate schedule." in _page(client, question)
+    assert f"#answer-{fresh.pk} > .post-body" in _layer(client, question)  # its comment form
+
+    services.vote_cast(user=layered_member, target=fresh, value=1)
+    assert 'aria-label="score 1"' in _page(client, question)
+    layer = _layer(client, question)
+    assert 'aria-label="Withdraw your upvote"' in layer
+
+    own = services.answer_create(
+        author=layered_member, question=question, body="My own answer, soon hidden."
+    )
+    assert "My own answer, soon hidden." in _page(client, question)
+    services.post_hide(moderator=moderator, target=own)
+    assert "My own answer, soon hidden." not in _page(client, question)  # hidden from readers
+    assert "My own answer, soon hidden." in _layer(client, question)  # not from its author
+
+    services.comment_create(author=asker, target=fresh, body="That was it, thank you!")
+    assert "That was it, thank you!" in _page(client, question)
+
+
+def test_layered_member_list_shows_new_and_hidden_questions_at_once(
+    client, layered_member, make_question, moderator
+):
+    second = make_question(title="A second question arrives later")
+    html = client.get("/questions/").content.decode()
+    assert "A second question arrives later" in html and "Log out" not in html
+    services.post_hide(moderator=moderator, target=second)
+    assert "A second question arrives later" not in client.get("/questions/").content.decode()
+    layer = client.get("/me/layer/").content.decode()
+    assert f"/users/{layered_member.username}/" in layer and "Log out" in layer
+
+
+def test_layer_asks_a_moderator_to_reload_and_tells_a_visitor_nothing(client, moderator):
+    client.force_login(moderator)
+    client.cookies["gh_js"] = "1"
+    response = client.get("/me/layer/")
+    assert "data-reload" in response.content.decode()
+    assert response.cookies["gh_member"].value == "moderator"  # no shared pages from now on
+    client.logout()
+    client.cookies["gh_member"] = "1"  # stale
+    response = client.get("/me/layer/")
+    assert "<template" not in response.content.decode()
+    assert response.cookies["gh_member"].value == ""  # deleted
+
+
+def test_the_layer_reads_the_members_votes_and_follow_state_in_six_queries(
+    client, layered_member, question, answer, django_assert_num_queries
+):
+    from hub.forum import services
+    from hub.notifications.services import question_follow
+
+    services.vote_cast(user=layered_member, target=question, value=1)
+    services.vote_cast(user=layered_member, target=answer, value=-1)
+    question_follow(user=layered_member, question=question)
+    _layer(client, question)  # counts the view once
+    # session, user, moderator?, the question with their vote and follow state, their own and
+    # voted answers with their votes, the unread count
+    with django_assert_num_queries(6):
+        layer = _layer(client, question)
+    question_vote = layer.split(f'id="vote-questions-{question.pk}"')[1].split("</template>")[0]
+    assert 'aria-label="Withdraw your upvote"' in question_vote
+    answer_vote = layer.split(f'id="vote-answers-{answer.pk}"')[-1].split("</template>")[0]
+    assert 'aria-label="Withdraw your downvote"' in answer_vote
+    assert "Following ✓" in layer

@@ -1,6 +1,7 @@
 import pytest
 
 from hub.forum import selectors, services
+from hub.forum.services import limits
 
 
 @pytest.fixture
@@ -104,10 +105,27 @@ def test_similar_questions_fallback_matches_shared_word_stems(corpus, monkeypatc
     assert selectors.question_similar(title="Loss") == []
 
 
-def test_snippet_filter_drops_markdown_fences():
-    from hub.forum.templatetags.forum_tags import marked_snippet
+def test_search_finds_words_with_typos_and_prefixes_by_trigrams(corpus):
+    for query in ("vanishng", "vanishing gradinets", "vanis", "autocst"):
+        ids = [q.pk for q in selectors.question_search(query=query, use_postgres=True)]
+        expected = corpus["nan"].pk if query == "autocst" else corpus["vanish_title"].pk
+        assert ids and ids[0] == expected, query
+    assert selectors.question_search(query="qwxzv", use_postgres=True) == []
 
-    assert "```" not in marked_snippet("```python x = 1 ``` and $$a$$")
+
+def test_search_keeps_websearch_syntax_exact_when_nothing_matches(corpus):
+    """No typo widening for quotes and exclusions: they ask for exactly that."""
+    assert selectors.question_search(query='"vanishng gradients"', use_postgres=True) == []
+    assert selectors.question_search(query="vanishng -sigmoid", use_postgres=True) == []
+
+
+def test_search_typo_widening_finds_words_of_newly_asked_questions(corpus, make_question):
+    question = make_question(
+        title="Exploding logits in my transformer",
+        body="Which fix helps here, clipping or a lower learning rate?",
+    )
+    ids = [q.pk for q in selectors.question_search(query="explodng logts", use_postgres=True)]
+    assert ids == [question.pk]
 
 
 def test_postgres_search_finds_words_in_answers_below_title_matches(corpus, make_user, moderator):
@@ -187,10 +205,50 @@ def test_reindex_fills_excerpts_into_cached_list_rows_at_once(client, corpus):
     assert "After 300 steps with autocast" in client.get("/questions/").content.decode()
 
 
-def test_snippet_filter_shows_math_as_plain_text_not_latex_source():
-    from hub.forum.templatetags.forum_tags import marked_snippet
+@pytest.mark.parametrize("use_postgres", [True, False], ids=["postgres", "fallback"])
+def test_search_snippets_are_plain_text_with_math_as_text(make_question, use_postgres):
+    make_question(
+        title="Sigmoid derivative bounds the gradient",
+        body="Since $\\sigma'(x) \\le 0.25$ the **gradient** shrinks:\n\n"
+        "```python\nloss.backward()\n```\n\nand $$\\frac{1}{n}$$ per layer.",
+    )
+    [hit] = selectors.question_search(query="gradient", use_postgres=use_postgres)
+    snippet = hit.snippet.replace(selectors.MARK_START, "").replace(selectors.MARK_STOP, "")
+    assert "σ'(x) ≤ 0.25" in snippet and "1/n" in snippet
+    for markup in ("$", "\\", "**", "```"):
+        assert markup not in snippet, markup
+    assert selectors.MARK_START + "gradient" + selectors.MARK_STOP in hit.snippet
 
-    html = marked_snippet("since $\\sigma'(x) \\le 0.25$ the \x02gradient\x03 and $$\\frac{1}{n}$$")
-    assert html.startswith("since σ&#x27;(x) ≤ 0.25 the <mark>gradient</mark> and ")
-    assert html.split()[-1] == "1/n"
-    assert "$" not in html and "\\" not in html
+
+@pytest.mark.parametrize("use_postgres", [True, False], ids=["postgres", "fallback"])
+def test_search_pages_hold_a_page_size_each_best_first(
+    client, make_user, make_question, monkeypatch, use_postgres
+):
+    monkeypatch.setattr(selectors, "_uses_postgres", lambda: use_postgres)
+    monkeypatch.setattr(selectors, "SEARCH_PAGE_SIZE", 3)
+    monkeypatch.setattr(limits, "user_rate_limit", lambda **kwargs: None)  # seven asks
+    author = make_user(reputation=500)
+    asked = [
+        make_question(
+            author=author,
+            title=f"Exploding loss in run {n}",
+            body="The loss explodes after a while.",
+        )
+        for n in range(7)
+    ]
+    best_first = [q.title for q in sorted(asked, key=lambda q: -q.pk)]  # same rank: newest
+
+    def titles(html):
+        return [t for t in best_first if f">{t}<" in html]
+
+    first = client.get("/search/", {"q": "exploding"}).content.decode()
+    assert titles(first) == best_first[:3]
+    assert "Results 1–3 for" in first and 'rel="next"' in first and 'rel="prev"' not in first
+    second = client.get("/search/", {"q": "exploding", "page": 2}).content.decode()
+    assert titles(second) == best_first[3:6]
+    assert 'href="?q=exploding&amp;page=1"' in second and "page=3" in second
+    last = client.get("/search/", {"q": "exploding", "page": 3}).content.decode()
+    assert titles(last) == best_first[6:] and "Results 7–7 for" in last
+    assert 'rel="next"' not in last
+    junk = client.get("/search/", {"q": "exploding", "page": "x9"})
+    assert junk.status_code == 200 and titles(junk.content.decode()) == best_first[:3]

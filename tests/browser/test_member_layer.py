@@ -1,0 +1,142 @@
+"""A member's shared page with their layer on top is the page rendered for them alone.
+
+For each role the browser loads each page twice: first without the gh_js cookie (the page is
+rendered for the member, as for a browser without JavaScript), then with it (the page every
+reader gets, then forum.js puts the member's layer on it). The two documents are compared
+node by node (whitespace between elements, CSRF tokens, times and counts aside). The page
+rendered for them alone is in turn compared with the pages as they were before the shared
+cache by tests/hub/forum/test_render_roles.py.
+"""
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect
+
+from hub.forum.services import limits
+from tests.factories import thread_with_every_role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The document as a list of lines: elements with sorted attributes, text with collapsed
+# whitespace; what differs from load to load is replaced.
+SNAPSHOT_JS = """() => {
+  const out = [];
+  const walk = (node, depth) => {
+    if (node.nodeType === Node.TEXT_NODE) {
+      let text = node.textContent.replace(/\\s+/g, " ").trim();
+      if (!text) return;
+      if (node.parentElement && node.parentElement.tagName === "TIME") text = "T";
+      text = text.replace(/\\d+ online/, "N online").replace(/Viewed [\\d,]+ times?/, "Viewed N");
+      out.push(" ".repeat(depth) + "#" + text);
+      return;
+    }
+    if (node.nodeType !== Node.ELEMENT_NODE) return;
+    const attrs = [...node.attributes]
+      .filter((a) => !(node.name === "csrfmiddlewaretoken" && a.name === "value"))
+      .map((a) => a.name + "=" + (a.name === "datetime" || a.name === "title" && node.tagName === "TIME" ? "D" : a.value))
+      .sort();
+    out.push(" ".repeat(depth) + node.tagName + " " + attrs.join(" "));
+    const children = node.tagName === "TEMPLATE" ? node.content.childNodes : node.childNodes;
+    children.forEach((child) => walk(child, depth + 1));
+  };
+  walk(document.body, 0);
+  return out;
+}"""
+
+
+@pytest.fixture
+def scene(db, monkeypatch):
+    monkeypatch.setattr(limits, "user_rate_limit", lambda **kwargs: None)
+    monkeypatch.setattr(limits, "new_user_question_cap", lambda user: None)
+    return thread_with_every_role("layer")
+
+
+def _sign_in(page, user, url: str) -> None:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies["sessionid"]
+    page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": url}])
+
+
+@pytest.mark.parametrize("role", ["member", "asker", "answerer", "moderator"])
+def test_shared_page_with_the_layer_equals_the_page_rendered_for_the_member(
+    page, live_server, scene, role
+):
+    user = scene["people"][role]
+    _sign_in(page, user, live_server.url)
+    paths = [
+        scene["question"].get_absolute_url(),
+        "/questions/",
+        "/questions/?sort=top",
+        "/tags/sgd/",
+        "/search/?q=flat+epoch",
+    ]
+    for path in paths:
+        page.context.clear_cookies(name="gh_js")
+        page.goto(path)
+        served_alone = page.evaluate(SNAPSHOT_JS)
+        assert user.username in page.locator(".nav-user").inner_text()
+
+        with page.expect_response(lambda r, path=path: r.url.endswith(path)) as document:
+            page.goto(path)
+        html = document.value.text()
+        if role == "moderator":  # never shared: hidden posts and moderation controls
+            assert "Log out" in html
+        else:  # the page every reader gets, then the member's layer
+            assert "Log out" not in html and "csrfmiddlewaretoken" not in html
+            page.wait_for_function(
+                "name => document.querySelector('.nav-user').textContent.includes(name)",
+                arg=user.username,
+            )
+            if path.startswith("/questions/") and path.count("/") > 3:
+                page.wait_for_selector("#your-answer form")
+        assert page.evaluate(SNAPSHOT_JS) == served_alone, (role, path)
+    assert page.js_errors == []
+
+
+def test_a_member_votes_and_comments_through_the_layer_on_a_shared_page(page, live_server, scene):
+    """The forms the layer brings post with the member's CSRF token: htmx votes and plain
+    form posts work."""
+    question = scene["question"]
+    _sign_in(page, scene["people"]["member"], live_server.url)
+    page.goto(question.get_absolute_url())  # rendered for them; forum.js sets gh_js
+    page.goto(question.get_absolute_url())  # shared, with the layer
+    page.wait_for_selector("#your-answer form")
+    second = scene["second"]
+    other = question.answers.exclude(pk=second.pk).filter(is_hidden=False).first()
+    vote_box = page.locator(f"#vote-answers-{other.pk}")
+    vote_box.get_by_role("button", name="Withdraw your upvote").click()
+    expect(page.locator(f"#vote-answers-{other.pk} .vote-score")).to_have_text(str(0))
+
+    page.locator("#question details.comment-form summary").click()
+    page.fill(f"#comment-questions-{question.pk}", "Posted through the member layer.")
+    page.locator("#question details.comment-form").get_by_role("button").click()
+    expect(page.locator("#question .comments")).to_contain_text("Posted through the member layer.")
+    assert page.js_errors == []
+
+
+def test_a_member_never_sees_the_log_in_header_while_their_layer_is_on_its_way(
+    page, live_server, scene
+):
+    """The shared page comes with the visitor's header ("Log in"); a member's browser keeps
+    that block hidden until the layer fills it, and shows it again if the layer fails."""
+    question = scene["question"]
+    member = scene["people"]["member"]
+    _sign_in(page, member, live_server.url)
+    page.goto(question.get_absolute_url())  # rendered for them; forum.js sets gh_js
+    held = []
+    page.route("**/me/layer/**", lambda route: held.append(route))  # the layer waits here
+    page.goto(question.get_absolute_url(), wait_until="domcontentloaded")
+    page.wait_for_function("() => document.readyState === 'complete'")
+    assert held, "the shared page asked for the member layer"
+    header = page.locator(".site-header .nav-user")
+    expect(header.get_by_role("link", name="Log in")).to_be_hidden()
+    expect(header.get_by_role("link", name="Sign up")).to_be_hidden()
+    held[0].continue_()
+    expect(header).to_contain_text(member.username)
+    expect(header).to_be_visible()
+
+    page.unroute("**/me/layer/**")
+    page.route("**/me/layer/**", lambda route: route.abort())
+    page.goto(question.get_absolute_url())
+    expect(header.get_by_role("link", name="Log in")).to_be_visible()  # no layer: not a blank
