@@ -70,10 +70,10 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
             exclude_question_id=trace.question_id,
             limit=SIMILAR_QUESTIONS_LIMIT,
         )
-        parts += ["", "### Questions with the same diagnosis (✅ solved, listed first)", ""]
+        parts += ["", "### Questions with the same diagnosis (solved ones first)", ""]
         if similar:
             for question in similar:
-                mark = "✅ " if question.accepted_answer_id else ""
+                mark = "**Solved:** " if question.accepted_answer_id else ""
                 title = _md_escape(question.title)
                 parts.append(f"- {mark}[{title}]({question.get_absolute_url()})")
         else:

@@ -352,7 +352,10 @@ def test_same_diagnosis_lists_solved_questions_first_and_not_this_one(asker, que
     )
     assert [q.pk for q in found] == [solved.pk, unsolved.pk]
     body = Answer.objects.get(question=question).body
-    assert "Questions with the same diagnosis (✅ solved, listed first)" in body
+    # Text, not an emoji: without an emoji font a check mark renders as an empty box.
+    assert "Questions with the same diagnosis (solved ones first)" in body
+    assert f"**Solved:** [{solved.title}]" in body
+    assert "✅" not in body
     assert body.index(solved.get_absolute_url()) < body.index(unsolved.get_absolute_url())
 
 
