@@ -41,6 +41,12 @@ def sign_up(page, username: str) -> None:
     expect(page.locator(".nav-user")).to_contain_text(username)
 
 
+LINES_DRAWN = """el => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    return range.getClientRects().length;
+}"""
+
 def test_ask_with_a_trace_and_watch_the_diagnosis_arrive(page, screenshot, slow_worker, tmp_path):
     trace_path = tmp_path / "deep_sigmoid.trace"
     trace_path.write_bytes(vanishing_trace_bytes())
@@ -73,6 +79,10 @@ def test_ask_with_a_trace_and_watch_the_diagnosis_arrive(page, screenshot, slow_
     expect(card).not_to_contain_text("Drawing the plots")
     assert page.evaluate("window.__noReload") is True
     screenshot("trace-02-diagnosed-in-thread")
+    # On a phone the state badge stays one word (it broke inside the card: "DIAGNOSE / D").
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert state.evaluate(LINES_DRAWN) == 1
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # The full diagnosis with its plots, served as SVG images.
     card.get_by_role("link", name="Read the diagnosis").click()
