@@ -47,6 +47,7 @@ LINES_DRAWN = """el => {
     return range.getClientRects().length;
 }"""
 
+
 def test_ask_with_a_trace_and_watch_the_diagnosis_arrive(page, screenshot, slow_worker, tmp_path):
     trace_path = tmp_path / "deep_sigmoid.trace"
     trace_path.write_bytes(vanishing_trace_bytes())
