@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from hub.glossary.models import Term
 
@@ -16,7 +17,7 @@ def test_a_code_block_has_a_labelled_copy_button_that_copies_its_code(page, scre
     button = page.get_by_role("button", name="Copy code")
     assert button.count() == 1  # the snippet only: its printed output is not code to copy
     button.click()
-    assert button.text_content() == "Copied"
+    expect(button).to_have_text("Copied")  # the clipboard write is asynchronous: wait for it
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == Term.objects.get(slug="dead-relu").snippet
     assert copied.strip() == snippet.inner_text().strip()
