@@ -24,6 +24,7 @@ from hub.forum.models import Question
 from hub.forum.services import question_create
 from hub.traces import queue
 from hub.traces.models import ORIGINAL_NAME_MAX_LENGTH, Trace, TraceRankFile
+from hub.traces.storage import STORAGE_ERRORS
 from traces import format as trace_format
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _trace_file_store(field, uploaded_file, *, limit: int) -> tuple[str, int]:
     hashing = _HashingFile(uploaded_file, name=f"{uuid.uuid4().hex}.trace", max_bytes=limit)
     try:
         field.save(hashing.name, hashing, save=False)
-    except OSError as exc:  # a full or read-only disk: refuse cleanly, keep no partial file
+    except STORAGE_ERRORS as exc:  # a full disk, S3 out of reach: refuse, keep no partial file
         _partial_file_delete(field.field.generate_filename(field.instance, hashing.name))
         logger.warning("trace storage refused an upload: %s", exc)
         raise StorageUnavailable() from exc
@@ -153,7 +154,7 @@ def trace_upload(
             stored.append(row.file)
     except (ValidationError, StorageUnavailable):
         for field in stored:
-            field.storage.delete(field.name)
+            _partial_file_delete(field.name)
         raise
     with transaction.atomic():
         # One upload per user at a time, so two copies of a file cannot race past the reuse.
@@ -176,7 +177,7 @@ def trace_upload(
 def _partial_file_delete(name: str) -> None:
     try:
         Trace.file.field.storage.delete(name)
-    except OSError:
+    except STORAGE_ERRORS:
         logger.warning("partial trace file %s could not be deleted", name)
 
 

@@ -13,11 +13,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ImproperlyConfigured
 
 S3_BACKEND = "storages.backends.s3.S3Storage"
 # The query options STORAGE_URL may carry, as django-storages' S3Storage names them.
 S3_URL_OPTIONS = ("endpoint_url", "region_name", "addressing_style", "signature_version")
+# An upload waits for a store out of reach this long at most (seconds per try, tries), then
+# the site answers 503; botocore's defaults (60 s to connect, 5 tries) would hold a web worker.
+S3_CONNECT_TIMEOUT_SECONDS = 5
+S3_READ_TIMEOUT_SECONDS = 30
+S3_MAX_ATTEMPTS = 3
+# What a storage raises when it cannot take or give a file: a full or read-only disk, an S3
+# store out of reach or refusing (a missing bucket, denied access).
+STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
 # Bytes copied per read when the worker streams a stored trace to its local copy.
 COPY_CHUNK_BYTES = 1024 * 1024
 
@@ -50,6 +60,15 @@ def s3_storage_config(
             "file_overwrite": False,
             "max_memory_size": spool_bytes,
             **{name: options.get(name) or None for name in S3_URL_OPTIONS},
+            # django-storages builds its client config from the two options below unless given
+            # one, so this one carries them as well as the bounded waits.
+            "client_config": Config(
+                s3={"addressing_style": options.get("addressing_style") or None},
+                signature_version=options.get("signature_version") or None,
+                connect_timeout=S3_CONNECT_TIMEOUT_SECONDS,
+                read_timeout=S3_READ_TIMEOUT_SECONDS,
+                retries={"max_attempts": S3_MAX_ATTEMPTS, "mode": "standard"},
+            ),
         },
     }
 

@@ -4,6 +4,7 @@ S3 server process (moto's server on 127.0.0.1, tests/s3server.py), not a patched
 import hashlib
 import json
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
+from rest_framework.test import APIClient
 
 from hub.forum.models import Answer
 from hub.traces import services
@@ -75,7 +77,7 @@ def test_a_wrong_storage_url_is_refused_at_start_up(url):
 def _settings_storage(env: dict[str, str]) -> dict:
     code = (
         "import json, django; django.setup(); from django.conf import settings; "
-        "print(json.dumps(settings.STORAGES['default']))"
+        "print(json.dumps(settings.STORAGES['default'], default=repr))"
     )
     keep = {
         k: v
@@ -243,3 +245,53 @@ def test_the_worker_copy_is_private_and_stops_one_byte_past_the_cap(tmp_path):
         trace_local_copy(SimpleNamespace(storage=storage, name="gone.trace"), max_bytes=1000),
     ):
         pass
+
+
+# --- S3 refusing or out of reach ---------------------------------------------------------
+
+
+@pytest.fixture
+def s3_out_of_reach(settings):
+    """The default storage pointed at an S3 endpoint nothing listens on (a stopped store)."""
+    with socket.socket() as probe:  # a port that was free a moment ago: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"s3://traces?endpoint_url=http://127.0.0.1:{port}&region_name=us-east-1"
+    settings.STORAGES = settings.STORAGES | {
+        "default": s3_storage_from_url(url, access_key="key", secret_key="secret")
+    }
+
+
+@pytest.mark.django_db
+def test_an_upload_while_s3_is_out_of_reach_answers_503_and_keeps_nothing(
+    s3_out_of_reach, client, asker
+):
+    question = question_make(author=asker)
+    client.force_login(asker)
+    response = client.post(
+        f"/traces/questions/{question.pk}/upload/", {"file": upload(trace_bytes())}, **JSON
+    )
+    assert response.status_code == 503
+    assert "nothing was saved" in response.content.decode()
+    assert not Trace.objects.filter(owner=asker).exists()
+
+
+@pytest.mark.django_db
+def test_an_upload_to_a_bucket_that_is_gone_answers_503_through_the_api(
+    s3_server, s3_bucket, asker
+):
+    s3_server.client().delete_bucket(Bucket=s3_bucket)
+    api = APIClient()
+    api.force_authenticate(asker)
+    response = api.post("/api/v1/traces/", {"file": upload(trace_bytes())}, format="multipart")
+    assert response.status_code == 503, response.content
+    error = response.json()["error"]
+    assert error["code"] == "storage_unavailable" and "nothing was saved" in error["message"]
+    assert response["Retry-After"]
+    assert not Trace.objects.filter(owner=asker).exists()
+
+
+def test_the_s3_client_gives_up_within_seconds_when_the_store_is_out_of_reach():
+    options = s3_storage_from_url("s3://traces?endpoint_url=http://127.0.0.1:9")["OPTIONS"]
+    config = options["client_config"]
+    assert config.connect_timeout <= 5 and config.retries["max_attempts"] <= 3
