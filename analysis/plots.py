@@ -24,6 +24,7 @@ INK = "#1f2933"  # 13:1 on PAPER (mid-grey was under 3:1: too faint)
 TICK_PT, LABEL_PT, TITLE_PT = 10, 11, 12  # a phone shows them at about 0.75 x
 COLORS = ("#4c9be8", "#e8744c", "#5cc18a", "#c77ddb", "#e0b83a", "#5fc6c9")
 SIZE = (6.4, 3.2)  # inches at 100 dpi: 640 x 320 px
+TICK_CHARS = 30  # longer layer names would squeeze the plot under its rotated tick labels
 MAX_LAYERS = 30  # beyond this, layer labels are thinned (they would overlap at TICK_PT)
 
 
@@ -55,6 +56,11 @@ def _svg(fig: Figure) -> str:
 
 def _positive(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(x) & (x > 0), x, np.nan)
+
+
+def _tick(name: str) -> str:
+    """A layer's tick label, its head elided past TICK_CHARS (the tail says which layer)."""
+    return name if len(name) <= TICK_CHARS else "…" + name[-(TICK_CHARS - 1) :]
 
 
 def gradient_flow_svg(trace: Trace) -> str | None:
@@ -90,7 +96,7 @@ def gradient_flow_svg(trace: Trace) -> str | None:
             label=view.actor_name(actor),
         )
         if len(modules) > len(labels):
-            labels = [m or "(top)" for m in modules]
+            labels = [_tick(view.describe(m)) for m in modules]  # named as in the report
         plotted = True
     if not plotted:
         return None
@@ -135,7 +141,7 @@ def gradient_norms_svg(trace: Trace) -> str | None:
                 color=color,
                 linewidth=0.8,
                 linestyle="--",
-                label=f"first layer ({layers[0].module or 'top'})",
+                label=f"first layer: {view.describe(layers[0].module)}",
             )
         plotted = True
     if not plotted:

@@ -101,7 +101,7 @@ def signal_collapse(view: TraceView, actor: int) -> Collapse | None:
     )
 
 
-def _stall(view: TraceView, actor: int) -> str:
+def run_stall(view: TraceView, actor: int) -> str:
     """How the run stalled, in words ("" when it did not)."""
     st = update_stats(view, actor)
     if st is None:
@@ -123,7 +123,7 @@ def collapse_finding(view: TraceView, actor: int, layers) -> Finding | None:
     collapse = signal_collapse(view, actor)
     if collapse is None:
         return None
-    stall = _stall(view, actor)
+    stall = run_stall(view, actor)
     if not stall:
         return None
     sig = collapse.signal

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.detectors._registry import Detector
-from analysis.detectors._signal_collapse import collapse_finding, signal_collapse
+from analysis.detectors._signal_collapse import collapse_finding, run_stall, signal_collapse
 from analysis.detectors._vanishing import (
     early_onset,
     fix_for,
@@ -57,6 +57,15 @@ MIN_HIDDEN_LAYERS = 2
 # a net that recovers to healthy ratios is not reported.
 EARLY_RATIO_THRESHOLD = 1e-4
 RUN_RATIO_CEILING = 1e-2
+# The last hidden layer's gradient is the ratio's yardstick only while the top of the net still
+# learns. In a stalled run whose output has fitted all it can (full-batch deep sigmoid: the
+# output settles on the class mean in a few steps), every gradient then sits at the float floor
+# and the ratio climbs to ~0.1 although no layer below the top ever had a gradient (ours: 10
+# Linear+Sigmoid layers, 120 full-batch steps: 6e-8 at step 0, 0.1 from step 20, the loss at
+# ln 2 throughout). So in a stalled run the ratio is judged over the rows before the top's
+# gradient fell below this share of its first rows' for good, if at least TOP_MIN_ROWS.
+TOP_FALLEN = 1e-2
+TOP_MIN_ROWS = 5
 
 
 def detect(view: TraceView) -> list[Finding]:
@@ -72,6 +81,19 @@ def detect(view: TraceView) -> list[Finding]:
 DETECTOR = Detector(code=CODE, detect=detect, cause_rank=60, suppresses=("lr_too_low",))
 
 
+def _while_the_top_learns(
+    view: TraceView, actor: int, rows: np.ndarray, norms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows (and norms) to judge the ratio on: all of them, or in a stalled run whose top
+    layer's gradient has fallen for good, those before it fell (see TOP_FALLEN)."""
+    top = norms[:, -1]
+    fallen = top < TOP_FALLEN * np.median(top[:3])
+    end = persistent_onset(fallen)
+    if end is None or end < TOP_MIN_ROWS or not run_stall(view, actor):
+        return rows, norms
+    return rows[:end], norms[:end]
+
+
 def _ratio_finding(view: TraceView, actor: int) -> Finding | None:
     layers = view.hidden_layers(actor)
     if len(layers) < MIN_HIDDEN_LAYERS:
@@ -84,6 +106,8 @@ def _ratio_finding(view: TraceView, actor: int) -> Finding | None:
     if valid.sum() < 2:
         return None
     rows, norms = rows[valid], norms[valid]
+    judged = rows.size
+    rows, norms = _while_the_top_learns(view, actor, rows, norms)
     ratio = norms[:, 0] / norms[:, -1]
     onset = persistent_onset(ratio < RATIO_THRESHOLD, view.rows_of(actor).size)
     statistic = "median first/last hidden-layer gradient-norm ratio from the onset on"
@@ -95,6 +119,11 @@ def _ratio_finding(view: TraceView, actor: int) -> Finding | None:
         if onset is None:
             return collapse_finding(view, actor, layers)
         statistic = "median first/last hidden-layer gradient-norm ratio over the first half"
+    if rows.size < judged:
+        statistic += (
+            f" of the steps before {view.step_of(int(rows[-1])) + 1}, when the last hidden "
+            "layer's gradient fell to the level of the rest (the output had fitted all it could)"
+        )
         threshold = EARLY_RATIO_THRESHOLD
     med_ratio = float(np.median(ratio[after]))
     with np.errstate(all="ignore"):

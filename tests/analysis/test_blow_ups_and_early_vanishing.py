@@ -43,6 +43,35 @@ def test_vanishing_for_the_first_half_then_creeping_just_over_the_threshold_is_v
     assert "first half" in f.evidence.statistic
 
 
+def _top_fits_the_mean(*, vanished_rows: int, loss_end: float):
+    """A deep net vanishing from step 0 whose output layer fits the mean in ``vanished_rows``
+    rows: from then on every gradient sits at the float floor (the first layer's all along), so
+    the first/last ratio climbs to ~0.1 while nothing below the top ever learnt."""
+    t = synthetic_trace(num_steps=ROWS, layer_sizes=SIZES, loss_start=0.69, loss_end=loss_end)
+    fresh = t.steps.fresh_grad_norm.copy()
+    floor = 2e-9
+    top = np.full(ROWS, floor * 10)
+    top[:vanished_rows] = np.geomspace(3e-2, 3e-4, vanished_rows)
+    fresh[:, col(t, "6.weight")] = top
+    for k, name in enumerate(("4.weight", "2.weight", "0.weight")):
+        fresh[:, col(t, name)] = np.maximum(top * 1e-3 ** (k + 1), floor)
+    return replace_steps(t, fresh_grad_norm=fresh, grad_norm=fresh)
+
+
+def test_vanishing_stays_vanishing_when_the_top_layer_then_fits_the_mean_and_the_loss_stalls():
+    # 8 of 60 rows vanished, then all gradients at the floor: a long full-batch run of a deep
+    # sigmoid net. The ratio over the run is ~0.1, but only the top ever had a gradient.
+    t = _top_fits_the_mean(vanished_rows=8, loss_end=0.69)
+    f = find(t, "vanishing_gradients")
+    assert f is not None and f.evidence.onset_step == 0
+    assert f.evidence.value < vg.EARLY_RATIO_THRESHOLD
+    assert "lr_too_low" not in codes(t)  # raising the LR does not give the first layers a gradient
+
+
+def test_a_top_layer_fitting_the_mean_while_the_loss_falls_is_not_vanishing():
+    assert find(_top_fits_the_mean(vanished_rows=8, loss_end=0.2), "vanishing_gradients") is None
+
+
 def test_first_half_median_just_above_the_early_threshold_is_not_vanishing():
     ratio = _split(vg.EARLY_RATIO_THRESHOLD * 1.5, vg.RATIO_THRESHOLD * 1.3, first_rows=ROWS // 2)
     assert find(_vanishing(ratio), "vanishing_gradients") is None

@@ -77,3 +77,11 @@ def test_plot_text_is_high_contrast_on_the_plots_own_paper_and_large_enough_for_
             lighter, darker = sorted((_luminance(fill), _luminance(paper)), reverse=True)
             assert (lighter + 0.05) / (darker + 0.05) >= 7, style  # WCAG AAA
             assert float(re.search(r"font-size: ([\d.]+)px", style)[1]) >= 9, style
+
+
+def test_plots_name_layers_as_the_report_does_never_by_a_bare_index():
+    # synthetic_trace is an nn.Sequential: its module paths are "0", "2", ...
+    t = synthetic_trace(**SICK)
+    flow, norms = gradient_flow_svg(t), gradient_norms_svg(t)
+    assert "model.0 (Linear)" in flow and "model.4 (Linear)" in flow
+    assert "first layer: model.0 (Linear)" in norms
