@@ -36,6 +36,7 @@ from analysis.detectors._updates import (
     row_update_ratio,
     update_stats,
 )
+from analysis.detectors._vanishing import RELU_LIKE, SATURATING
 from analysis.detectors._view import (
     MAX_SERIES_ROWS,
     TraceView,
@@ -442,7 +443,7 @@ def _size(view: TraceView, actor: int) -> Finding | None:
             },
         ),
         margin_confidence(size, SIZE_RATIO, decades_full=2.0),
-        fix=_fix(kind),
+        fix=_fix(kind, view),
     )
     return finding
 
@@ -520,7 +521,7 @@ def _finding(view, actor, summary, evidence, confidence, fix: Fix | None = None)
         title="Exploding gradients",
         summary=summary,
         evidence=evidence,
-        fix=fix or _fix(_kind(view, actor, evidence.onset_step)),
+        fix=fix or _fix(_kind(view, actor, evidence.onset_step), view),
         glossary=(
             "exploding-gradient",
             "gradient-clipping",
@@ -556,6 +557,22 @@ FIXES = {
             "        torch.nn.init.zeros_(m.bias)"
         ),
     ),
+    # A net of tanh/sigmoid only: He init is for ReLU; Xavier with the tanh gain keeps each
+    # layer's gain near 1 there.
+    "init_saturating": Fix(
+        text=(
+            "The blow-up is there from the first step and in every layer: the initialisation "
+            "is too large for tanh/sigmoid layers (they sit saturated and the backward gain per "
+            "layer exceeds 1). Re-initialise with Xavier scaling and the tanh gain, or keep "
+            "PyTorch's default; clipping only hides it."
+        ),
+        code=(
+            "for m in model.modules():\n"
+            "    if isinstance(m, torch.nn.Linear):\n"
+            "        torch.nn.init.xavier_uniform_(m.weight, gain=torch.nn.init.calculate_gain('tanh'))\n"
+            "        torch.nn.init.zeros_(m.bias)"
+        ),
+    ),
     "clip": Fix(
         text=(
             "Clip the gradient norm before the optimizer step, and check the learning rate, the "
@@ -576,5 +593,13 @@ FIXES = {
 }
 
 
-def _fix(kind: str) -> Fix:
+def _fix(kind: str, view: TraceView | None = None) -> Fix:
+    if kind == "init" and view is not None and _saturating_only(view):
+        return FIXES["init_saturating"]
     return FIXES[kind]
+
+
+def _saturating_only(view: TraceView) -> bool:
+    """The net's activations are all tanh/sigmoid (none ReLU-like)."""
+    acts = {m.activation for m in view.trace.modules if m.activation}
+    return bool(acts & set(SATURATING)) and not acts & set(RELU_LIKE)

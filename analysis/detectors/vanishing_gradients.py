@@ -119,12 +119,12 @@ def _ratio_finding(view: TraceView, actor: int) -> Finding | None:
         if onset is None:
             return collapse_finding(view, actor, layers)
         statistic = "median first/last hidden-layer gradient-norm ratio over the first half"
+        threshold = EARLY_RATIO_THRESHOLD
     if rows.size < judged:
         statistic += (
             f" of the steps before {view.step_of(int(rows[-1])) + 1}, when the last hidden "
             "layer's gradient fell to the level of the rest (the output had fitted all it could)"
         )
-        threshold = EARLY_RATIO_THRESHOLD
     med_ratio = float(np.median(ratio[after]))
     with np.errstate(all="ignore"):
         layer_med = nanmedian(norms[after], axis=0)

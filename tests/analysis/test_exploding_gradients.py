@@ -94,6 +94,13 @@ def test_gradients_just_above_the_weights_and_growing_per_layer_explode():
     assert "kaiming_normal_" in f.fix.code  # from the first step: the init
 
 
+def test_an_init_blow_up_in_a_tanh_net_is_fixed_with_xavier_and_the_tanh_gain_not_he():
+    f = _size_finding(_blow_up(ex.SIZE_RATIO * 1.2, ex.GROWTH_PER_LAYER * 1.1, activation="tanh"))
+    assert f is not None and f.evidence.details["from_first_step"]
+    assert "xavier_uniform_" in f.fix.code and "calculate_gain('tanh')" in f.fix.code
+    assert "kaiming" not in f.fix.code
+
+
 def test_gradients_just_below_the_weights_do_not():
     assert _size_finding(_blow_up(ex.SIZE_RATIO * 0.8, ex.GROWTH_PER_LAYER * 3)) is None
 
