@@ -239,59 +239,63 @@ def member_part_versions(*, user_id: int, question_id: int | None) -> tuple | No
     return None if None in versions or not _shared_cache() else versions
 
 
-def member_part_store(*, user_id, question_id, versions, auth_hash: str, markup: str) -> None:
+def member_part_store(*, user_id, question_id, versions, auth_hash: str, markup: bytes) -> None:
+    """Keep a member's part, with the session auth hash it was rendered for."""
     if versions is not None:
         key = member_part_key(user_id=user_id, question_id=question_id)
         cache.set(key, (versions, auth_hash, markup), MEMBER_PART_SECONDS)
 
 
-def layer_document(parts: list[str]) -> HttpResponse:
+def layer_document(parts: list[bytes]) -> HttpResponse:
     """The member layer as forum.js reads it: each part's <template>s in order. Its forms carry
     no CSRF token: forum.js gives them the one in the CSRF cookie (as Django's docs do for
     JavaScript), which the layer's view sets if it is missing."""
-    response = HttpResponse("\n".join(parts))
+    response = HttpResponse(b"\n".join(parts))
     response["Cache-Control"] = "private, no-store"
     patch_vary_headers(response, ("Cookie",))
     return response
 
 
 def _layer_hit(request) -> HttpResponse | None:
-    """The member layer from its stored parts, when all are current for this session."""
+    """The member layer from its kept parts, when every one is current for this session."""
     match = LAYER_PATH_RE.fullmatch(request.path_info)
     cookies = request.COOKIES
     if not match or cookies.get(MEMBER_COOKIE) != "1" or not _shared_cache():
         return None
-    session_key = cookies.get(settings.SESSION_COOKIE_NAME)
-    if not session_key or settings.CSRF_COOKIE_NAME not in cookies:
-        return None
-    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    if settings.SESSION_COOKIE_NAME not in cookies or settings.CSRF_COOKIE_NAME not in cookies:
+        return None  # (the view sets the CSRF cookie forum.js reads)
+    engine = import_module(settings.SESSION_ENGINE)
+    session = engine.SessionStore(cookies[settings.SESSION_COOKIE_NAME])
     user_id, auth_hash = session.get(SESSION_KEY), session.get(HASH_SESSION_KEY)
     if user_id is None or session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
         return None
     user_id = int(user_id)
     question_id = int(match[1]) if match[1] else None
-    wanted = [(None, (member_version_key(user_id),))]
+    member_version = member_version_key(user_id)
+    nav = member_part_key(user_id=user_id, question_id=None)
+    keys = [member_version, nav]
     if question_id is not None:
-        versions = (member_version_key(user_id), question_version_key(question_id))
-        wanted.append((question_id, versions))
-    view = view_key(question_id=question_id, who=user_id) if question_id else None
-    keys = [member_part_key(user_id=user_id, question_id=q) for q, _ in wanted]
-    keys += [key for _, versions in wanted for key in versions] + ([view] if view else [])
+        page_version = question_version_key(question_id)
+        own = member_part_key(user_id=user_id, question_id=question_id)
+        seen = view_key(question_id=question_id, who=user_id)
+        keys += [page_version, own, seen]
     found = cache.get_many(keys)
-    parts = []
-    for question, version_keys in wanted:
-        stored = found.get(member_part_key(user_id=user_id, question_id=question))
-        current = tuple(found.get(key) for key in version_keys)
-        if stored is None or stored[0] != current or stored[1] != auth_hash:
-            return None
-        parts.append(stored[2])
-    if question_id is not None:  # the part every member shares, current in this process
+
+    def current(key: str, versions: tuple) -> bytes | None:
+        stored = found.get(key)
+        fits = stored is not None and stored[0] == versions and stored[1] == auth_hash
+        return stored[2] if fits else None
+
+    parts = [current(nav, (found.get(member_version),))]
+    if question_id is not None:
+        versions = (found.get(member_version), found.get(page_version))
         shared = _pages.get(shared_markup_key(question_id=question_id, name="member"))
-        if shared is None or shared[1] != found.get(question_version_key(question_id)):
-            return None
-        parts.insert(1, shared[2])
-        if view not in found:
-            _view_count_of(question_id=question_id, who=user_id)
+        parts.append(shared[2] if shared is not None and shared[1] == versions[1] else None)
+        parts.append(current(own, versions))
+    if None in parts:
+        return None
+    if question_id is not None and seen not in found:
+        _view_count_of(question_id=question_id, who=user_id)
     presence_touch(visitor=f"u:{user_id}")
     return layer_document(parts)
 
@@ -316,20 +320,21 @@ def shared_markup_key(*, question_id: int, name: str) -> str:
     return f"forum:part:{question_id}:{name}"
 
 
-def shared_markup(*, question_id: int, name: str, render_markup) -> str:
+def shared_markup(*, question_id: int, name: str, render_markup) -> bytes:
     """Markup that is the same for every member on this version of the question page (the
-    member layer's shared part: no CSRF token, no personal state), kept like the pages."""
+    member layer's shared part: no CSRF token, no personal state), kept like the pages but as
+    long as a member's parts (it shows nothing that changes unbumped)."""
     key = shared_markup_key(question_id=question_id, name=name)
     version_key = question_version_key(question_id)
     if not _shared_cache():
-        return render_markup()
+        return render_markup().encode()
     version = _version_to_store(version_key)  # before rendering, as for pages
     stored = _pages.get(key)
     if stored is not None and stored[1] == version:
         return stored[2]
-    markup = render_markup()
+    markup = render_markup().encode()
     if version is not None:
-        _pages.set(key, (version_key, version, markup, question_id), PAGE_SECONDS)
+        _pages.set(key, (version_key, version, markup, question_id), MEMBER_PART_SECONDS)
     return markup
 
 

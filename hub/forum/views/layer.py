@@ -17,7 +17,6 @@ from django.contrib.auth import HASH_SESSION_KEY
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from hub.accounts.selectors import user_is_moderator
@@ -51,7 +50,7 @@ def _answer_states(answers, *, question, votes: dict, viewer_id) -> list:
     return answers
 
 
-def _shared_part(request, question, *, is_asker: bool) -> str:
+def _shared_part(request, question, *, is_asker: bool) -> bytes:
     """The layer's part for any member (`is_asker`: for the asker), once per page version."""
 
     def render_part() -> str:
@@ -112,7 +111,7 @@ def member_layer(request, question_id: int | None = None):
     auth_hash = request.session.get(HASH_SESSION_KEY, "")
     versions = member_part_versions(user_id=user.pk, question_id=None)  # before the reads
     context = {"user": user, "unread_notifications": notification_unread_count(user=user)}
-    nav = render_to_string("forum/_layer_nav.html", context)
+    nav = render_to_string("forum/_layer_nav.html", context).encode()
     member_part_store(
         user_id=user.pk, question_id=None, versions=versions, auth_hash=auth_hash, markup=nav
     )
@@ -126,7 +125,7 @@ def member_layer(request, question_id: int | None = None):
         view_count(request, question.pk)
         page_request = _page_request(request, question.get_absolute_url())
         context = _own_context(page_request, question)
-        own = render_to_string("forum/_layer_own.html", context)  # no request: no token
+        own = render_to_string("forum/_layer_own.html", context).encode()  # no token
         if not context["is_asker"]:  # the asker's trace states change with no bump
             member_part_store(
                 user_id=user.pk,
@@ -135,8 +134,6 @@ def member_layer(request, question_id: int | None = None):
                 auth_hash=auth_hash,
                 markup=own,
             )
-        # our own rendered, escaped markup
-        shared = mark_safe(_shared_part(page_request, question, is_asker=context["is_asker"]))
-        parts += [shared, own]
+        parts += [_shared_part(page_request, question, is_asker=context["is_asker"]), own]
     get_token(request)  # forum.js reads it from the CSRF cookie: sets the cookie if missing
     return member_hint(request, layer_document(parts))
