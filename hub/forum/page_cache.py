@@ -88,6 +88,10 @@ _QUERY_RULES = {
 # This process's pages, least recently used out first: the lists' first pages, the busiest
 # questions (20–200 KiB each), the frequent searches.
 _pages = LocMemCache("forum-pages", {"TIMEOUT": PAGE_SECONDS, "OPTIONS": {"MAX_ENTRIES": 200}})
+# The user each session held when this process last read it: the layer then reads the session
+# with the member's parts in one round trip, and is served only if the session still agrees.
+_session_users: dict[str, int] = {}
+SESSION_USERS_MAX = 10_000
 
 
 def question_version_key(question_id: int) -> str:
@@ -264,22 +268,35 @@ def _layer_hit(request) -> HttpResponse | None:
         return None
     if settings.SESSION_COOKIE_NAME not in cookies or settings.CSRF_COOKIE_NAME not in cookies:
         return None  # (the view sets the CSRF cookie forum.js reads)
-    engine = import_module(settings.SESSION_ENGINE)
-    session = engine.SessionStore(cookies[settings.SESSION_COOKIE_NAME])
-    user_id, auth_hash = session.get(SESSION_KEY), session.get(HASH_SESSION_KEY)
-    if user_id is None or session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+    session_key = cookies[settings.SESSION_COOKIE_NAME]
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    if store.session_key is None:  # not a session key at all
         return None
-    user_id = int(user_id)
+    user_id = _session_users.get(session_key)
+    if user_id is None:  # the first layer of this session here: read it first
+        user_id = store.get(SESSION_KEY)
+        if user_id is None:
+            return None
+        if len(_session_users) >= SESSION_USERS_MAX:
+            _session_users.clear()
+        user_id = _session_users[session_key] = int(user_id)
     question_id = int(match[1]) if match[1] else None
     member_version = member_version_key(user_id)
     nav = member_part_key(user_id=user_id, question_id=None)
-    keys = [member_version, nav]
+    keys = [store.cache_key, member_version, nav]  # the session as cached_db keeps it in Redis
     if question_id is not None:
         page_version = question_version_key(question_id)
         own = member_part_key(user_id=user_id, question_id=question_id)
         seen = view_key(question_id=question_id, who=user_id)
         keys += [page_version, own, seen]
     found = cache.get_many(keys)
+    session = found.get(store.cache_key) or {}
+    if session.get(SESSION_KEY) != str(user_id):  # ended, or another user's now
+        _session_users.pop(session_key, None)
+        return None
+    if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    auth_hash = session.get(HASH_SESSION_KEY)
 
     def current(key: str, versions: tuple) -> bytes | None:
         stored = found.get(key)
@@ -287,7 +304,7 @@ def _layer_hit(request) -> HttpResponse | None:
         return stored[2] if fits else None
 
     parts = [current(nav, (found.get(member_version),))]
-    if question_id is not None:
+    if question_id is not None:  # (never the asker's: their own part is not kept)
         versions = (found.get(member_version), found.get(page_version))
         shared = _pages.get(shared_markup_key(question_id=question_id, name="member"))
         parts.append(shared[2] if shared is not None and shared[1] == versions[1] else None)
