@@ -34,10 +34,11 @@ is kept like the pages (shared_markup). Each member's own parts (their header; o
 page their votes, controls and follow state) are kept in Redis under their version
 (hub.accounts.member_version) and, for a question, the page's version, with the session's
 auth hash they were rendered for. The middleware answers a layer request whose parts are all
-current from the session (cached_db sessions: Redis) and one read of the versions and parts,
-with no database work. Anything else (no part yet, a version moved, another session hash, a
-moderator, no CSRF cookie yet) goes to the layer's view, which checks the real user and
-renders and stores the parts.
+current with no database work: one read from Redis brings the session (cached_db sessions),
+the versions and the parts (each process remembers which user a session held, to name the
+member's keys; the session read must still name them). Anything else (no part yet, a version
+moved, another session hash, a moderator, no CSRF cookie yet) goes to the layer's view, which
+checks the real user and renders and stores the parts.
 
 Without a cache every process shares (the embedded run's local memory: a worker's write would
 never reach the web process) or while Redis is down (hub.core.cache), nothing is cached.
