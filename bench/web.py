@@ -121,16 +121,20 @@ def bench_client():
 
 
 def signed_in_cookie(*, runs_js: bool = True) -> str:
-    """A member's Cookie header: their session, the hint the site sets for members and, when
-    their browser runs forum.js, the cookie it sets (then they get the shared pages)."""
+    """A member's Cookie header: their session, the CSRF cookie and the hint the site sets
+    for members (a browser keeps both from the first page rendered for them) and, when their
+    browser runs forum.js, the cookie it sets (then they get the shared pages)."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
     user, _ = get_user_model().objects.get_or_create(username="bench-member")
     client = bench_client()
     client.force_login(user)
+    client.get("/questions/ask/")  # a page with a form: the site sets the CSRF cookie
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    cookie = f"{settings.SESSION_COOKIE_NAME}={session}; gh_member=1"
+    csrf = client.cookies[settings.CSRF_COOKIE_NAME].value
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
+    cookie += "; gh_member=1"
     return cookie + "; gh_js=1" if runs_js else cookie
 
 

@@ -12,7 +12,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,29 @@ def redis_call(during: str, call, default):
         return default
 
 
+class _ClientPerPool(RedisCacheClient):
+    """Django's client makes a new redis.Redis for every call: with redis-py 8 that is about a
+    thousand Python calls (its table of response callbacks), more than the call itself costs.
+    One per connection pool does the same work: the pool hands out the connections."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients[pool] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """Django's RedisCache, with a down Redis read as misses and writes dropped."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = _ClientPerPool
 
     def get(self, key, default=None, version=None):
         return redis_call("cache get", partial(super().get, key, default, version), default)

@@ -26,9 +26,19 @@ cookies tell it enough. The hint cookie gh_member (set here from the real role w
 page is rendered) grants nothing: the shared page is the anonymous one, the layer and every
 write check the real user. A miss goes to the view, which renders through SharedPage. The
 page goes to a member with <html class="member-pending">: the visitor's header stays hidden
-until the layer fills it (no flash of "Log in"). The layer's part that is the same for every member on a version of a question page is kept the
-same way (shared_markup). A message kept in the session (one too big for its cookie) waits
-for the next page rendered for its reader.
+until the layer fills it (no flash of "Log in"). A message kept in the session (one too big
+for its cookie) waits for the next page rendered for its reader.
+
+The member layer. Its part that is the same for every member on a version of a question page
+is kept like the pages (shared_markup). Each member's own parts (their header; on a question
+page their votes, controls and follow state) are kept in Redis under their version
+(hub.accounts.member_version) and, for a question, the page's version, with the session's
+auth hash they were rendered for. The middleware answers a layer request whose parts are all
+current with no database work: one read from Redis brings the session (cached_db sessions),
+the versions and the parts (each process remembers which user a session held, to name the
+member's keys; the session read must still name them). Anything else (no part yet, a version
+moved, another session hash, a moderator, no CSRF cookie yet) goes to the layer's view, which
+checks the real user and renders and stores the parts.
 
 Without a cache every process shares (the embedded run's local memory: a worker's write would
 never reach the web process) or while Redis is down (hub.core.cache), nothing is cached.
@@ -36,9 +46,12 @@ never reach the web process) or while Redis is down (hub.core.cache), nothing is
 
 import copy
 import hashlib
+import re
 import secrets
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
 from django.core.cache import cache, caches
@@ -48,6 +61,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
+from hub.accounts.member_version import member_version_key
 from hub.accounts.selectors import user_is_moderator
 from hub.core.cache import redis_available
 from hub.core.middleware import visitor_id
@@ -62,6 +76,10 @@ VIEW_DEDUP_SECONDS = 3600  # a person re-reading a question within an hour count
 JS_COOKIE = "gh_js"  # set by forum.js: this browser applies the member layer
 MEMBER_COOKIE = "gh_member"  # "1": a member who may get shared pages; "moderator": may not
 MEMBER_COOKIE_SECONDS = 30 * 24 * 3600
+# A member's parts of the layer: what no bump reaches (a bump lost while Redis was down, the
+# asker's trace states are never kept) lags at most this much.
+MEMBER_PART_SECONDS = 600
+LAYER_PATH_RE = re.compile(r"/me/layer/(?:questions/(\d+)/)?")
 # The query parameters shared pages may have (each page names its own), with their rules.
 _QUERY_RULES = {
     "sort": lambda value: value in ("newest", "active", "top", "unanswered"),
@@ -71,6 +89,10 @@ _QUERY_RULES = {
 # This process's pages, least recently used out first: the lists' first pages, the busiest
 # questions (20–200 KiB each), the frequent searches.
 _pages = LocMemCache("forum-pages", {"TIMEOUT": PAGE_SECONDS, "OPTIONS": {"MAX_ENTRIES": 200}})
+# The user each session held when this process last read it: the layer then reads the session
+# with the member's parts in one round trip, and is served only if the session still agrees.
+_session_users: dict[str, int] = {}
+SESSION_USERS_MAX = 10_000
 
 
 def question_version_key(question_id: int) -> str:
@@ -83,9 +105,13 @@ def view_key(*, question_id: int, who) -> str:
 
 def view_count(request, question_id: int) -> None:
     """Count a view of the question, once an hour per member (or per address)."""
+    who = request.user.pk if request.user.is_authenticated else client_ip(request)
+    _view_count_of(question_id=question_id, who=who)
+
+
+def _view_count_of(*, question_id: int, who) -> None:
     from .services import question_view_count  # here: the services import this module
 
-    who = request.user.pk if request.user.is_authenticated else client_ip(request)
     if cache.add(view_key(question_id=question_id, who=who), 1, timeout=VIEW_DEDUP_SECONDS):
         question_view_count(question_id=question_id)
 
@@ -108,12 +134,15 @@ def _canonical(request, params) -> bool:
 
 
 class SharedPageMiddleware:
-    """Serve a shared page that is current, before the session and the user are loaded."""
+    """Serve a shared page, or a member layer, that is current, before the session and the
+    user are loaded."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.method == "GET" and (layer := _layer_hit(request)) is not None:
+            return layer
         if request.method in ("GET", "HEAD") and (role := self._role(request.COOKIES)):
             stored = _pages.get(_page_key(request))
             if stored is not None and _shared_cache():
@@ -199,6 +228,96 @@ class SharedPage:
         _pages.set(_page_key(self.original), stored, PAGE_SECONDS)
 
 
+def member_part_key(*, user_id: int, question_id: int | None) -> str:
+    """A member's part of the layer: their header (`question_id` None) or their own part of
+    a question page."""
+    return f"forum:layer:{user_id}:{'nav' if question_id is None else question_id}"
+
+
+def member_part_versions(*, user_id: int, question_id: int | None) -> tuple | None:
+    """The versions to store a member's part under, read before it is rendered (as for
+    pages); None when a racing request set one first (then nothing is stored)."""
+    keys = [member_version_key(user_id)]
+    if question_id is not None:
+        keys.append(question_version_key(question_id))
+    versions = tuple(_version_to_store(key) for key in keys)
+    return None if None in versions or not _shared_cache() else versions
+
+
+def member_part_store(*, user_id, question_id, versions, auth_hash: str, markup: bytes) -> None:
+    """Keep a member's part, with the session auth hash it was rendered for."""
+    if versions is not None:
+        key = member_part_key(user_id=user_id, question_id=question_id)
+        cache.set(key, (versions, auth_hash, markup), MEMBER_PART_SECONDS)
+
+
+def layer_document(parts: list[bytes]) -> HttpResponse:
+    """The member layer as forum.js reads it: each part's <template>s in order. Its forms carry
+    no CSRF token: forum.js gives them the one in the CSRF cookie (as Django's docs do for
+    JavaScript), which the layer's view sets if it is missing."""
+    response = HttpResponse(b"\n".join(parts))
+    response["Cache-Control"] = "private, no-store"
+    patch_vary_headers(response, ("Cookie",))
+    return response
+
+
+def _layer_hit(request) -> HttpResponse | None:
+    """The member layer from its kept parts, when every one is current for this session."""
+    match = LAYER_PATH_RE.fullmatch(request.path_info)
+    cookies = request.COOKIES
+    if not match or cookies.get(MEMBER_COOKIE) != "1" or not _shared_cache():
+        return None
+    if settings.SESSION_COOKIE_NAME not in cookies or settings.CSRF_COOKIE_NAME not in cookies:
+        return None  # (the view sets the CSRF cookie forum.js reads)
+    session_key = cookies[settings.SESSION_COOKIE_NAME]
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    if store.session_key is None:  # not a session key at all
+        return None
+    user_id = _session_users.get(session_key)
+    if user_id is None:  # the first layer of this session here: read it first
+        user_id = store.get(SESSION_KEY)
+        if user_id is None:
+            return None
+        if len(_session_users) >= SESSION_USERS_MAX:
+            _session_users.clear()
+        user_id = _session_users[session_key] = int(user_id)
+    question_id = int(match[1]) if match[1] else None
+    member_version = member_version_key(user_id)
+    nav = member_part_key(user_id=user_id, question_id=None)
+    keys = [store.cache_key, member_version, nav]  # the session as cached_db keeps it in Redis
+    if question_id is not None:
+        page_version = question_version_key(question_id)
+        own = member_part_key(user_id=user_id, question_id=question_id)
+        seen = view_key(question_id=question_id, who=user_id)
+        keys += [page_version, own, seen]
+    found = cache.get_many(keys)
+    session = found.get(store.cache_key) or {}
+    if session.get(SESSION_KEY) != str(user_id):  # ended, or another user's now
+        _session_users.pop(session_key, None)
+        return None
+    if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    auth_hash = session.get(HASH_SESSION_KEY)
+
+    def current(key: str, versions: tuple) -> bytes | None:
+        stored = found.get(key)
+        fits = stored is not None and stored[0] == versions and stored[1] == auth_hash
+        return stored[2] if fits else None
+
+    parts = [current(nav, (found.get(member_version),))]
+    if question_id is not None:  # (never the asker's: their own part is not kept)
+        versions = (found.get(member_version), found.get(page_version))
+        shared = _pages.get(shared_markup_key(question_id=question_id, name="member"))
+        parts.append(shared[2] if shared is not None and shared[1] == versions[1] else None)
+        parts.append(current(own, versions))
+    if None in parts:
+        return None
+    if question_id is not None and seen not in found:
+        _view_count_of(question_id=question_id, who=user_id)
+    presence_touch(visitor=f"u:{user_id}")
+    return layer_document(parts)
+
+
 def member_pending(content: bytes) -> bytes:
     """The shared page as a member gets it: its <html> marked so that the visitor's account
     links stay hidden (theme.css) until forum.js has put the member's header in their place."""
@@ -215,20 +334,25 @@ def _version_to_store(version_key: str) -> str | None:
     return version
 
 
-def shared_markup(*, question_id: int, name: str, render_markup) -> str:
+def shared_markup_key(*, question_id: int, name: str) -> str:
+    return f"forum:part:{question_id}:{name}"
+
+
+def shared_markup(*, question_id: int, name: str, render_markup) -> bytes:
     """Markup that is the same for every member on this version of the question page (the
-    member layer's shared part: no CSRF token, no personal state), kept like the pages."""
-    key = f"forum:part:{question_id}:{name}"
+    member layer's shared part: no CSRF token, no personal state), kept like the pages but as
+    long as a member's parts (it shows nothing that changes unbumped)."""
+    key = shared_markup_key(question_id=question_id, name=name)
     version_key = question_version_key(question_id)
     if not _shared_cache():
-        return render_markup()
+        return render_markup().encode()
     version = _version_to_store(version_key)  # before rendering, as for pages
     stored = _pages.get(key)
     if stored is not None and stored[1] == version:
         return stored[2]
-    markup = render_markup()
+    markup = render_markup().encode()
     if version is not None:
-        _pages.set(key, (version_key, version, markup, question_id), PAGE_SECONDS)
+        _pages.set(key, (version_key, version, markup, question_id), MEMBER_PART_SECONDS)
     return markup
 
 

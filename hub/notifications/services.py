@@ -18,6 +18,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from markdown_it import MarkdownIt
 
+from hub.accounts.member_version import member_version_bump
+
 from .models import (
     TEXT_MAX_LENGTH,
     URL_MAX_LENGTH,
@@ -117,10 +119,12 @@ def notify(
         if bot_answer is not None:
             bot_answer.verb, bot_answer.text, bot_answer.url = verb, text, url
             bot_answer.save(update_fields=["verb", "text", "url"])
+            member_version_bump(user_id=recipient.pk)  # their header's unread count
             return bot_answer
     notification = Notification.objects.create(
         recipient=recipient, actor=actor, verb=verb, text=text, url=url, question=question
     )
+    member_version_bump(user_id=recipient.pk)  # their header's unread count
     if NotificationSettings.objects.filter(user=recipient, email_notifications=True).exists():
         transaction.on_commit(lambda: _email_send(notification_id=notification.pk))
     return notification
@@ -133,11 +137,13 @@ def question_follow(*, user, question) -> QuestionFollow:
             follow, _ = QuestionFollow.objects.get_or_create(user=user, question=question)
     except IntegrityError:  # a concurrent follow won the race
         follow = QuestionFollow.objects.get(user=user, question=question)
+    member_version_bump(user_id=user.pk)  # the follow button on the question page
     return follow
 
 
 def question_unfollow(*, user, question) -> None:
     QuestionFollow.objects.filter(user=user, question=question).delete()
+    member_version_bump(user_id=user.pk)
 
 
 def question_follow_toggle(*, user, question) -> bool:
@@ -221,6 +227,7 @@ def notification_mark_read(*, user, notification_id: int) -> Notification | None
     if notification is not None and not notification.is_read:
         notification.is_read = True
         notification.save(update_fields=["is_read"])
+        member_version_bump(user_id=user.pk)  # their header's unread count
     return notification
 
 
@@ -228,11 +235,17 @@ def notifications_mark_read(*, user, notifications) -> int:
     """Mark the given notifications of the user read (a page being viewed); returns how many
     changed. Evaluates `notifications`, so the caller's objects keep their unread state."""
     ids = [n.pk for n in notifications if not n.is_read]
-    return Notification.objects.filter(recipient=user, pk__in=ids, is_read=False).update(
+    marked = Notification.objects.filter(recipient=user, pk__in=ids, is_read=False).update(
         is_read=True
     )
+    if marked:
+        member_version_bump(user_id=user.pk)  # their header's unread count
+    return marked
 
 
 def notifications_mark_all_read(*, user) -> int:
     """Mark every unread notification of the user read; returns how many changed."""
-    return Notification.objects.filter(recipient=user, is_read=False).update(is_read=True)
+    marked = Notification.objects.filter(recipient=user, is_read=False).update(is_read=True)
+    if marked:
+        member_version_bump(user_id=user.pk)  # their header's unread count
+    return marked

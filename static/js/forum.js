@@ -128,14 +128,20 @@
           else if (swap === "prepend") target.prepend(content);
           else target.replaceWith(content);
         });
-        // Forms from the part every member shares come without a token: this member's.
-        var token = layer.querySelector("meta[name=csrf-token]");
+        // The layer's forms come without a token (their parts are kept for the member or
+        // for every member): the one in the CSRF cookie, which the layer sets if missing.
+        var token = (document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/) || [])[1];
         document.querySelectorAll("form[method=post]").forEach(function (form) {
-          if (!token || form.querySelector("input[name=csrfmiddlewaretoken]")) return;
+          if (!token) return;
+          var present = form.querySelector("input[name=csrfmiddlewaretoken]");
+          if (present) {
+            if (!present.value) present.value = token;
+            return;
+          }
           var input = document.createElement("input");
           input.type = "hidden";
           input.name = "csrfmiddlewaretoken";
-          input.value = token.content;
+          input.value = token;
           form.prepend(input);
         });
         if (window.htmx) window.htmx.process(document.body);

@@ -6,23 +6,33 @@ Each piece is rendered by the include the page itself uses, for the member and f
 page's own path, so the document forum.js makes equals the page rendered for them alone
 (tests/browser/test_member_layer.py compares the two per role). What is the same for every
 member on a version of the page (the forms, and the controls of the answers they neither
-wrote nor voted on) is rendered once per version (page_cache.shared_markup), without a CSRF
-token: forum.js gives those forms the member's."""
+wrote nor voted on) is rendered once per version (page_cache.shared_markup); the member's own
+parts are stored for them (page_cache.member_part_store), so that their next layer request is
+answered from the cache by the middleware. No part holds a CSRF token: forum.js gives their
+forms the member's, from the CSRF cookie."""
 
 import copy
 
-from django.http import Http404
-from django.shortcuts import render
+from django.contrib.auth import HASH_SESSION_KEY
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from hub.accounts.selectors import user_is_moderator
+from hub.notifications.selectors import notification_unread_count
 
 from .. import selectors
 from ..forms import AnswerForm
 from ..models import Question
-from ..page_cache import member_hint, shared_markup, view_count
+from ..page_cache import (
+    layer_document,
+    member_hint,
+    member_part_store,
+    member_part_versions,
+    shared_markup,
+    view_count,
+)
 
 
 def _page_request(request, path: str):
@@ -40,7 +50,7 @@ def _answer_states(answers, *, question, votes: dict, viewer_id) -> list:
     return answers
 
 
-def _shared_part(request, question, *, is_asker: bool) -> str:
+def _shared_part(request, question, *, is_asker: bool) -> bytes:
     """The layer's part for any member (`is_asker`: for the asker), once per page version."""
 
     def render_part() -> str:
@@ -57,11 +67,12 @@ def _shared_part(request, question, *, is_asker: bool) -> str:
         return render_to_string("forum/_layer_shared.html", context)  # no request: no token
 
     name = "asker" if is_asker else "member"
-    # our own rendered, escaped markup
-    return mark_safe(shared_markup(question_id=question.pk, name=name, render_markup=render_part))
+    return shared_markup(question_id=question.pk, name=name, render_markup=render_part)
 
 
-def _question_context(request, question) -> dict:
+def _own_context(request, question) -> dict:
+    """The member's own part of a question page: their vote, their own and voted answers'
+    controls (or the whole list when one of their answers is hidden), their follow state."""
     user = request.user
     is_asker = user.pk == question.author_id
     # Their own answers and those they voted on: the shared part has the rest.
@@ -70,12 +81,14 @@ def _question_context(request, question) -> dict:
     if question.viewer_vote:
         votes[f"q{question.pk}"] = question.viewer_vote
     context = {
+        "request": request,
+        "user": user,
         "question": question,
-        "shared_part": _shared_part(request, question, is_asker=is_asker),
         "answers": _answer_states(mine, question=question, votes=votes, viewer_id=user.pk),
         "question_vote": votes.get(f"q{question.pk}", 0),
         "is_asker": is_asker,
         "can_moderate": False,
+        "csrf_token": "",  # none: forum.js fills each form's empty token (the follow button's)
     }
     if any(answer.is_hidden for answer in mine):  # their own hidden answers: the whole list
         answers = selectors.question_page(question=question, viewer=user).answers
@@ -87,19 +100,40 @@ def _question_context(request, question) -> dict:
 @require_safe
 def member_layer(request, question_id: int | None = None):
     user = request.user
-    context = {}
-    if not user.is_authenticated:
-        context["nothing"] = True  # a stale hint: the visitor's page is theirs already
-    elif user_is_moderator(user=user):
-        context["reload"] = True  # a moderator's page is rendered for them (hidden posts)
-    elif question_id is not None:
+    if not user.is_authenticated:  # a stale hint: the visitor's page is theirs already
+        response = HttpResponse("")
+        response["Cache-Control"] = "private, no-store"
+        return member_hint(request, response)
+    if user_is_moderator(user=user):  # a moderator's page is rendered for them (hidden posts)
+        response = HttpResponse("<template data-reload></template>")
+        response["Cache-Control"] = "private, no-store"
+        return member_hint(request, response)
+    auth_hash = request.session.get(HASH_SESSION_KEY, "")
+    versions = member_part_versions(user_id=user.pk, question_id=None)  # before the reads
+    context = {"user": user, "unread_notifications": notification_unread_count(user=user)}
+    nav = render_to_string("forum/_layer_nav.html", context).encode()
+    member_part_store(
+        user_id=user.pk, question_id=None, versions=versions, auth_hash=auth_hash, markup=nav
+    )
+    parts = [nav]
+    if question_id is not None:
+        versions = member_part_versions(user_id=user.pk, question_id=question_id)
         try:
             question = selectors.question_of_layer(question_id=question_id, viewer=user)
         except Question.DoesNotExist:
             raise Http404("No such question") from None
         view_count(request, question.pk)
-        request = _page_request(request, question.get_absolute_url())
-        context = _question_context(request, question)
-    response = render(request, "forum/_layer.html", context)
-    response["Cache-Control"] = "private, no-store"
-    return member_hint(request, response)
+        page_request = _page_request(request, question.get_absolute_url())
+        context = _own_context(page_request, question)
+        own = render_to_string("forum/_layer_own.html", context).encode()  # no token
+        if not context["is_asker"]:  # the asker's trace states change with no bump
+            member_part_store(
+                user_id=user.pk,
+                question_id=question.pk,
+                versions=versions,
+                auth_hash=auth_hash,
+                markup=own,
+            )
+        parts += [_shared_part(page_request, question, is_asker=context["is_asker"]), own]
+    get_token(request)  # forum.js reads it from the CSRF cookie: sets the cookie if missing
+    return member_hint(request, layer_document(parts))

@@ -496,22 +496,92 @@ def test_layer_asks_a_moderator_to_reload_and_tells_a_visitor_nothing(client, mo
     assert response.cookies["gh_member"].value == ""  # deleted
 
 
-def test_the_layer_reads_the_members_votes_and_follow_state_in_six_queries(
+def test_the_layer_reads_the_members_state_in_five_queries_then_none(
     client, layered_member, question, answer, django_assert_num_queries
 ):
-    from hub.forum import services
+    """A layer rendered for the member is kept for them: the next one, with nothing changed,
+    comes from the cache (the session from Redis too) without a query."""
+    from hub.accounts.member_version import member_version_bump
     from hub.notifications.services import question_follow
 
     services.vote_cast(user=layered_member, target=question, value=1)
     services.vote_cast(user=layered_member, target=answer, value=-1)
     question_follow(user=layered_member, question=question)
     _layer(client, question)  # counts the view once
-    # session, user, moderator?, the question with their vote and follow state, their own and
-    # voted answers with their votes, the unread count
-    with django_assert_num_queries(6):
-        layer = _layer(client, question)
-    question_vote = layer.split(f'id="vote-questions-{question.pk}"')[1].split("</template>")[0]
-    assert 'aria-label="Withdraw your upvote"' in question_vote
-    answer_vote = layer.split(f'id="vote-answers-{answer.pk}"')[-1].split("</template>")[0]
-    assert 'aria-label="Withdraw your downvote"' in answer_vote
-    assert "Following ✓" in layer
+    member_version_bump(user_id=layered_member.pk)
+    # user, moderator?, the unread count, the question with their vote and follow state,
+    # their own and voted answers with their votes (the session comes from the cache)
+    with django_assert_num_queries(5):
+        rendered = _layer(client, question)
+    with django_assert_num_queries(0):
+        kept = _layer(client, question)
+    for layer in (rendered, kept):
+        question_vote = layer.split(f'id="vote-questions-{question.pk}"')[1]
+        assert 'aria-label="Withdraw your upvote"' in question_vote.split("</template>")[0]
+        answer_vote = layer.split(f'id="vote-answers-{answer.pk}"')[-1].split("</template>")[0]
+        assert 'aria-label="Withdraw your downvote"' in answer_vote
+        assert "Following ✓" in layer
+        assert f"/users/{layered_member.username}/" in layer
+        # no token: forum.js takes the one in the cookie, which the layer's view has set
+        assert client.cookies["csrftoken"].value not in layer
+        assert 'name="csrfmiddlewaretoken" value="' not in layer.replace('value=""', "")
+
+
+def test_kept_layer_shows_follows_and_notifications_at_once(
+    client, layered_member, question, answerer
+):
+    """What changes the member's own state and no page: following, a notification arriving,
+    reading it."""
+    from hub.notifications import services as notifications
+
+    assert "Follow</button>" in _layer(client, question)
+    assert "Follow</button>" in _layer(client, question)  # kept
+    notifications.question_follow(user=layered_member, question=question)
+    assert "Following ✓" in _layer(client, question)
+    notifications.question_unfollow(user=layered_member, question=question)
+    assert "Follow</button>" in _layer(client, question)
+
+    assert 'aria-label="1 unread"' not in client.get("/me/layer/").content.decode()
+    note = notifications.notify(
+        recipient=layered_member, actor=answerer, verb="mentioned", text="Look", url="/x/"
+    )
+    assert 'aria-label="1 unread"' in client.get("/me/layer/").content.decode()
+    assert 'aria-label="1 unread"' in _layer(client, question)
+    notifications.notification_mark_read(user=layered_member, notification_id=note.pk)
+    assert 'aria-label="1 unread"' not in _layer(client, question)
+    notifications.notify(
+        recipient=layered_member, actor=answerer, verb="mentioned", text="Again", url="/y/"
+    )
+    assert 'aria-label="1 unread"' in client.get("/me/layer/").content.decode()
+    notifications.notifications_mark_all_read(user=layered_member)
+    assert 'aria-label="1 unread"' not in client.get("/me/layer/").content.decode()
+
+
+def test_kept_layer_ends_with_the_session_a_password_change_or_a_moderators_role(
+    client, layered_member, question, make_user
+):
+    from django.contrib.auth.models import Group
+
+    from hub.accounts.selectors import MODERATORS_GROUP
+
+    assert "Log out" in _layer(client, question)
+    assert "Log out" in _layer(client, question)  # kept
+
+    Group.objects.get_or_create(name=MODERATORS_GROUP)[0].user_set.add(layered_member)
+    assert "data-reload" in _layer(client, question)  # their page is rendered for them now
+    layered_member.groups.clear()
+    client.cookies["gh_member"] = "1"
+    assert "Log out" in _layer(client, question)
+
+    layered_member.set_password("a new password, elsewhere")
+    layered_member.save()
+    layer = _layer(client, question)
+    assert "Log out" not in layer and "<template" not in layer  # that session has ended
+
+    client.force_login(layered_member)
+    client.cookies["gh_member"] = "1"
+    assert "Log out" in _layer(client, question)
+    assert "Log out" in _layer(client, question)  # kept
+    client.logout()
+    client.cookies["gh_member"] = "1"  # a stale hint
+    assert "<template" not in _layer(client, question)
