@@ -260,10 +260,11 @@ def _rewritten(view: TraceView, actor: int) -> Finding | None:
         title="Learning rate too high",
         summary=(
             f"At its first steps {who} moved the weights by {fmt(stat)} of their size per step "
-            f"({HEALTHY_RANGE}). {view.trace.optimizers[actor].type} moves every weight by about "
-            "the learning rate whatever its gradient, so the learning rate is that large beside "
-            "the weights: the initialisation was overwritten within a few steps and the weights "
-            f"grew {fmt(growth)}x until the rate was small beside them{after}."
+            f"({HEALTHY_RANGE}). {view.trace.optimizers[actor].type} moves every weight by "
+            "about the learning rate whatever its gradient, so the learning rate is about "
+            f"{fmt(stat)} of a typical weight: the initialisation was overwritten within a few "
+            f"steps, and the weights grew {fmt(growth)}x until the rate was small beside them"
+            f"{after}."
         ),
         evidence=Evidence(
             statistic=(
