@@ -29,6 +29,7 @@ from analysis.detectors._view import (
     TraceView,
     fmt,
     margin_confidence,
+    nanmedian,
     pooled_norm,
 )
 from analysis.findings import Evidence, Finding, Fix, Severity
@@ -242,7 +243,7 @@ def _rewritten(view: TraceView, actor: int) -> Finding | None:
     stat = float(np.median(first))
     w = view.steps.weight_norm
     with np.errstate(all="ignore"):
-        growth = float(np.nanmedian(w[rows[-1], params] / w[rows[0], params]))
+        growth = float(nanmedian(w[rows[-1], params] / w[rows[0], params]))
     if stat < REWRITE_RATIO or not growth >= REWRITE_GROWTH:
         return None
     who = view.actor_name(actor)
