@@ -232,7 +232,9 @@ def _rewritten(view: TraceView, actor: int) -> Finding | None:
     if not _adaptive(view, actor):
         return None
     rows = view.rows_of(actor)
-    params = _at_working_scale(view, judged_params(view, actor), rows)
+    params = judged_params(view, actor)
+    # embeddings: only the rows a batch looks up get a gradient, so their ratio is not lr's
+    params = _at_working_scale(view, params[~view.is_embedding[params]], rows)
     if params.size == 0 or rows.size < 2 * REWRITE_ROWS:
         return None
     # the first rows whose ratio could be read (a few more than needed, for rows without one)
