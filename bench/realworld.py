@@ -133,7 +133,7 @@ def _mutate(copy: Path, cwd: Path, run: Run) -> None:
         raise MutationError(f"{run.program['name']} {run.variant}: {exc}") from exc
 
 
-def execute(run: Run, checkouts: Path, shim: Path) -> Run:
+def execute(run: Run, checkouts: Path, shim: Path, keep: Path | None = None) -> Run:
     program = run.program
     base = ROOT if program["checkout"] == "@gradhub" else checkouts / program["checkout"]
     source = base / program.get("root", ".")
@@ -173,22 +173,52 @@ def execute(run: Run, checkouts: Path, shim: Path) -> Run:
             if done.returncode != 0 and run.variant == "healthy":
                 run.error = f"exit {done.returncode}: {done.stderr.strip().splitlines()[-1:]}"
         if out.exists():
-            trace = traces.load(out)
-            diagnosis = analysis.diagnose(trace)
-            run.loss = _loss_trend(trace)
-            run.codes = {f.code: f.severity.value for f in diagnosis.findings}
-            if not diagnosis.facts["rows"] and run.variant == "healthy":
-                run.error = run.error or "no optimizer step recorded"
-            elif not diagnosis.facts["rows"] and done is not None and done.returncode != 0:
-                # the mutation made the program crash before its first step (p.data.add_ of a
-                # None .grad): Python's traceback says it, there is nothing to diagnose
-                run.error = f"crashed before its first step: {trace.run.error[:60]}"
-            # a variant that ran without a step (a manual update of zeroed gradients changes
-            # nothing) and got no finding is scored as missed, not left out
+            if keep is not None:  # for re-diagnosing without running again (--from-traces)
+                shutil.copy(out, keep / trace_name(run))
+            _diagnose(run, out, crashed=done is not None and done.returncode != 0)
         else:
             run.error = run.error or "no trace written"
     run.seconds = time.monotonic() - started
     return run
+
+
+def trace_name(run: Run) -> str:
+    return f"{run.program['name']}.{run.label}.trace"
+
+
+def rediagnose(run: Run, folder: Path) -> Run:
+    """Diagnose the trace a previous run kept (``--keep``): an engine change re-scored without
+    running the programs again (their traces do not depend on the engine)."""
+    path = folder / trace_name(run)
+    if not path.exists():
+        run.error = "no kept trace"
+        return run
+    started = time.monotonic()
+    _diagnose(run, path, crashed=None)
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def _diagnose(run: Run, path: Path, *, crashed: bool | None) -> None:
+    trace = traces.load(path)
+    diagnosis = analysis.diagnose(trace)
+    run.loss = _loss_trend(trace)
+    run.codes = {f.code: f.severity.value for f in diagnosis.findings}
+    if crashed is None:  # a kept trace: its run end says whether the program failed
+        end = trace.run
+        crashed = end.ended == "exception" or (
+            end.ended == "exit" and end.exit_code not in (0, None)
+        )
+        if crashed and run.variant == "healthy":
+            run.error = f"{end.ended}: {end.error[:60]}"
+    if not diagnosis.facts["rows"] and run.variant == "healthy":
+        run.error = run.error or "no optimizer step recorded"
+    elif not diagnosis.facts["rows"] and crashed:
+        # the mutation made the program crash before its first step (p.data.add_ of a None
+        # .grad): Python's traceback says it, there is nothing to diagnose
+        run.error = f"crashed before its first step: {trace.run.error[:60]}"
+    # a variant that ran without a step (a manual update of zeroed gradients changes nothing)
+    # and got no finding is scored as missed, not left out
 
 
 def _loss_trend(trace) -> tuple[float, float] | None:
@@ -272,19 +302,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", type=Path, default=MANIFEST)
     parser.add_argument("--healthy-only", action="store_true")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one per core)")
+    parser.add_argument("--keep", type=Path, help="copy each run's trace into this folder")
+    parser.add_argument(
+        "--from-traces", type=Path, help="diagnose the traces --keep kept there; run nothing"
+    )
     args = parser.parse_args(argv)
     runs = plan(load_manifest(args.manifest), args.programs, healthy_only=args.healthy_only)
+    if args.from_traces is not None:
+        print(report([rediagnose(r, args.from_traces) for r in runs]))
+        return 0
     missing = sorted(
         {r.program["checkout"] for r in runs} - _present(args.checkouts) - {"@gradhub"}
     )
     if missing:
         print(f"missing checkouts under {args.checkouts}: {', '.join(missing)}", file=sys.stderr)
         return 2
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rw-shim-") as shim:
         torchvision_shim.write(Path(shim))
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             done = []
-            for run in pool.map(lambda r: execute(r, args.checkouts, Path(shim)), runs):
+            for run in pool.map(lambda r: execute(r, args.checkouts, Path(shim), args.keep), runs):
                 print(f"  {run.program['name']} {run.label}: {verdict(run)}", file=sys.stderr)
                 done.append(run)
     print(report(done))

@@ -36,6 +36,14 @@ PERSIST_MIN_SHARE = 0.2
 # enough that a blow-up a few steps in does not inflate it. (Ours.)
 LOSS_INITIAL_SHARE = 0.1
 
+# The batch-to-batch noise of a loss, sigma: 1.4826 x the median absolute step-to-step change,
+# over sqrt(2) (1.4826 turns a median absolute deviation into a Gaussian sigma; a difference of
+# two draws has sqrt(2) sigma). Differences, not deviations from the median, so a falling trend
+# is not counted as noise. A median over n draws has a standard error of sqrt(pi/2) sigma /
+# sqrt(n) (its efficiency against the mean): MEDIAN_SE.
+MAD_TO_SIGMA = 1.4826
+MEDIAN_SE = math.sqrt(math.pi / 2)
+
 # Module types whose parameters are lookup tables, not layers of a depth chain.
 EMBEDDING_TYPES = ("Embedding", "EmbeddingBag")
 NORM_TYPE_MARKERS = ("Norm",)  # BatchNorm1d/2d, LayerNorm, GroupNorm, RMSNorm, InstanceNorm
@@ -362,6 +370,7 @@ class TraceView:
         last = float(np.median(good[-n_last:]))
         scale = max(abs(first), 1e-12)
         seen = ~np.isnan(loss)
+        sigma = MAD_TO_SIGMA * float(np.median(np.abs(np.diff(good)))) / math.sqrt(2)
         return LossTrend(
             first=first,
             last=last,
@@ -369,6 +378,7 @@ class TraceView:
             rel_drop=(first - last) / scale,
             spike=float(good.max()) / scale,
             nonfinite=int((seen & ~finite).sum()),
+            drop_se=MEDIAN_SE * sigma * math.sqrt(1 / n_first + 1 / n_last),
         )
 
 
@@ -380,6 +390,13 @@ class LossTrend:
     rel_drop: float  # (first - last) / |first|: 0.3 = the loss fell by 30 %
     spike: float  # peak / |first|: 1e4 = the loss blew up at some point
     nonfinite: int  # rows whose loss was seen and was NaN/Inf
+    # The standard error of first - last that batch-to-batch noise alone gives (0: no noise).
+    drop_se: float = 0.0
+
+    def within_noise(self, z: float) -> bool:
+        """The fall from the start to the last quarter is less than z standard errors of the
+        loss's own batch-to-batch noise: sampling, not learning, could have made it."""
+        return self.first - self.last < z * self.drop_se
 
 
 def persistent_onset(bad: np.ndarray, total_rows: int | None = None) -> int | None:

@@ -4,6 +4,10 @@ not improve (or diverges).
 Statistic, per actor: the median over its layers of ||update|| / ||weights|| per step; its
 median over the early window or over the run (the larger) against HIGH_RATIO, confirmed by the
 loss: not improving, rising, or non-finite. Without a loss, a stricter ratio alone.
+
+Adam-family optimizers are also judged by their first steps, whatever the loss did: they move
+every weight by about the learning rate whatever its gradient, so those steps' ratio is the
+learning rate over the weights' size (see _rewritten).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from analysis.detectors._view import (
     TraceView,
     fmt,
     margin_confidence,
+    nanmedian,
     pooled_norm,
 )
 from analysis.findings import Evidence, Finding, Fix, Severity
@@ -68,11 +73,37 @@ LOSS_SPIKE = 10.0
 BLOW_UP_WITHIN = 3
 GRAD_JUMP = 1e3
 
+# Weights rewritten at the start. Adam and its kin (bias-corrected moments: their param groups
+# carry `betas`: Adam, AdamW, NAdam, RAdam, Adamax, Lion, 8-bit and fused variants) move each
+# weight by about lr at their first steps (m_hat / sqrt(v_hat) = +-1 at step 1) whatever the
+# gradient, so a weight matrix's ratio there is lr / rms(W). At REWRITE_RATIO, a third of the
+# weights' size per step, the initialisation is gone in a few steps and the weights then grow
+# until lr is small beside them, which is why the run's median ratio looks normal afterwards and
+# the loss may still fall. SGD (its step shrinks with the gradient), LBFGS and RMSprop (no bias
+# correction: its first steps are ~10x lr by design) are left to the rules above.
+# Measured (first REWRITE_ROWS rows, median over weight matrices): healthy Adam-family runs
+# 0.004-0.13 (scenarios and bench/realworld.py: nanoGPT 0.06, HF Trainer 0.06, sigmoid output
+# with lr 0.02: 0.13); the same programs at 100x their LR 0.55-0.69.
+REWRITE_RATIO = 0.3
+REWRITE_ROWS = 3
+# ... confirmed by the weights' growth over the run (median over the matrices of last / first
+# ||W||): the 100x runs grew 4-33x; healthy Adam-family runs 1.0-3.5.
+REWRITE_GROWTH = 2.0
+# Matrices that start far below the scale their fan-in calls for (std x sqrt(fan_in): 0.58 for
+# PyTorch's default init, ~1 Xavier, 1.41 He, 0.13-0.55 GPT-2's N(0, 0.02) at widths 48-768) are
+# growing into their size on purpose (zero-init projections, LoRA's B, tiny-init experiments): a
+# large relative update there is not the learning rate's fault. (Ours: 10x below the default.)
+MIN_INIT_GAIN = 0.1
+# The ratio healthy Adam-family runs make at their first steps (the median of the measurements
+# above): the target of the advice for this case.
+FIRST_STEPS_RATIO = 1e-2
+ADAPTIVE_MARKER = "betas"
+
 
 def detect(view: TraceView) -> list[Finding]:
     findings = []
     for actor in view.actors:
-        finding = _judge(view, actor) or _early_blow_up(view, actor)
+        finding = _judge(view, actor) or _early_blow_up(view, actor) or _rewritten(view, actor)
         if finding is not None:
             findings.append(finding)
     return findings
@@ -194,6 +225,101 @@ def _early_blow_up(view: TraceView, actor: int) -> Finding | None:
     )
 
 
+def _rewritten(view: TraceView, actor: int) -> Finding | None:
+    """An Adam-family optimizer whose first steps moved most weight matrices by REWRITE_RATIO
+    of their size or more, after which the weights grew REWRITE_GROWTH-fold: the learning rate
+    overwrote the initialisation, even when the loss still fell."""
+    if not _adaptive(view, actor):
+        return None
+    rows = view.rows_of(actor)
+    params = judged_params(view, actor)
+    # embeddings: only the rows a batch looks up get a gradient, so their ratio is not lr's
+    params = _at_working_scale(view, params[~view.is_embedding[params]], rows)
+    if params.size == 0 or rows.size < 2 * REWRITE_ROWS:
+        return None
+    # the first rows whose ratio could be read (a few more than needed, for rows without one)
+    per_row = row_update_ratio(view, rows[: 4 * REWRITE_ROWS], params)
+    first = per_row[np.isfinite(per_row)][:REWRITE_ROWS]
+    if first.size < REWRITE_ROWS:
+        return None
+    stat = float(np.median(first))
+    w = view.steps.weight_norm
+    with np.errstate(all="ignore"):
+        growth = float(nanmedian(w[rows[-1], params] / w[rows[0], params]))
+    if stat < REWRITE_RATIO or not growth >= REWRITE_GROWTH:
+        return None
+    who = view.actor_name(actor)
+    loss = view.loss_trend(rows)
+    after = (
+        f"; the loss still fell ({fmt(loss.first)} at the start, {fmt(loss.last)} over the last "
+        "quarter), but weights set by the learning rate rather than by the data make training "
+        "noisy and unstable as it goes on"
+        if loss is not None and loss.rel_drop > 0
+        else ""
+    )
+    return Finding(
+        code=CODE,
+        severity=Severity.WARNING,
+        title="Learning rate too high",
+        summary=(
+            f"At its first steps {who} moved the weights by {fmt(stat)} of their size per step "
+            f"({HEALTHY_RANGE}). {view.trace.optimizers[actor].type} moves every weight by "
+            "about the learning rate whatever its gradient, so the learning rate is about "
+            f"{fmt(stat)} of a typical weight: the initialisation was overwritten within a few "
+            f"steps, and the weights grew {fmt(growth)}x until the rate was small beside them"
+            f"{after}."
+        ),
+        evidence=Evidence(
+            statistic=(
+                f"median ||update|| / ||weights|| over weight matrices, first {REWRITE_ROWS} steps"
+            ),
+            value=stat,
+            threshold=REWRITE_RATIO,
+            comparison=">=",
+            steps=tuple(view.step_of(int(r)) for r in rows[:REWRITE_ROWS]),
+            onset_step=view.step_of(int(rows[0])),
+            counterfactual=_counterfactual(stat, FIRST_STEPS_RATIO),
+            details={
+                "actor": who,
+                "first_steps_ratio": stat,
+                "weight_growth": growth,
+                "matrices": int(params.size),
+                "loss_start": loss.first if loss else None,
+                "loss_last_quarter": loss.last if loss else None,
+                "diverged": False,
+            },
+        ),
+        fix=_fix(stat, FIRST_STEPS_RATIO),
+        glossary=("learning-rate", "optimizer"),
+        confidence=margin_confidence(stat, REWRITE_RATIO, decades_full=1.0),
+    )
+
+
+def _adaptive(view: TraceView, actor: int) -> bool:
+    """The actor is an Adam-family optimizer: every one of its param groups carries betas."""
+    if actor < 0:
+        return False
+    groups = view.trace.optimizers[actor].groups
+    return bool(groups) and all(ADAPTIVE_MARKER in view.trace.groups[g].hyperparams for g in groups)
+
+
+def _at_working_scale(view: TraceView, params: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The weight matrices whose first recorded weights are at least MIN_INIT_GAIN of the scale
+    their fan-in calls for (std x sqrt(fan_in))."""
+    if rows.size == 0:
+        return params[:0]
+    keep = []
+    for p in params:
+        shape = view.trace.params[p].shape
+        w0 = float(view.steps.weight_norm[rows[0], p])
+        if len(shape) < 2 or not (math.isfinite(w0) and w0 > 0):
+            continue
+        gain = w0 / math.sqrt(view.numel[p]) * math.sqrt(math.prod(shape[1:]))
+        if gain >= MIN_INIT_GAIN:
+            keep.append(p)
+    return np.array(keep, dtype=np.int64)
+
+
 def _blown_up_after(view: TraceView, rows: np.ndarray, i: int, params: np.ndarray) -> str:
     """How the run blew up right after row i: the loss rising LOSS_SPIKE-fold, or the gradient
     norm jumping GRAD_JUMP-fold, over the next BLOW_UP_WITHIN rows. '' when it did not."""
@@ -217,21 +343,22 @@ def _blown_up_after(view: TraceView, rows: np.ndarray, i: int, params: np.ndarra
     return ""
 
 
-def _factor(stat: float) -> float:
-    return max(MIN_FACTOR, stat / TARGET_RATIO)
+def _factor(stat: float, target: float = TARGET_RATIO) -> float:
+    return max(MIN_FACTOR, stat / target)
 
 
-def _counterfactual(stat: float) -> str:
+def _counterfactual(stat: float, target: float = TARGET_RATIO) -> str:
     return (
-        f"a learning rate about {fmt(_factor(stat))}x smaller would bring the ratio to "
-        f"~{TARGET_RATIO:.0e}".replace("e-0", "e-")
+        f"a learning rate about {fmt(_factor(stat, target))}x smaller would bring the ratio to "
+        f"~{target:.0e}".replace("e-0", "e-")
     )
 
 
-def _fix(stat: float) -> Fix:
+def _fix(stat: float, target: float = TARGET_RATIO) -> Fix:
     return Fix(
         text=(
-            f"Divide the learning rate by about {fmt(_factor(stat))} (try a range around it), "
+            f"Divide the learning rate by about {fmt(_factor(stat, target))} (try a range "
+            "around it), "
             "add warm-up, and clip gradients while you search."
         ),
         code=(
