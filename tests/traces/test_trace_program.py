@@ -251,9 +251,22 @@ def test_the_program_is_the_same_from_the_child_as_from_the_training_process(tmp
         np.testing.assert_array_equal(child.program.weights[name], value)
 
 
-def test_with_cuda_in_the_process_the_export_stays_in_it(tmp_path, monkeypatch):
-    # A forked child cannot use CUDA: a process that initialised it exports in-process.
-    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # A forked child cannot use CUDA: a process that initialised it exports in-process.
+        ("cuda", True),
+        # A large model would have its written pages copied while the child lives.
+        ("PROGRAM_CHILD_MAX_STATE_BYTES", 100),
+    ],
+)
+def test_with_cuda_or_a_large_model_the_export_stays_in_the_process(
+    tmp_path, monkeypatch, name, value
+):
+    if name == "cuda":
+        monkeypatch.setattr(torch.cuda, "is_initialized", lambda: value)
+    else:
+        monkeypatch.setattr(program_module, name, value)
     monkeypatch.setattr(
         program_module, "export_program", _export_marking_its_process(program_module.export_program)
     )

@@ -38,12 +38,16 @@ PROGRAM_WEIGHT_BYTES = 64 * 2**20
 PROGRAM_MAX_NODES = 20_000
 # How far back from the loss the autograd walk looks for a known loss node (loss = ce + 0.01*reg).
 LOSS_WALK_DEPTH = 4
-# torch.export's first call in a process costs seconds (it imports torch._dynamo): on the CPU it
-# runs in a forked child while the run goes on (ProgramRecorder). False: always in-process.
+# torch.export's first call in a process costs seconds (it imports its tracing machinery and
+# warms up fake tensors): on the CPU it runs in a forked child while the run goes on
+# (ProgramRecorder). False: always in-process.
 PROGRAM_IN_CHILD = True
 # The child's own deadline (SIGALRM ends it), which is also how long the end of a run waits for
 # it at most: a child that hangs (a lock another thread held at the fork) costs no more.
 PROGRAM_CHILD_SECONDS = 60
+# Above this many bytes of parameters and buffers the export stays in-process: while the child
+# lives, every page of weights and gradients the run writes is copied (up to about twice this).
+PROGRAM_CHILD_MAX_STATE_BYTES = 256 * 2**20
 # The child's CPU priority below the run's: on a busy machine the training goes first.
 PROGRAM_CHILD_NICE = 10
 _LENGTH = struct.Struct("<Q")  # the child's message: its length, then the encoded chunks
@@ -314,12 +318,17 @@ class ProgramChild:
 
 def _fork_safe(module: torch.nn.Module, args: tuple) -> bool:
     """A forked child can export this module: Linux (fork is unsafe with macOS frameworks), no
-    CUDA in the process (a forked child cannot use it) and every tensor on the CPU."""
+    CUDA in the process (a forked child cannot use it), every tensor on the CPU, and a model
+    small enough that the pages the run writes while the child lives (copied on write: the
+    weights and gradients) cost little memory."""
     if not PROGRAM_IN_CHILD or not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False
     if torch.cuda.is_initialized():
         return False
-    tensors = itertools.chain(module.parameters(), module.buffers(), args)
+    state = list(itertools.chain(module.parameters(), module.buffers()))
+    if sum(t.numel() * t.element_size() for t in state) > PROGRAM_CHILD_MAX_STATE_BYTES:
+        return False
+    tensors = itertools.chain(state, args)
     return all(isinstance(t, torch.Tensor) and t.device.type == "cpu" for t in tensors)
 
 
