@@ -6,8 +6,11 @@
 ``--capture`` times what the program capture adds to a recorded run of the bench GPT: each round
 runs the same recorded run (``--record-steps`` steps, after one warm-up step) in three fresh
 processes side by side: without the capture, with it in the training process (the export on
-the training path, as before), and with it in a forked child (the default); the figure is the
-wall time of the ``traces.record`` block minus that of the run without capture.
+the training path, as before), and with it in a forked child (the default). Figures: the wall
+time of the ``traces.record`` block minus that of the run without capture (on a busy machine
+mostly the neighbours), the training process's added CPU time, and the time the training
+process itself spends in the capture (the export or the fork, appending the chunks, waiting
+for the child at the end).
 
 Three models: the deep-sigmoid MLP (16 layers, width 32: the vanishing-gradient scenario), a
 small GPT (2 blocks, d_model 128, sequence 64, batch 8: ~0.5 M parameters, the issue's "model of
@@ -122,9 +125,15 @@ def measure(name: str, make, *, steps: int, record_steps: int, full: bool) -> di
 
 def capture_run(mode: str, record_steps: int) -> dict:
     """One recorded run of the bench GPT in this (fresh) process, with the capture ``mode``."""
+    recorder = recorder_program.ProgramRecorder
     if mode == "off":
-        recorder_program.ProgramRecorder._program_capture = _no_capture
+        recorder._program_capture = _no_capture
     recorder_program.PROGRAM_IN_CHILD = mode == "child"
+    # The training process's own time in the capture: the export or the fork, and appending
+    # the child's chunks (with the wait for it at the run's end).
+    on_path = [0.0]
+    for name in ("_program_capture", "_program_collect"):
+        setattr(recorder, name, _timed(getattr(recorder, name), on_path))
     model, step = gpt(256, 4, 128, 16)
     step()  # warm-up: allocator and kernels
     path = Path(tempfile.mkdtemp()) / "capture.trace"
@@ -138,6 +147,7 @@ def capture_run(mode: str, record_steps: int) -> dict:
     return {
         "wall_s": wall,
         "cpu_s": cpu,
+        "on_path_s": on_path[0],
         "status": spec.get("status", "none"),
         "capture_s": spec.get("capture_seconds"),
     }
@@ -147,11 +157,23 @@ def _no_capture(self, optimizer) -> None:
     self.program_done = True
 
 
+def _timed(method, total: list[float]):
+    def run(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            total[0] += time.perf_counter() - started
+
+    return run
+
+
 def capture_bench(rounds: int, record_steps: int) -> None:
     """Each round: the three modes in fresh processes, one after the other (side by side)."""
     rows: dict[str, list[dict]] = {mode: [] for mode in CAPTURE_MODES}
     for r in range(rounds):
-        for mode in CAPTURE_MODES:
+        # The order turns each round, so a machine getting busier favours no mode.
+        for mode in CAPTURE_MODES[r % 3 :] + CAPTURE_MODES[: r % 3]:
             out = subprocess.run(
                 [
                     sys.executable,
@@ -183,10 +205,11 @@ def capture_bench(rounds: int, record_steps: int) -> None:
             row["cpu_s"] - off["cpu_s"] for row, off in zip(rows[mode], rows["off"], strict=True)
         ]
         capture = [row["capture_s"] for row in rows[mode] if row["capture_s"] is not None]
+        on_path = statistics.median(row["on_path_s"] for row in rows[mode])
         print(
             f"  {mode}: run {statistics.median(row['wall_s'] for row in rows[mode]):.2f} s, "
             f"added wall {statistics.median(added):+.2f} s, added CPU of the training process "
-            f"{statistics.median(cpu):+.2f} s"
+            f"{statistics.median(cpu):+.2f} s, capture on the training path {on_path:.2f} s"
             + (f", export {statistics.median(capture):.2f} s" if capture else "")
             + f" ({rows[mode][0]['status']})"
         )

@@ -48,8 +48,6 @@ PROGRAM_CHILD_SECONDS = 60
 # Above this many bytes of parameters and buffers the export stays in-process: while the child
 # lives, every page of weights and gradients the run writes is copied (up to about twice this).
 PROGRAM_CHILD_MAX_STATE_BYTES = 256 * 2**20
-# The child's CPU priority below the run's: on a busy machine the training goes first.
-PROGRAM_CHILD_NICE = 10
 _LENGTH = struct.Struct("<Q")  # the child's message: its length, then the encoded chunks
 
 # autograd node class name -> loss name
@@ -459,9 +457,9 @@ class ProgramRecorder:
                 signal.signal(signal.SIGALRM, signal.SIG_DFL)
                 signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # the parent is gone: end
             signal.alarm(PROGRAM_CHILD_SECONDS)  # a hang (a lock held at the fork) ends here
-            torch.set_num_threads(1)  # one core, at a lower priority: the run keeps the others
-            with contextlib.suppress(OSError):
-                os.nice(PROGRAM_CHILD_NICE)
+            # One core at the run's own priority: a lower one (nice 10) let the child starve on a
+            # busy machine, and a short run then waited for it at its end (bench/replay.py).
+            torch.set_num_threads(1)
             try:
                 spec, weights = self._program_make(chosen, opt)
             except Exception as exc:  # noqa: BLE001 - said in the chunk, as in the parent
