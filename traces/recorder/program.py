@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import itertools
 import math
 import operator
@@ -451,6 +452,9 @@ class ProgramRecorder:
         parent's buffers, atexit handlers and files are the parent's)."""
         code = 1
         try:
+            # The objects inherited from the run leave the collector's view: a full collection
+            # would touch (and so copy) every page of the run's heap.
+            gc.freeze()
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the run, not this
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -515,9 +519,11 @@ class ProgramRecorder:
     @staticmethod
     def _program_reap(pid: int, *, kill: bool) -> str:
         with contextlib.suppress(OSError):
-            if kill:
-                os.kill(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
+            waited, status = os.waitpid(pid, os.WNOHANG)  # raises if it is no child of ours
+            if waited == 0:  # still running
+                if kill:
+                    os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
             code = os.waitstatus_to_exitcode(status)
             return f"exit code {code}" if code >= 0 else f"signal {-code}"
         return "exit status unknown"  # reaped by someone else (SIGCHLD ignored, os.wait())
