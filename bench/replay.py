@@ -251,8 +251,9 @@ def main() -> int:
             if isinstance(rows[0][k], float)
         }
         line = (
-            f"{name}: {rows[0]['params']:,} params, {rows[0]['nodes']} nodes; capture "
-            f"{med['capture_s']:.2f} s; {args.steps} steps: eager {med['eager_s']:.2f} s, "
+            f"{name}: {rows[0]['params']:,} params, {rows[0]['nodes']} nodes; export "
+            f"{med['capture_s']:.2f} s (off the training path: see --capture); "
+            f"{args.steps} steps: eager {med['eager_s']:.2f} s, "
             f"replay {med['replay_s']:.2f} s (x{med['ratio']:.2f})"
         )
         if full:
