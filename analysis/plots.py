@@ -19,7 +19,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from analysis.detectors._view import TraceView, nanmedian, pooled_norm
-from analysis.replay.report import _num as short_number  # the post's own number format
 from traces.model import Trace
 
 PAPER = "#e6edf3"  # the paper theme.css gave the plots, now drawn in
@@ -187,6 +186,16 @@ def _curve(figures: dict) -> tuple[np.ndarray, np.ndarray] | None:
         steps.append(float(step))
         values.append(float(value) if isinstance(value, int | float) else np.nan)
     return np.array(steps), np.array(values)
+
+
+def short_number(value) -> str:
+    """A figure as the post's verdict table writes it (analysis.replay.report; the engine's
+    modules may not import the replay, which needs torch)."""
+    if not isinstance(value, int | float) or not np.isfinite(value):
+        return "—"
+    if value == 0 or 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}"
+    return f"{value:.1e}"
 
 
 def verified_fix_svg(result: dict) -> str | None:
