@@ -19,7 +19,7 @@ def test_the_verified_fix_plot_shows_in_the_thread_and_on_the_trace_page(
 ):
     # The sandbox draws the plot for real; the replay's training is canned (tested elsewhere).
     monkeypatch.setattr("analysis.replay.verify.verify", _canned_replay)
-    _, question, trace, _ = _replayed_question()
+    _, question, trace, _ = _replayed_question(monkeypatch)
 
     page.goto(question.get_absolute_url())
     bot_post = page.locator(".post", has_text="Gradient Doctor · automated diagnosis")

@@ -10,7 +10,7 @@ from torch import nn
 import traces
 from hub.api.models import EVENT_DIAGNOSIS_REPLAYED, WebhookDelivery, WebhookEndpoint
 from hub.forum.models import Answer
-from hub.traces import services, tasks
+from hub.traces import queue, services, tasks
 from hub.traces.bot_post import REPLAY_PENDING, bot_post_body
 from hub.traces.diagnosis import diagnosis_plots_render, trace_diagnose
 from hub.traces.models import Diagnosis
@@ -40,8 +40,11 @@ def sigmoid_trace_bytes(tmp_path) -> bytes:
     return path.read_bytes()
 
 
-def _replayed_question():
-    """An asker's question with a diagnosed trace whose replay has run."""
+def _replayed_question(monkeypatch):
+    """An asker's question with a diagnosed trace whose replay has run here. Nothing is queued:
+    a worker left running by an earlier test must not run the pipeline on its own."""
+    for name in ("diagnose_trace_enqueue", "render_plots_enqueue", "replay_fixes_enqueue"):
+        monkeypatch.setattr(queue, name, lambda *args, **kwargs: None)
     asker = user_make(prefix="asker")
     question = question_make(author=asker)
     trace = services.trace_upload(
@@ -73,8 +76,8 @@ def test_the_post_says_fixes_are_being_verified_until_the_replay_lands():
 
 @pytest.mark.django_db
 @override_settings(TRACE_REPLAY_STEPS=STEPS)
-def test_a_trace_without_a_program_gets_a_reason_not_a_verified_fix():
-    _, question, _, diagnosis = _replayed_question()
+def test_a_trace_without_a_program_gets_a_reason_not_a_verified_fix(monkeypatch):
+    _, question, _, diagnosis = _replayed_question(monkeypatch)
     assert diagnosis.replay_done
     replay = diagnosis.replay["replay"]
     assert replay["reproduced"] is False and replay["fixes"] == []
@@ -164,7 +167,7 @@ def _canned_replay(trace, diagnosis=None, *, steps):
 def test_the_verified_fix_section_shows_its_before_after_plot(monkeypatch, client):
     # The sandbox is real (a forked child draws the plot); the replay's training is canned.
     monkeypatch.setattr("analysis.replay.verify.verify", _canned_replay)
-    asker, question, trace, diagnosis = _replayed_question()
+    asker, question, trace, diagnosis = _replayed_question(monkeypatch)
     assert "plots" not in diagnosis.replay
     assert "<svg" in diagnosis.plots["verified_fix"]
     url = f"/traces/{trace.pk}/plots/verified_fix.svg"
@@ -200,7 +203,7 @@ def test_a_replay_plot_that_cannot_be_drawn_leaves_the_verdicts(monkeypatch):
 
     monkeypatch.setattr("analysis.replay.verify.verify", _canned_replay)
     monkeypatch.setattr("analysis.plots.verified_fix_svg", broken)
-    _, question, _, diagnosis = _replayed_question()
+    _, question, _, diagnosis = _replayed_question(monkeypatch)
     assert diagnosis.replay["replay"]["fixes"][0]["verdict"] == "resolves"
     assert "verified_fix" not in diagnosis.plots
     body = Answer.objects.get(question=question, is_automated=True).body
