@@ -1,4 +1,6 @@
-"""SVG plots for a thread: gradient flow per layer and gradient norms over steps (log scales).
+"""SVG plots for a thread: gradient flow per layer and gradient norms over steps (log scales),
+and the replay's loss before and after the verified fix (``verified_fix_svg``, drawn from the
+result of ``analysis.replay.verify``).
 
 matplotlib's object API with the Agg canvas (no pyplot global state: safe in a Celery worker).
 Each plot brings its own light paper with dark ink, so its text reads the same on the dark
@@ -26,10 +28,15 @@ COLORS = ("#4c9be8", "#e8744c", "#5cc18a", "#c77ddb", "#e0b83a", "#5fc6c9")
 SIZE = (6.4, 3.2)  # inches at 100 dpi: 640 x 320 px
 TICK_CHARS = 30  # longer layer names would squeeze the plot under its rotated tick labels
 MAX_LAYERS = 30  # beyond this, layer labels are thinned (they would overlap at TICK_PT)
+SMALL_SIZE = (5.6, 2.8)  # the verified fix's plot: a small one under its section
+# The verified fix's plot, by name (a URL part like the others: /traces/<id>/plots/<name>.svg).
+VERIFIED_FIX_PLOT = "verified_fix"
+# A loss curve spanning more than this ratio (all positive) is drawn on a log scale.
+LOG_SCALE_SPAN = 100.0
 
 
-def _figure() -> tuple[Figure, object]:
-    fig = Figure(figsize=SIZE, dpi=100)
+def _figure(size: tuple[float, float] = SIZE) -> tuple[Figure, object]:
+    fig = Figure(figsize=size, dpi=100)
     FigureCanvasAgg(fig)
     fig.patch.set_facecolor(PAPER)
     ax = fig.add_subplot(1, 1, 1)
@@ -168,3 +175,70 @@ def render_svgs(trace: Trace, diagnosis=None) -> dict[str, str]:
     """The plots for a thread (name -> SVG). ``diagnosis`` is accepted for future per-finding
     plots; the two plots do not depend on it today."""
     return all_svgs(trace)
+
+
+def _curve(figures: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (steps, losses) of a replay's ``losses`` list ([step, loss] pairs), or None."""
+    points = figures.get("losses") if isinstance(figures, dict) else None
+    if not isinstance(points, list) or not points:
+        return None
+    steps, values = [], []
+    for point in points:
+        if not (isinstance(point, list | tuple) and len(point) == 2):
+            return None
+        step, value = point
+        if not isinstance(step, int | float) or isinstance(step, bool):
+            return None
+        steps.append(float(step))
+        values.append(float(value) if isinstance(value, int | float) else np.nan)
+    return np.array(steps), np.array(values)
+
+
+def short_number(value) -> str:
+    """A figure as the post's verdict table writes it (analysis.replay.report; the engine's
+    modules may not import the replay, which needs torch)."""
+    if not isinstance(value, int | float) or not np.isfinite(value):
+        return "—"
+    if value == 0 or 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}"
+    return f"{value:.1e}"
+
+
+def verified_fix_svg(result: dict) -> str | None:
+    """The replay's loss per step as recorded (no fix) and with the top verified fix, with the
+    finding's key figure before → after in the title; None when the top fix was not verified
+    by a replay that learned something (no fix, loop bugs checked from the recorded events,
+    a fix that did not help)."""
+    replay = result.get("replay", result) if isinstance(result, dict) else None
+    fixes = replay.get("fixes") if isinstance(replay, dict) else None
+    if not isinstance(fixes, list) or not fixes or not isinstance(fixes[0], dict):
+        return None
+    best = fixes[0]
+    if best.get("verdict") not in ("resolves", "partial"):
+        return None
+    before, after = _curve(best.get("before")), _curve(best.get("after"))
+    if before is None or after is None:
+        return None
+    fig, ax = _figure(SMALL_SIZE)
+    finite = np.concatenate([before[1], after[1]])
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    title = str(best.get("title", "the fix"))[:60]
+    ax.plot(*before, color=COLORS[1], linewidth=1.4, label="as recorded (no fix)")
+    ax.plot(*after, color=COLORS[2], linewidth=1.4, label=f"fixed: {title}")
+    if finite.min() > 0 and finite.max() / finite.min() > LOG_SCALE_SPAN:
+        ax.set_yscale("log")
+    ax.set_xlabel("replayed step")
+    ax.set_ylabel("loss")
+    heading = "Replay: loss before and after the verified fix"
+    figure = best["before"].get("figure")
+    if isinstance(figure, str) and figure:
+        key = (
+            f"{figure[:50]}: {short_number(best['before'].get('figure_value'))} → "
+            f"{short_number(best['after'].get('figure_value'))}"
+        )
+        heading += "\n" + key
+    ax.set_title(heading, fontsize=TICK_PT)
+    ax.legend(fontsize=TICK_PT - 1, frameon=False, labelcolor=INK)
+    return _svg(fig)

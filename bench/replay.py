@@ -1,6 +1,16 @@
 """Replay cost: capturing the program, replaying 200 steps, verifying every fix.
 
     python bench/replay.py [--steps 200]
+    python bench/replay.py --capture [--rounds 3] [--record-steps 5]
+
+``--capture`` times what the program capture adds to a recorded run of the bench GPT: each round
+runs the same recorded run (``--record-steps`` steps, after one warm-up step) in three fresh
+processes side by side: without the capture, with it in the training process (the export on
+the training path, as before), and with it in a forked child (the default). Figures: the wall
+time of the ``traces.record`` block minus that of the run without capture (on a busy machine
+mostly the neighbours), the training process's added CPU time, and the time the training
+process itself spends in the capture (the export or the fork, appending the chunks, waiting
+for the child at the end).
 
 Three models: the deep-sigmoid MLP (16 layers, width 32: the vanishing-gradient scenario), a
 small GPT (2 blocks, d_model 128, sequence 64, batch 8: ~0.5 M parameters, the issue's "model of
@@ -14,8 +24,10 @@ interpreter costs. One thread throughout, as in the worker.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +47,9 @@ from analysis.replay.program import load_program  # noqa: E402
 from analysis.replay.train import Setup, run  # noqa: E402
 from analysis.replay.verify import verify  # noqa: E402
 from bench.recorder_overhead import GPT  # noqa: E402
+from traces.recorder import program as recorder_program  # noqa: E402
+
+CAPTURE_MODES = ("off", "in-process", "child")
 
 
 def sigmoid_mlp():
@@ -108,12 +123,113 @@ def measure(name: str, make, *, steps: int, record_steps: int, full: bool) -> di
     return out
 
 
+def capture_run(mode: str, record_steps: int) -> dict:
+    """One recorded run of the bench GPT in this (fresh) process, with the capture ``mode``."""
+    recorder = recorder_program.ProgramRecorder
+    if mode == "off":
+        recorder._program_capture = _no_capture
+    recorder_program.PROGRAM_IN_CHILD = mode == "child"
+    # The training process's own time in the capture: the export or the fork, and appending
+    # the child's chunks (with the wait for it at the run's end).
+    on_path = [0.0]
+    for name in ("_program_capture", "_program_collect"):
+        setattr(recorder, name, _timed(getattr(recorder, name), on_path))
+    model, step = gpt(256, 4, 128, 16)
+    step()  # warm-up: allocator and kernels
+    path = Path(tempfile.mkdtemp()) / "capture.trace"
+    wall, cpu = time.perf_counter(), time.process_time()
+    with traces.record(path):
+        for _ in range(record_steps):
+            step()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    program = traces.load(path).program
+    spec = program.spec if program is not None else {}
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "on_path_s": on_path[0],
+        "status": spec.get("status", "none"),
+        "capture_s": spec.get("capture_seconds"),
+    }
+
+
+def _no_capture(self, optimizer) -> None:
+    self.program_done = True
+
+
+def _timed(method, total: list[float]):
+    def run(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            total[0] += time.perf_counter() - started
+
+    return run
+
+
+def capture_bench(rounds: int, record_steps: int) -> None:
+    """Each round: the three modes in fresh processes, one after the other (side by side)."""
+    rows: dict[str, list[dict]] = {mode: [] for mode in CAPTURE_MODES}
+    for r in range(rounds):
+        # The order turns each round, so a machine getting busier favours no mode.
+        for mode in CAPTURE_MODES[r % 3 :] + CAPTURE_MODES[: r % 3]:
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--capture-run",
+                    mode,
+                    "--record-steps",
+                    str(record_steps),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            rows[mode].append(json.loads(out.strip().splitlines()[-1]))
+        base = rows["off"][-1]["wall_s"]
+        print(
+            f"round {r + 1}: "
+            + ", ".join(
+                f"{mode} {rows[mode][-1]['wall_s']:.2f} s (+{rows[mode][-1]['wall_s'] - base:.2f})"
+                for mode in CAPTURE_MODES
+            ),
+            flush=True,
+        )
+    base = [row["wall_s"] for row in rows["off"]]
+    print(f"bench GPT, {record_steps} recorded steps, median of {rounds} rounds:")
+    for mode in CAPTURE_MODES:
+        added = [row["wall_s"] - b for row, b in zip(rows[mode], base, strict=True)]
+        cpu = [
+            row["cpu_s"] - off["cpu_s"] for row, off in zip(rows[mode], rows["off"], strict=True)
+        ]
+        capture = [row["capture_s"] for row in rows[mode] if row["capture_s"] is not None]
+        on_path = statistics.median(row["on_path_s"] for row in rows[mode])
+        print(
+            f"  {mode}: run {statistics.median(row['wall_s'] for row in rows[mode]):.2f} s, "
+            f"added wall {statistics.median(added):+.2f} s, added CPU of the training process "
+            f"{statistics.median(cpu):+.2f} s, capture on the training path {on_path:.2f} s"
+            + (f", export {statistics.median(capture):.2f} s" if capture else "")
+            + f" ({rows[mode][0]['status']})"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=1, help="repeat and report medians")
+    parser.add_argument("--capture", action="store_true", help="time the program capture only")
+    parser.add_argument("--record-steps", type=int, default=5)
+    parser.add_argument("--capture-run", choices=CAPTURE_MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.capture_run:
+        print(json.dumps(capture_run(args.capture_run, args.record_steps)))
+        return 0
+    if args.capture:
+        capture_bench(args.rounds, args.record_steps)
+        return 0
     # The bench GPT is over the worker's FLOPs cap: lift it here to time a plain replay.
     program_module.MAX_FLOPS_PER_STEP = 1e11
     cases = [
@@ -135,8 +251,9 @@ def main() -> int:
             if isinstance(rows[0][k], float)
         }
         line = (
-            f"{name}: {rows[0]['params']:,} params, {rows[0]['nodes']} nodes; capture "
-            f"{med['capture_s']:.2f} s; {args.steps} steps: eager {med['eager_s']:.2f} s, "
+            f"{name}: {rows[0]['params']:,} params, {rows[0]['nodes']} nodes; export "
+            f"{med['capture_s']:.2f} s (off the training path: see --capture); "
+            f"{args.steps} steps: eager {med['eager_s']:.2f} s, "
             f"replay {med['replay_s']:.2f} s (x{med['ratio']:.2f})"
         )
         if full:

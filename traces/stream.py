@@ -65,6 +65,11 @@ class TraceStream:
         self._write(encode_program(Program(spec, weights)))
         self._file.flush()
 
+    def write_chunks(self, data: bytes) -> None:
+        """Chunks encoded elsewhere (the program, from the recorder's export process)."""
+        self._write(data)
+        self._file.flush()
+
     def close(self, meta: dict) -> None:
         if self._file.closed:
             return

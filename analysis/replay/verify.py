@@ -45,6 +45,8 @@ PARTIAL_DECADES = 1.0
 LOSS_GAIN = 0.05
 # A replay's loss: the median of its last this many steps (one step is noisy).
 LOSS_TAIL = 10
+# The loss per step kept for the post's before/after plot: at most this many (step, loss) points.
+LOSS_CURVE_POINTS = 60
 
 
 def verify(trace: Trace, diagnosis: Diagnosis | None = None, *, steps: int = DEFAULT_STEPS) -> dict:
@@ -223,6 +225,15 @@ def _figures(code: str, judged: Diagnosis, replay: Replay, rows: int) -> dict:
         "loss_start": _plain(losses[0]) if losses else None,
         "loss_end": _plain(float(np.median(losses[-LOSS_TAIL:]))) if losses else None,
         "steps": len(losses),
+        # [step, loss] at evenly spaced steps, first and last included (None: not finite)
+        "losses": [
+            [i, _plain(losses[i])]
+            for i in np.unique(np.linspace(0, len(losses) - 1, LOSS_CURVE_POINTS).round())
+            .astype(int)
+            .tolist()
+        ]
+        if losses
+        else [],
     }
     return out
 

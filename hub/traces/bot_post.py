@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from analysis.plots import VERIFIED_FIX_PLOT
 from analysis.replay.report import render_markdown as replay_markdown
 from hub.accounts.services import bot_user_get
 from hub.forum.models import Answer
@@ -18,6 +19,8 @@ BOT_POST_REPORT_MAX_CHARS = 100_000
 PLOTS_PENDING = "*The plots are being drawn: they appear here in a few seconds.*"
 # Under "Verified fix" until the replay task has verified the fixes (traces.js swaps the post in).
 REPLAY_PENDING = "*Verifying fixes: the worker replays your model with each candidate fix…*"
+# Plots the replay task draws: shown in the "Verified fix" section, not under "Plots".
+REPLAY_PLOTS = (VERIFIED_FIX_PLOT,)
 # "Questions with the same diagnosis" (solved first) listed in a bot post.
 SIMILAR_QUESTIONS_LIMIT = 5
 # Findings of these severities are listed as the question's problems (an info note is not one).
@@ -29,6 +32,12 @@ _MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~")
 
 def _md_escape(text: str) -> str:
     return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in text.replace("\n", " "))
+
+
+def _plot_image(trace: Trace, name: str, label: str) -> str:
+    """A plot in a post: the image, linking to itself (opened full size)."""
+    url = f"/traces/{trace.pk}/plots/{name}.svg"
+    return f"[![{label}]({url})]({url})"
 
 
 def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
@@ -50,18 +59,19 @@ def bot_post_body(*, trace: Trace, diagnosis: Diagnosis) -> str:
     ]
     if not diagnosis.plots_done:
         parts += ["", "### Plots", "", PLOTS_PENDING]
-    elif diagnosis.plots:
+    elif set(diagnosis.plots) - set(REPLAY_PLOTS):
         parts += ["", "### Plots", ""]
-        for name in sorted(diagnosis.plots):
+        for name in sorted(set(diagnosis.plots) - set(REPLAY_PLOTS)):
             label = name.replace("_", " ").replace("-", " ")
-            url = f"/traces/{trace.pk}/plots/{name}.svg"
-            parts.append(f"[![{label}]({url})]({url})")
-            parts.append("")
+            parts += [_plot_image(trace, name, label), ""]
     codes = [f["code"] for f in diagnosis.findings if f["severity"] in PROBLEM_SEVERITIES]
     if codes and not diagnosis.replay_done:
         parts += ["", "### Verified fix", "", REPLAY_PENDING]
     elif codes and diagnosis.replay.get("replay"):
         parts += ["", replay_markdown(diagnosis.replay).rstrip()]
+        if (diagnosis.plots or {}).get(VERIFIED_FIX_PLOT):
+            label = "loss per step of the replay, as recorded and with the verified fix"
+            parts += ["", _plot_image(trace, VERIFIED_FIX_PLOT, label)]
     if codes:
         layers = [layer for f in diagnosis.findings for layer in f["evidence"].get("modules", [])]
         similar = questions_with_same_diagnosis(

@@ -18,7 +18,7 @@ from hub.accounts.services import bot_user_get
 from hub.forum.services import answer_edit, question_tags_add
 from hub.notifications.services import notify
 from hub.traces import queue
-from hub.traces.bot_post import bot_post_body, bot_post_write
+from hub.traces.bot_post import REPLAY_PLOTS, bot_post_body, bot_post_write
 from hub.traces.models import Diagnosis, Finding, Trace
 from hub.traces.sandbox import EngineFailure, EngineResult, engine_plots, engine_run
 from hub.traces.services import trace_fail, trace_state_set
@@ -150,7 +150,9 @@ def diagnosis_plots_render(*, diagnosis_id: int) -> Diagnosis | None:
         diagnosis = Diagnosis.objects.select_for_update().filter(pk=diagnosis_id).first()
         if diagnosis is None or diagnosis.plots_done:
             return diagnosis
-        diagnosis.plots = plots
+        # The replay's plot may have landed first: keep it.
+        replay_plots = {k: v for k, v in (diagnosis.plots or {}).items() if k in REPLAY_PLOTS}
+        diagnosis.plots = plots | replay_plots
         diagnosis.plots_done = True
         diagnosis.save(update_fields=["plots", "plots_done", "updated_at"])
         # Edited even without plots: the post's "being drawn" line must go either way.

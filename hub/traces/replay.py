@@ -1,5 +1,5 @@
 """Verified fixes: after the diagnosis post lands, replay the recorded model in the sandbox and
-add the "Verified fix" section to the same post (like the plots).
+add the "Verified fix" section, with its before/after plot, to the same post (like the plots).
 
 Idempotent like the plots: computed outside any transaction, saved under the diagnosis's row
 lock only if no other run saved it first; a replay that cannot be made is stored with its
@@ -49,13 +49,16 @@ def diagnosis_replay_run(*, diagnosis_id: int) -> Diagnosis | None:
         logger.warning("replay of diagnosis %s not made: %s", diagnosis_id, exc)
         why = f"replay unavailable: {str(exc).replace('The diagnosis', 'The replay')}"
         result = {"replay": {"reproduced": False, "why": why, "steps": steps, "fixes": []}}
+    plots = result.pop("plots", None) or {}
     with transaction.atomic():
         diagnosis = Diagnosis.objects.select_for_update().filter(pk=diagnosis_id).first()
         if diagnosis is None or diagnosis.replay_done:
             return diagnosis
         diagnosis.replay = result
         diagnosis.replay_done = True
-        diagnosis.save(update_fields=["replay", "replay_done", "updated_at"])
+        # The before/after plot joins the diagnosis's plots (served and listed like them).
+        diagnosis.plots = {**(diagnosis.plots or {}), **plots}
+        diagnosis.save(update_fields=["replay", "replay_done", "plots", "updated_at"])
         trace = Trace.objects.select_related("question", "owner").get(pk=diagnosis.trace_id)
         if diagnosis.answer_id is not None and trace.question_id is not None:
             answer_edit(

@@ -117,7 +117,19 @@ def _plots_job(trace, *, diagnosis_data: dict) -> dict:
 def _replay_job(trace, *, diagnosis_data: dict, steps: int) -> dict:
     from analysis.replay.verify import verify
 
-    return verify(trace, analysis.Diagnosis.from_dict(diagnosis_data), steps=steps)
+    result = verify(trace, analysis.Diagnosis.from_dict(diagnosis_data), steps=steps)
+    return result | {"plots": _replay_plots(result)}
+
+
+def _replay_plots(result: dict) -> dict[str, str]:
+    """The verified fix's before/after plot; a plot that cannot be drawn is left out, never
+    the replay's result."""
+    try:
+        svg = analysis.plots.verified_fix_svg(result)
+    except Exception:  # noqa: BLE001 - the verdicts stand without their plot
+        logger.exception("the verified fix's plot could not be drawn")
+        return {}
+    return {analysis.plots.VERIFIED_FIX_PLOT: svg} if svg else {}
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -250,8 +262,9 @@ def engine_replay(
     memory_bytes: int = DIAGNOSE_MEMORY_BYTES,
     timeout_seconds: float = REPLAY_TIMEOUT_SECONDS,
 ) -> dict:
-    """``{"replay": {...}}``: the recorded model replayed and the diagnosis's fixes verified
-    (analysis.replay.verify), in a capped child like the diagnosis."""
+    """``{"replay": {...}, "plots": {name: svg}}``: the recorded model replayed and the
+    diagnosis's fixes verified (analysis.replay.verify), with the verified fix's plot, in a
+    capped child like the diagnosis."""
     import analysis.replay.verify  # noqa: F401 - torch loads once in the worker, not per child
 
     data = _run_in_child(
@@ -263,4 +276,10 @@ def engine_replay(
     )
     if not isinstance(data.get("replay"), dict):
         raise EngineFailure("The replay returned nothing.")
+    plots = data.get("plots") if isinstance(data.get("plots"), dict) else {}
+    data["plots"] = {
+        str(name): str(svg)
+        for name, svg in plots.items()
+        if set(str(name)) <= PLOT_NAME_ALPHABET and svg
+    }
     return data

@@ -2,7 +2,12 @@
 statistics, taken once at the first step; a forward that cannot be exported is named as such
 and the rest of the trace is as before; version 1 files still load."""
 
+import os
 import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +200,188 @@ def test_a_malformed_program_chunk_is_refused_in_one_line(chunk, error):
     data = fmt.dumps(synthetic_trace()) + chunk
     with pytest.raises(fmt.TraceFormatError, match=error):
         fmt.loads(data)
+
+
+# ---------------------------------------------------------------- the export off the training path
+
+
+def _export_marking_its_process(original):
+    """export_program that also says which process ran it."""
+
+    def marked(*args, **kwargs):
+        spec, weights = original(*args, **kwargs)
+        spec["exported_by"] = os.getpid()
+        return spec, weights
+
+    return marked
+
+
+def _mlp_run(tmp_path, name="run.trace", steps=3):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.BatchNorm1d(8), nn.Linear(8, 3))
+    batch, target = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with traces.record(tmp_path / name):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(batch), target).backward()
+            optimizer.step()
+    return traces.load(tmp_path / name)
+
+
+def test_the_export_runs_in_a_forked_child_not_on_the_training_path(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        program_module, "export_program", _export_marking_its_process(program_module.export_program)
+    )
+    trace = _mlp_run(tmp_path)
+    assert trace.program.spec["status"] == "captured"
+    assert trace.program.spec["exported_by"] != os.getpid()
+    assert trace.num_rows == 3 and "recorder_error" not in trace.extra
+
+
+def test_the_program_is_the_same_from_the_child_as_from_the_training_process(tmp_path, monkeypatch):
+    child = _mlp_run(tmp_path, "child.trace")
+    monkeypatch.setattr(program_module, "PROGRAM_IN_CHILD", False)
+    inline = _mlp_run(tmp_path, "inline.trace")
+    for trace in (child, inline):
+        del trace.program.spec["capture_seconds"]
+    assert child.program.spec == inline.program.spec
+    assert set(child.program.weights) == set(inline.program.weights)
+    for name, value in inline.program.weights.items():
+        np.testing.assert_array_equal(child.program.weights[name], value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # A forked child cannot use CUDA: a process that initialised it exports in-process.
+        ("cuda", True),
+        # A large model would have its written pages copied while the child lives.
+        ("PROGRAM_CHILD_MAX_STATE_BYTES", 100),
+    ],
+)
+def test_with_cuda_or_a_large_model_the_export_stays_in_the_process(
+    tmp_path, monkeypatch, name, value
+):
+    if name == "cuda":
+        monkeypatch.setattr(torch.cuda, "is_initialized", lambda: value)
+    else:
+        monkeypatch.setattr(program_module, name, value)
+    monkeypatch.setattr(
+        program_module, "export_program", _export_marking_its_process(program_module.export_program)
+    )
+    trace = _mlp_run(tmp_path)
+    assert trace.program.spec["exported_by"] == os.getpid()
+
+
+def _export_in_a_child_only(body):
+    """An export_program that runs ``body`` in the capture process (an error in the parent)."""
+    parent = os.getpid()
+
+    def export(*args, **kwargs):
+        if os.getpid() == parent:
+            raise AssertionError("exported on the training path")
+        body()
+
+    return export
+
+
+def test_a_capture_process_that_dies_leaves_its_reason_and_a_complete_trace(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        program_module, "export_program", _export_in_a_child_only(lambda: os._exit(7))
+    )
+    trace = _mlp_run(tmp_path)
+    spec = trace.program.spec
+    assert spec["status"] == "unavailable"
+    assert spec["why"] == "the program capture process ended without a program (exit code 7)"
+    assert spec["optimizer"] == 0 and spec["loss"]["kind"] == "cross_entropy"
+    assert trace.num_rows == 3 and trace.run.ended.value == "completed"
+
+
+def test_a_capture_that_hangs_is_given_up_at_its_deadline(tmp_path, monkeypatch):
+    hangs = _export_in_a_child_only(lambda: time.sleep(600))
+    monkeypatch.setattr(program_module, "export_program", hangs)
+    monkeypatch.setattr(program_module, "PROGRAM_CHILD_SECONDS", 1)
+    trace = _mlp_run(tmp_path)
+    assert trace.program.spec["why"] == "the program capture did not finish within 1 s"
+    assert trace.num_rows == 3 and trace.run.ended.value == "completed"
+
+
+def test_the_program_lands_in_the_file_while_the_run_goes_on(tmp_path):
+    # Written at the first step after the child is done, not only at the end: a run killed
+    # later still has it.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    batch, target = torch.randn(16, 4), torch.randn(16, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "run.trace"
+    with traces.record(path) as recorder:
+        steps = 0
+        while steps < 2 or (recorder.program_child is not None and steps < 20_000):
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(batch), target).backward()
+            optimizer.step()
+            steps += 1
+            time.sleep(0.005)
+        assert recorder.program_child is None
+        assert b"prog" in path.read_bytes()
+    assert traces.load(path).program.spec["status"] == "captured"
+
+
+KILLED_RUN = """
+import os, sys, torch, traces
+from torch import nn
+from traces.recorder import program
+original = program.export_program
+def slow(*args, **kwargs):
+    import time; time.sleep(30)
+    return original(*args, **kwargs)
+program.export_program = slow
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+with traces.record(sys.argv[1]) as recorder:
+    for _ in range(3):
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(torch.randn(8, 4)), torch.randn(8, 1)).backward()
+        optimizer.step()
+    recorder.stream.flush(recorder.meta(traces.model.RunEnd.RUNNING))
+    os.kill(recorder.program_child.pid, 9)  # no orphan left behind by the test
+    os._exit(3)  # killed before the capture finished: no final META, no program
+"""
+
+
+def test_a_run_killed_before_the_capture_finished_leaves_a_valid_trace(tmp_path):
+    path = tmp_path / "killed.trace"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, str(path)], env=env, capture_output=True, timeout=120
+    )
+    assert done.returncode == 3, done.stderr.decode()[-2000:]
+    trace = traces.load(path)
+    assert trace.num_rows == 3 and trace.run.ended.value == "running"
+    assert trace.program is None
+
+
+class _Batches(torch.utils.data.Dataset):
+    def __len__(self):
+        return 64
+
+    def __getitem__(self, i):
+        generator = torch.Generator().manual_seed(i)
+        return torch.randn(4, generator=generator), torch.randn(1, generator=generator)
+
+
+def test_dataloader_workers_and_the_capture_process_do_not_disturb_each_other(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loader = torch.utils.data.DataLoader(_Batches(), batch_size=8, num_workers=2)
+    with traces.record(tmp_path / "run.trace"):
+        for _ in range(2):  # the second epoch forks new workers while the capture may run
+            for x, y in loader:
+                optimizer.zero_grad()
+                nn.functional.mse_loss(model(x), y).backward()
+                optimizer.step()
+    trace = traces.load(tmp_path / "run.trace")
+    assert trace.program.spec["status"] == "captured"
+    assert trace.num_rows == 16 and trace.run.ended.value == "completed"

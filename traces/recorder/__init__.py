@@ -53,7 +53,7 @@ from traces.recorder.constants import (  # noqa: F401 - importable from traces.r
 from traces.recorder.discovery import Discovery
 from traces.recorder.hooks import Hooks
 from traces.recorder.measurements import Measurements
-from traces.recorder.program import ProgramRecorder
+from traces.recorder.program import ProgramChild, ProgramRecorder
 from traces.recorder.state import (
     ManualSnapshot,
     ScaledLoss,
@@ -123,6 +123,7 @@ class Recorder(Hooks, Discovery, Measurements, RowWriter, ProgramRecorder):
         self.program_inputs: dict[int, tuple] = {}  # id(top-level module) -> (module, args)
         self.program_loss: dict | None = None
         self.exporting = False  # our own torch.export runs the forward: hooks stand aside
+        self.program_child: ProgramChild | None = None  # exporting it in a forked process
 
         self.buffers: dict[int, torch.Tensor] = {}  # small weights before the step
         self.sampler = Sampler()
@@ -141,6 +142,8 @@ class Recorder(Hooks, Discovery, Measurements, RowWriter, ProgramRecorder):
                     self._manual_boundary()
                 with contextlib.suppress(Exception):
                     self._walk_roots()
+                with contextlib.suppress(Exception):
+                    self._program_collect()  # waits for the export process, if still running
                 with contextlib.suppress(Exception):
                     self._program_never_taken()
                 self.finished = True

@@ -12,15 +12,24 @@ write as data) is recorded as ``{"status": "unavailable", "why": ...}``; the run
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import gc
+import itertools
 import math
 import operator
+import os
+import select
+import signal
+import struct
+import sys
 import time
 import warnings
 
 import numpy as np
 import torch
 
-from traces.model import PROGRAM_VERSION
+from traces.encoding import encode_program
+from traces.model import PROGRAM_VERSION, Program
 
 # Initial weights are stored whole up to this many bytes (float32); above, per-tensor mean/std
 # only (a replay then draws them from a normal with those moments). 64 MiB: the issue's default,
@@ -30,6 +39,17 @@ PROGRAM_WEIGHT_BYTES = 64 * 2**20
 PROGRAM_MAX_NODES = 20_000
 # How far back from the loss the autograd walk looks for a known loss node (loss = ce + 0.01*reg).
 LOSS_WALK_DEPTH = 4
+# torch.export's first call in a process costs seconds (it imports its tracing machinery and
+# warms up fake tensors): on the CPU it runs in a forked child while the run goes on
+# (ProgramRecorder). False: always in-process.
+PROGRAM_IN_CHILD = True
+# The child's own deadline (SIGALRM ends it), which is also how long the end of a run waits for
+# it at most: a child that hangs (a lock another thread held at the fork) costs no more.
+PROGRAM_CHILD_SECONDS = 60
+# Above this many bytes of parameters and buffers the export stays in-process: while the child
+# lives, every page of weights and gradients the run writes is copied (up to about twice this).
+PROGRAM_CHILD_MAX_STATE_BYTES = 256 * 2**20
+_LENGTH = struct.Struct("<Q")  # the child's message: its length, then the encoded chunks
 
 # autograd node class name -> loss name
 _LOSS_NODES = {
@@ -285,10 +305,48 @@ def unavailable(why: str) -> dict:
     return {"version": PROGRAM_VERSION, "status": "unavailable", "why": why[:500]}
 
 
+@dataclasses.dataclass
+class ProgramChild:
+    """The forked process that exports the program while the run goes on."""
+
+    pid: int
+    fd: int  # read end of the pipe the child writes the encoded chunks to
+    deadline: float  # time.monotonic() by which the child has ended (its SIGALRM)
+    optimizer: int
+
+
+def _fork_safe(module: torch.nn.Module, args: tuple) -> bool:
+    """A forked child can export this module: Linux (fork is unsafe with macOS frameworks), no
+    CUDA in the process (a forked child cannot use it), every tensor on the CPU, and a model
+    small enough that the pages the run writes while the child lives (copied on write: the
+    weights and gradients) cost little memory."""
+    if not PROGRAM_IN_CHILD or not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return False
+    if torch.cuda.is_initialized():
+        return False
+    state = list(itertools.chain(module.parameters(), module.buffers()))
+    if sum(t.numel() * t.element_size() for t in state) > PROGRAM_CHILD_MAX_STATE_BYTES:
+        return False
+    tensors = itertools.chain(state, args)
+    return all(isinstance(t, torch.Tensor) and t.device.type == "cpu" for t in tensors)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 class ProgramRecorder:
     """The part of ``Recorder`` that takes the program once: the batch each top-level module
     last saw (until the first step), the loss at the first backward, the export at the first
-    optimizer step (before the weights change)."""
+    optimizer step (before the weights change).
+
+    On the CPU the export runs in a forked child, so training does not wait for it: the child
+    sees the weights and the batch as they were at the fork (copy-on-write) and writes the
+    encoded chunks to a pipe; the recorder appends them to the trace at the first step after
+    the child is done, or at the end of the run (waiting for it). Until then the file is a
+    valid trace without a program, so a run that crashes or is killed leaves a readable file."""
 
     def _program_forward(self, module: torch.nn.Module, args: tuple) -> None:
         if self.program_done or not torch.is_grad_enabled():
@@ -316,19 +374,27 @@ class ProgramRecorder:
         self.stream.write_program(spec, {})
 
     def _program_capture(self, optimizer: torch.optim.Optimizer) -> None:
-        """Export the module the stepping optimizer trains most of; write the chunks."""
+        """Export the module the stepping optimizer trains most of: in a forked child when
+        that is safe (the chunks follow later), else here; a failure is a reason in the
+        chunk, never an error of the run."""
         if self.program_done:
             return
         self.program_done = True
         try:
             self._sync()
-            self._program_export(optimizer)
+            chosen = self._program_module(optimizer)
+            opt = self._optimizer_id(optimizer)
+            if chosen is not None and _fork_safe(*chosen) and self._program_fork(chosen, opt):
+                return
+            spec, weights = self._program_make(chosen, opt)
+            self.stream.write_program(spec, weights)
         except Exception as exc:  # noqa: BLE001 - a bug of ours must not stop the recording
             self.stream.write_program(
                 unavailable(f"capture failed ({type(exc).__name__}: {exc})"), {}
             )
 
-    def _program_export(self, optimizer: torch.optim.Optimizer) -> None:
+    def _program_module(self, optimizer: torch.optim.Optimizer) -> tuple | None:
+        """(module, args) of the top-level module this optimizer trains most parameters of."""
         candidates, self.program_inputs = self.program_inputs, {}
         trained = {id(p) for group in optimizer.param_groups for p in group["params"]}
         best, best_count = None, 0
@@ -336,15 +402,21 @@ class ProgramRecorder:
             count = sum(id(p) in trained for p in module.parameters())
             if count > best_count:
                 best, best_count = (module, args), count
-        opt = self._optimizer_id(optimizer)
+        return best
+
+    def _program_make(self, chosen: tuple | None, opt: int) -> tuple[dict, dict]:
+        """The program's spec and initial weights (in the child or in the training process)."""
         weights: dict = {}
-        if best is None:
+        if chosen is None:
             spec = unavailable("no forward pass of a module that this optimizer trains was seen")
         else:
             self.exporting = True
             try:
                 spec, weights = export_program(
-                    best[0], best[1], module_index=self.module_index, param_index=self.param_index
+                    chosen[0],
+                    chosen[1],
+                    module_index=self.module_index,
+                    param_index=self.param_index,
                 )
             except ProgramUnavailable as exc:
                 spec = unavailable(str(exc))
@@ -352,4 +424,106 @@ class ProgramRecorder:
                 self.exporting = False
         spec["optimizer"] = opt
         spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
-        self.stream.write_program(spec, weights)
+        return spec, weights
+
+    # ---------------------------------------------------------------- the forked child
+
+    def _program_fork(self, chosen: tuple, opt: int) -> bool:
+        """Start the child that exports ``chosen``; False when fork itself fails."""
+        read_fd, write_fd = os.pipe()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # 3.12: fork with threads
+                pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            return False
+        if pid == 0:
+            os.close(read_fd)
+            self._program_child_main(write_fd, chosen, opt)  # never returns
+        os.close(write_fd)
+        deadline = time.monotonic() + PROGRAM_CHILD_SECONDS
+        self.program_child = ProgramChild(pid=pid, fd=read_fd, deadline=deadline, optimizer=opt)
+        return True
+
+    def _program_child_main(self, fd: int, chosen: tuple, opt: int) -> None:
+        """In the child: export, write ``length + chunks`` to ``fd``, exit without cleanup (the
+        parent's buffers, atexit handlers and files are the parent's)."""
+        code = 1
+        try:
+            # The objects inherited from the run leave the collector's view: a full collection
+            # would touch (and so copy) every page of the run's heap.
+            gc.freeze()
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the run, not this
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+                signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # the parent is gone: end
+            signal.alarm(PROGRAM_CHILD_SECONDS)  # a hang (a lock held at the fork) ends here
+            # One core at the run's own priority: a lower one (nice 10) let the child starve on a
+            # busy machine, and a short run then waited for it at its end (bench/replay.py).
+            torch.set_num_threads(1)
+            try:
+                spec, weights = self._program_make(chosen, opt)
+            except Exception as exc:  # noqa: BLE001 - said in the chunk, as in the parent
+                spec, weights = unavailable(f"capture failed ({type(exc).__name__}: {exc})"), {}
+                spec["optimizer"] = opt
+                spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+            data = encode_program(Program(spec, weights))
+            _write_all(fd, _LENGTH.pack(len(data)) + data)
+            code = 0
+        finally:
+            os._exit(code)
+
+    def _program_poll(self) -> None:
+        """Once a step: append the child's chunks as soon as it has written them."""
+        child = self.program_child
+        if child is not None and select.select([child.fd], [], [], 0)[0]:
+            self._program_collect()
+
+    def _program_collect(self) -> None:
+        """Read the child's chunks (waiting for it until its deadline), append them to the
+        trace, reap it; a child that ended without them is a reason in the chunk."""
+        child, self.program_child = self.program_child, None
+        if child is None:
+            return
+        data = bytearray()
+        done = False
+        try:
+            while (remaining := child.deadline - time.monotonic()) > 0:
+                if not select.select([child.fd], [], [], remaining)[0]:
+                    continue
+                chunk = os.read(child.fd, 1 << 20)
+                if not chunk:
+                    done = True
+                    break
+                data += chunk
+        except KeyboardInterrupt:  # a second Ctrl-C while the run's end waits: stop waiting
+            pass
+        finally:
+            os.close(child.fd)
+            status = self._program_reap(child.pid, kill=not done)
+        if len(data) >= _LENGTH.size and _LENGTH.unpack_from(data)[0] == len(data) - _LENGTH.size:
+            self.stream.write_chunks(bytes(data[_LENGTH.size :]))
+            return
+        if not done:
+            why = f"the program capture did not finish within {PROGRAM_CHILD_SECONDS} s"
+        else:
+            why = f"the program capture process ended without a program ({status})"
+        spec = unavailable(why)
+        spec["optimizer"] = child.optimizer
+        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+        self.stream.write_program(spec, {})
+
+    @staticmethod
+    def _program_reap(pid: int, *, kill: bool) -> str:
+        with contextlib.suppress(OSError):
+            waited, status = os.waitpid(pid, os.WNOHANG)  # raises if it is no child of ours
+            if waited == 0:  # still running
+                if kill:
+                    os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            return f"exit code {code}" if code >= 0 else f"signal {-code}"
+        return "exit status unknown"  # reaped by someone else (SIGCHLD ignored, os.wait())

@@ -139,6 +139,8 @@ class RowWriter:
         )
 
     def _maybe_flush(self) -> None:
+        if self.program_child is not None:
+            self._program_poll()
         if self.stream.due():
             self.stream.flush(self.meta(RunEnd.RUNNING))
 
