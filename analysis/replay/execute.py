@@ -24,6 +24,9 @@ SATURATION_MARGIN = 1e-2
 SATURATING = {"sigmoid": (0.0, 1.0), "hardsigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 SATURATING["hardtanh"] = (-1.0, 1.0)
 
+# A bag-of-tokens teacher reads at most this many token ids (larger ids share buckets).
+MAX_BAG_TOKENS = 4096
+
 LOSSES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_with_logits")
 
 
@@ -119,6 +122,8 @@ class Batches:
         self.target = (program.loss or {}).get("target") or None
         self.kind = (program.loss or {}).get("kind", "unknown")
         self.teacher: torch.Tensor | None = None
+        self.center: torch.Tensor | None = None
+        self.scale: torch.Tensor | None = None
 
     def next(self, output_shape: tuple[int, ...]) -> tuple[list, torch.Tensor | None]:
         inputs = [self._input(summary) for summary in self.users]
@@ -143,12 +148,30 @@ class Batches:
         return x.to(getattr(torch, dtype))
 
     def _features(self, x: torch.Tensor, rows: int) -> torch.Tensor:
-        """The teacher's view of the inputs: [rows, features], standardised."""
-        x = x.float()
+        """The teacher's view of the inputs: [rows, features], standardised. A task the model's
+        architecture can learn: a convolutional net (images, [N, C, H, W]) pools over positions,
+        so its teacher reads each channel's mean and spread, not single pixels; a model of token
+        sequences ([N, T] integers) embeds tokens, so its teacher reads the bag of tokens, not
+        their ids as numbers."""
         if x.numel() % rows:
             return torch.randn(rows, 1, generator=self.generator)
-        flat = x.reshape(rows, -1)
-        return (flat - flat.mean()) / (flat.std() + 1e-6)
+        if x.is_floating_point() and x.dim() >= 4 and x.shape[0] == rows:
+            spatial = x.float().flatten(2)
+            flat = torch.cat([spatial.mean(2), spatial.std(2)], dim=1)
+        elif not x.is_floating_point() and x.dim() == 2 and x.shape[0] == rows:
+            top = self.users[0].get("max") if self.users else None
+            vocab = min((int(top) if isinstance(top, int) else int(x.max())) + 1, MAX_BAG_TOKENS)
+            counts = torch.zeros(rows, vocab)
+            counts.scatter_add_(1, x.long().clamp(min=0) % vocab, torch.ones(x.shape))
+            flat = counts / x.shape[1]
+        else:
+            flat = x.float().reshape(rows, -1)
+        if self.center is None or self.center.shape[-1] != flat.shape[1]:
+            # Each feature centred and scaled as on the first batch: one fixed task, classes
+            # about balanced.
+            std = flat.std(0) if flat.shape[0] > 1 else torch.ones(flat.shape[1])
+            self.center, self.scale = flat.mean(0), torch.where(std > 1e-6, std, 1.0)
+        return (flat - self.center) / self.scale
 
     def _project(self, features: torch.Tensor, width: int) -> torch.Tensor:
         if self.teacher is None or self.teacher.shape != (features.shape[1], width):

@@ -133,7 +133,9 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
             if not np.isfinite(fresh).all():
                 arrays["grad_nonfinite"][step] = _nonfinite([t.grad for t in tensors])
             taken = [
-                (m, index, act) for m, (index, act) in enumerate(module_rows) if index in modules
+                (m, index, act)
+                for m, (index, act, leaf) in enumerate(module_rows)
+                if leaf and index in modules
             ]
             if taken:
                 stats = torch.stack([activation_stats(modules[i], act) for _, i, act in taken])
@@ -234,16 +236,27 @@ def _plain_number(value) -> bool:
     return isinstance(value, list) and len(value) <= 4 and all(_plain_number(v) for v in value)
 
 
-def _modules(trace: Trace, program: Program) -> list[tuple[int, str | None]]:
-    """The trace's leaf modules the program's nodes belong to, in forward order."""
+def _modules(trace: Trace, program: Program) -> list[tuple[int, str | None, bool]]:
+    """(index, activation, leaf) of the trace's modules the program's nodes belong to and of
+    their ancestors: the engine finds a layer's top-level model (which layer is the output one)
+    through the containers, and the recorder measures activations on the leaves only."""
     used = {n.module for n in program.nodes if 0 <= n.module < len(trace.modules)}
     paths = [m.path for m in trace.modules]
-    out = []
-    for index in sorted(used):
+    by_path = {path: i for i, path in enumerate(paths)}
+    keep = set(used)
+    for index in used:
         path = paths[index]
-        leaf = not any(p != path and p.startswith(path + ".") for p in paths) if path else False
-        if leaf:
-            out.append((index, trace.modules[index].activation))
+        while path:
+            path = path.rpartition(".")[0]
+            if path in by_path:
+                keep.add(by_path[path])
+    out = []
+    for index in sorted(keep):
+        path = paths[index]
+        leaf = index in used and not any(
+            p != path and (not path or p.startswith(path + ".")) for p in paths
+        )
+        out.append((index, trace.modules[index].activation, leaf))
     return out
 
 
@@ -283,11 +296,11 @@ def _trace(trace, program, params, info, groups, module_rows, arrays) -> Trace:
         ModuleInfo(
             path=trace.modules[index].path,
             type=trace.modules[index].type,
-            order=k,
+            order=trace.modules[index].order,  # the recorded forward order
             activation=activation,
             grad_step=0,
         )
-        for k, (index, activation) in enumerate(module_rows)
+        for index, activation, _ in module_rows
     )
     kinds = [EventKind.CLEAR, EventKind.FORWARD, EventKind.BACKWARD, EventKind.STEP]
     events = Events(

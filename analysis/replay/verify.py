@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -99,7 +100,10 @@ def _replay_findings(trace: Trace, findings: list[dict], steps: int) -> dict:
         judged_prefix = diagnose(prefix(baseline.trace, window))
         reproduced, missed = [], []
         for finding in findings:
-            match = _reproduces(finding, judged_prefix) or _reproduces(finding, judged_full)
+            match = any(
+                _reproduces(finding, judged, trace, baseline.trace, window)
+                for judged in (judged_prefix, judged_full)
+            )
             (reproduced if match else missed).append(finding)
         if not reproduced:
             codes = ", ".join(f["code"] for f in findings)
@@ -188,14 +192,69 @@ def _rank(fix: dict, cleared: dict[str, int]) -> tuple:
     )
 
 
-def _reproduces(finding: dict, judged: Diagnosis) -> bool:
-    match = _find(finding["code"], judged)
+def _reproduces(
+    finding: dict, judged: Diagnosis, recorded: Trace, replayed: Trace, window: int
+) -> bool:
+    """The replay has the same finding, its key figure within a decade of the recorded one.
+
+    The engine's figure when both runs were judged by the same statistic. When another of the
+    detector's rules fired on the replay (its run took a different course to the same problem:
+    "from the onset on" instead of "over the first half"), the two statistics do not compare;
+    then the figure measured the same way on every row of both runs does: the replay's median
+    within a decade of the range of values the recorded run went through (a figure that drifted
+    seven decades over the recorded run is not one number)."""
+    code = finding["code"]
+    match = _find(code, judged)
     if match is None:
         return False
-    recorded, replayed = finding["evidence"].get("value"), match.evidence.value
-    if not (_finite(recorded) and _finite(replayed)) or recorded <= 0 or replayed <= 0:
+    if code == "non_finite":
+        return True  # how many rows follow a divergence is not a property of the problem
+    recorded_value, replayed_value = finding["evidence"].get("value"), match.evidence.value
+    if not (_finite(recorded_value) and _finite(replayed_value)):
         return True  # no figure to compare: the same finding is enough
-    return abs(math.log10(replayed / recorded)) <= REPRODUCE_DECADES
+    if recorded_value <= 0 or replayed_value <= 0:
+        return True
+    if finding["evidence"].get("statistic") == match.evidence.statistic:
+        return abs(math.log10(replayed_value / recorded_value)) <= REPRODUCE_DECADES
+    before = figure_series(code, recorded, recorded.num_rows)
+    after = figure_series(code, replayed, window)
+    before, after = before[before > 0], after[after > 0]
+    if not (before.size and after.size):
+        return False
+    low, high = float(before.min()), float(before.max())
+    value = float(np.median(after))
+    return low / 10**REPRODUCE_DECADES <= value <= high * 10**REPRODUCE_DECADES
+
+
+def figure_series(code: str, trace: Trace, rows: int) -> np.ndarray:
+    """A finding's figure on each of the first ``rows`` rows (finite values only)."""
+    steps = trace.steps
+    out = np.full(0, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if code in ("vanishing_gradients", "exploding_gradients"):
+            weights = [i for i, p in enumerate(trace.params) if len(p.shape) >= 2]
+            if len(weights) >= 2:
+                norms = steps.fresh_grad_norm[:rows]
+                out = norms[:, weights[0]] / norms[:, weights[-1]]
+        elif code in ("lr_too_high", "lr_too_low"):
+            ratio = steps.update_norm[:rows] / steps.weight_norm[:rows]
+            if ratio.size and np.isfinite(ratio).any():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    out = np.nanmedian(ratio, axis=1)
+        elif code in ("dead_relu", "saturated_activations"):
+            column = steps.act_dead_frac if code == "dead_relu" else steps.act_sat_frac
+            names = ("relu",) if code == "dead_relu" else _SATURATING
+            modules = [j for j, m in enumerate(trace.modules) if m.activation in names]
+            if modules:
+                shares = column[:rows][:, modules].astype(np.float64)
+                shares = np.where(np.isfinite(shares), shares, -np.inf).max(axis=1)
+                out = np.where(np.isfinite(shares), shares, np.nan)
+    out = np.asarray(out, dtype=np.float64)
+    return out[np.isfinite(out)]
+
+
+_SATURATING = ("sigmoid", "tanh", "hardsigmoid", "hardtanh")
 
 
 def _find(code: str, judged: Diagnosis):
