@@ -246,24 +246,68 @@ def loss_of(kind: str, options: dict, output: torch.Tensor, target: torch.Tensor
     return F.binary_cross_entropy_with_logits(output, target)
 
 
-def activation_stats(value, activation: str | None):
-    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] as a tensor of 5,
-    measured as the recorder measures them (on a slice of the batch; units: channels of
-    images, else the last dim)."""
-    x = value.detach().float()
+def activation_slice(value: torch.Tensor) -> torch.Tensor:
+    """The slice of a module's output the recorder measures, as [rows, units] float32: the
+    batch's first samples; units are the channels of images, else the last dim."""
+    x = value.detach()
     shape = x.shape
-    units = (shape[1] if len(shape) >= 4 else shape[-1]) if len(shape) >= 2 else 1
+    units = max((shape[1] if len(shape) >= 4 else shape[-1]) if len(shape) >= 2 else 1, 1)
     if len(shape) >= 4:
-        x = x.movedim(1, -1)
-    x = x.reshape(-1, max(units, 1))
-    x = x[: max(1, ACT_SAMPLE_ELEMENTS // max(units, 1))]
-    nan = torch.tensor(math.nan)
-    if x.numel() == 0:
-        return nan.repeat(5)
-    dead = (x.abs().amax(dim=0) == 0).float().mean() if x.shape[0] > 1 else nan
+        # Whole samples first: moving the channels last copies only what is measured.
+        per_sample = max(x.numel() // max(shape[0], 1), 1)
+        x = x[: max(1, -(-ACT_SAMPLE_ELEMENTS // per_sample))].movedim(1, -1)
+    x = x.reshape(-1, units)[: max(1, ACT_SAMPLE_ELEMENTS // units)]
+    return x if x.dtype == torch.float32 else x.float()
+
+
+def activation_sums(slices: list[torch.Tensor], activation: str | None) -> torch.Tensor:
+    """Raw sums over same-shaped slices (``activation_slice``) of modules with the same
+    activation, all at once: [k, 5] of sum, sum of squares, nonzero count, live units,
+    saturated count. The replay takes these on every module at every step; one op per sum for
+    all of a model's like layers costs less than its forward and backward, ten per layer did
+    not. ``activation_row`` turns a row into statistics."""
+    x = torch.stack(slices)  # [k, rows, units]
+    k = x.shape[0]
+    flat = x.reshape(k, -1)
+    if flat.shape[1] == 0:
+        return torch.full((k, 5), math.nan)
     bounds = SATURATING.get(activation or "")
-    saturated = nan
+    saturated = torch.full((k,), math.nan)
     if bounds is not None:
         middle, reach = sum(bounds) / 2, (bounds[1] - bounds[0]) / 2 - SATURATION_MARGIN
-        saturated = ((x - middle).abs() >= reach).float().mean()
-    return torch.stack([x.mean(), x.std(unbiased=False), (x == 0).float().mean(), dead, saturated])
+        saturated = torch.count_nonzero((flat - middle).abs_() >= reach, dim=1).float()
+    return torch.stack(
+        [
+            flat.sum(1),
+            (flat * flat).sum(1),
+            torch.count_nonzero(flat, dim=1).float(),
+            torch.count_nonzero(x.abs().amax(dim=1), dim=1).float(),
+            saturated,
+        ],
+        dim=1,
+    )
+
+
+def activation_row(sums: list[float], sizes: tuple[int, int, int]) -> list[float]:
+    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] from a row of
+    ``activation_sums`` (host values) and the slice's (elements, units, rows)."""
+    total, squares, nonzero, alive, saturated = sums
+    n, units, rows = sizes
+    if n == 0:
+        return [math.nan] * 5
+    mean = total / n
+    std = math.sqrt(max(squares / n - mean * mean, 0.0)) if math.isfinite(squares) else math.inf
+    return [
+        mean,
+        std,
+        (n - nonzero) / n,
+        (units - alive) / units if rows > 1 else math.nan,
+        saturated / n,
+    ]
+
+
+def activation_stats(value, activation: str | None) -> list[float]:
+    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] of one output."""
+    x = activation_slice(value)
+    sums = activation_sums([x], activation)[0].tolist()
+    return activation_row(sums, (x.numel(), x.shape[1], x.shape[0]))

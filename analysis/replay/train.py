@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.replay.execute import Batches, activation_stats, forward, loss_of, user_output
+from analysis.replay.execute import (
+    Batches,
+    activation_row,
+    activation_slice,
+    activation_sums,
+    forward,
+    loss_of,
+    user_output,
+)
 from analysis.replay.program import Program, ProgramError
 from traces.model import (
     FORMAT_VERSION,
@@ -129,7 +137,7 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
             arrays["grad_norm"][step] = _norms(tensors) if setup.clip is not None else fresh
             arrays["fresh_grad_norm"][step] = fresh
             arrays["weight_norm"][step] = torch.stack([b.norm() for b in before]).tolist()
-            arrays["grad_dead_in_frac"][step] = [_dead_columns(t.grad) for t in tensors]
+            arrays["grad_dead_in_frac"][step] = _dead_columns(tensors)
             if not np.isfinite(fresh).all():
                 arrays["grad_nonfinite"][step] = _nonfinite([t.grad for t in tensors])
             taken = [
@@ -138,10 +146,7 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
                 if leaf and index in modules
             ]
             if taken:
-                stats = torch.stack([activation_stats(modules[i], act) for _, i, act in taken])
-                for (m, _, _), row in zip(taken, stats.tolist(), strict=True):
-                    for key, value in zip(_ACT_KEYS, row, strict=True):
-                        arrays[key][step, m] = value
+                _activation_rows(arrays, step, [(m, modules[i], act) for m, i, act in taken])
         optimizer.step()
         with torch.no_grad():
             arrays["update_norm"][step] = torch.stack(
@@ -158,6 +163,26 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
             break
     replay = _trace(trace, program, params, info, groups, module_rows, arrays)
     return Replay(replay, losses)
+
+
+def _activation_rows(arrays: dict, step: int, taken: list) -> None:
+    """The activation statistics of every measured module at this step: like layers (same
+    slice shape, same activation) reduced together, one transfer."""
+    import torch
+
+    groups: dict = {}
+    for m, value, activation in taken:
+        x = activation_slice(value)
+        groups.setdefault((tuple(x.shape), activation), []).append((m, x))
+    order, sums = [], []
+    for (_, activation), members in groups.items():
+        order += [(m, x) for m, x in members]
+        sums.append(activation_sums([x for _, x in members], activation))
+    host = torch.cat(sums).tolist()
+    for (m, x), raw in zip(order, host, strict=True):
+        row = activation_row(raw, (x.numel(), x.shape[1], x.shape[0]))
+        for key, value in zip(_ACT_KEYS, row, strict=True):
+            arrays[key][step, m] = value
 
 
 _ACT_KEYS = ("act_mean", "act_std", "act_zero_frac", "act_dead_frac", "act_sat_frac")
@@ -188,10 +213,20 @@ def _nonfinite(tensors: list) -> list[int]:
     return [0 if t is None else int((~torch.isfinite(t)).sum()) for t in tensors]
 
 
-def _dead_columns(grad) -> float:
-    if grad is None or grad.dim() != 2:
-        return math.nan
-    return float((grad.abs().amax(dim=0) == 0).float().mean())
+def _dead_columns(tensors: list) -> np.ndarray:
+    """Share of all-zero input columns of each matrix's gradient, in one transfer (NaN for
+    other tensors)."""
+    import torch
+
+    out = np.full(len(tensors), np.nan, np.float32)
+    matrices = [i for i, t in enumerate(tensors) if t.grad is not None and t.grad.dim() == 2]
+    if matrices:
+        shares = [
+            1 - torch.count_nonzero(tensors[i].grad.abs().amax(dim=0)) / tensors[i].grad.shape[1]
+            for i in matrices
+        ]
+        out[matrices] = torch.stack(shares).numpy()
+    return out
 
 
 def _schedule(trace: Trace, opt: int, groups: list[int]) -> list[list[float]]:

@@ -2,12 +2,15 @@
 as it saw the user's (its containers, its hidden and output layers), the synthetic batches must
 pose a task the model can learn, and the verdicts and ranking must say what a fix really did."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from torch import nn
 
 import traces
 from analysis import diagnose
+from analysis.replay.execute import Batches
 from analysis.replay.program import load_program
 from analysis.replay.train import Setup, run
 from analysis.replay.verify import verify
@@ -39,9 +42,9 @@ def saturated_trace(tmp_path_factory):
         return x_all[idx], y_all[idx]
 
     path = tmp_path_factory.mktemp("fidelity") / "saturated.trace"
-    trace = _record(path, model, batch, nn.BCEWithLogitsLoss(), steps=40, lr=1e-3,
-                    optimizer=torch.optim.Adam)
-    return trace
+    # A functional loss: the model is the run's only module, its path "" as in a script.
+    loss = nn.functional.binary_cross_entropy_with_logits
+    return _record(path, model, batch, loss, steps=40, lr=1e-3, optimizer=torch.optim.Adam)
 
 
 def test_the_replay_keeps_the_models_containers(saturated_trace):
@@ -49,8 +52,8 @@ def test_the_replay_keeps_the_models_containers(saturated_trace):
     a replay that dropped the container made every layer its own model."""
     program = load_program(saturated_trace.program.spec, saturated_trace.program.weights)
     replay = run(saturated_trace, Setup(program), steps=5).trace
-    paths = [m.path for m in replay.modules]
-    assert "" in paths and {"0", "1", "2", "3", "4"} <= set(paths)
+    paths = {m.path for m in replay.modules}
+    assert paths == {"", "0", "1", "2", "3", "4"}
     recorded = {m.path: m.order for m in saturated_trace.modules}
     assert all(m.order == recorded[m.path] for m in replay.modules)
 
@@ -60,3 +63,37 @@ def test_a_saturated_hidden_sigmoid_is_reproduced(saturated_trace):
     replay = verify(saturated_trace, steps=40)["replay"]
     assert replay["reproduced"] is True, replay["why"]
     assert "saturated_activations" in replay["why"].split(";")[0]
+
+
+def _batches(summary: dict, target: dict, kind: str = "cross_entropy") -> Batches:
+    program = SimpleNamespace(
+        inputs=[SimpleNamespace(kind="user_input", summary=summary)],
+        loss={"kind": kind, "target": target},
+    )
+    return Batches(program, seed=0)
+
+
+def test_an_image_models_synthetic_labels_do_not_depend_on_where_things_are():
+    """A convolutional net pools over positions: a teacher reading single pixels poses a task
+    it cannot learn (the loss stayed at ln 2 for every fix). Shifted images keep their label."""
+    batches = _batches(
+        {"shape": [64, 3, 8, 8], "dtype": "float32", "mean": 0.0, "std": 1.0},
+        {"shape": [64], "dtype": "int64", "min": 0, "max": 1},
+    )
+    x = batches.inputs()[0]
+    labels = batches._target(x, (64, 2))
+    shifted = batches._target(torch.roll(x, shifts=(3, 5), dims=(2, 3)), (64, 2))
+    assert torch.equal(labels, shifted)
+    assert 0.2 < labels.float().mean() < 0.8  # both classes
+
+
+def test_a_token_models_synthetic_labels_read_the_tokens_not_their_ids_as_numbers():
+    batches = _batches(
+        {"shape": [32, 12], "dtype": "int64", "min": 0, "max": 39},
+        {"shape": [32], "dtype": "int64", "min": 0, "max": 1},
+    )
+    x = batches.inputs()[0]
+    labels = batches._target(x, (32, 2))
+    shuffled = batches._target(x[:, torch.randperm(12)], (32, 2))
+    assert torch.equal(labels, shuffled)
+    assert 0.2 < labels.float().mean() < 0.8
