@@ -62,11 +62,7 @@ def verify(trace: Trace, diagnosis: Diagnosis | None = None, *, steps: int = DEF
             result.update(_replay_findings(trace, replayable, steps))
         except ProgramError as exc:
             result["why"] = f"replay unavailable: {exc}"
-    # A fix that also clears the run's other findings ranks first among equal verdicts.
-    cleared: dict[str, int] = {}
-    for fix in result["fixes"]:
-        cleared[fix["fix"]] = cleared.get(fix["fix"], 0) + (fix["verdict"] == "resolves")
-    ranked = sorted(result["fixes"], key=lambda fix: _rank(fix, cleared))
+    ranked = sorted(result["fixes"], key=_rank)
     result["fixes"] = fixes + ranked
     result["seconds"] = round(time.perf_counter() - started, 2)
     return {"replay": result}
@@ -111,19 +107,38 @@ def _replay_findings(trace: Trace, findings: list[dict], steps: int) -> dict:
                 "why": f"the replay does not reproduce the diagnosis ({codes}): nothing verified"
             }
         out, runs = [], {}  # runs: fix id -> its replay (the same fix for two findings runs once)
+        judged_rows = {}  # finding code -> the rows it is judged on
         for finding in reproduced:
             # Judge on the full replay when the finding is there, else on the recorded length.
             rows = steps if _present(finding["code"], judged_full) else window
+            judged_rows[finding["code"]] = rows
             base = judged_full if rows == steps else judged_prefix
             before = _figures(finding["code"], base, baseline, rows)
             for candidate in candidates(trace, program, finding):
                 out.append(_judge(trace, candidate, finding, before, base, rows, steps, runs))
+        for entry in out:
+            entry["clears"] = _clears(runs.get(entry["fix"]), judged_rows, steps)
     finally:
         torch.set_num_threads(threads)
     why = "the replay reproduces " + ", ".join(f["code"] for f in reproduced)
     if missed:
         why += "; it does not reproduce " + ", ".join(f["code"] for f in missed) + " (not verified)"
     return {"reproduced": True, "why": why, "fixes": out}
+
+
+def _clears(replay, judged_rows: dict[str, int], steps: int) -> list[str]:
+    """Which of the reproduced findings are gone in a fix's replay, whichever finding it was
+    tried for: a fix that removes the cause clears all its symptoms (a too-high learning rate's
+    exploding gradients and dead units), one that hides a symptom (clipping) clears that one."""
+    if not isinstance(replay, Replay):
+        return []
+    judged = {}
+    for rows in set(judged_rows.values()):
+        judged[rows] = diagnose(replay.trace if rows == steps else prefix(replay.trace, rows))
+    finite = _finite(replay.losses[-1]) if replay.losses else False
+    return [
+        code for code, rows in judged_rows.items() if finite and not _present(code, judged[rows])
+    ]
 
 
 def _judge(trace, candidate, finding, before, base, rows, steps, runs: dict) -> dict:
@@ -183,11 +198,13 @@ def _distance(figures: dict) -> float:
     return abs(math.log10(value / threshold))
 
 
-def _rank(fix: dict, cleared: dict[str, int]) -> tuple:
+def _rank(fix: dict) -> tuple:
+    """Best first: the verdict; then the fix that leaves fewer of the run's findings (removes
+    the cause rather than one symptom); then the lower loss."""
     loss = fix.get("after", {}).get("loss_end")
     return (
         VERDICTS.index(fix["verdict"]),
-        -cleared.get(fix["fix"], 0),
+        -len(fix.get("clears", ())),
         loss if _finite(loss) else math.inf,
     )
 

@@ -33,6 +33,9 @@ FAMILY = {
 }
 
 
+NO_LOSS = "replay unavailable: cannot stand in for the loss"
+
+
 def _one(args: tuple[str, str, list[str], int]) -> dict:
     name, path, must, steps = args
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -91,6 +94,10 @@ def main() -> None:
     applies = [r for r in rows if r.get("applies")]
     replayed = [r for r in applies if r.get("program") == "captured"]
     reproduced = [r for r in replayed if r.get("reproduced")]
+    # The replay trains with the recorded loss; where the recorder could not name it (a loss
+    # written by hand) or the program's output is not what the loss was taken on (a head
+    # outside the exported module), there is nothing faithful to train: no replayable program.
+    stand_in = [r for r in replayed if not r.get("why", "").startswith(NO_LOSS)]
     print(f"\nscenarios: {len(rows)}; program captured: {len(captured)} ({_pct(captured, rows)})")
     for r in rows:
         if r.get("program") != "captured":
@@ -100,6 +107,11 @@ def main() -> None:
     for r in replayed:
         if not r.get("reproduced"):
             print(f"  not reproduced: {r['name']}: {r['why']}")
+    print(
+        f"reproduced where the replay can stand in for the loss: {len(reproduced)}/"
+        f"{len(stand_in)} ({_pct(reproduced, stand_in)}); no stand-in: "
+        + ", ".join(r["name"] for r in replayed if r not in stand_in)
+    )
     matches = [r for r in reproduced if r["top_matches"]]
     helps = [r for r in reproduced if r["top_helps"]]
     print(f"top fix = labelled finding, resolves: {len(matches)}/{len(reproduced)} ({_pct(matches, reproduced)})")

@@ -13,7 +13,7 @@ from analysis import diagnose
 from analysis.replay.execute import Batches
 from analysis.replay.program import load_program
 from analysis.replay.train import Setup, run
-from analysis.replay.verify import verify
+from analysis.replay.verify import _rank, verify
 
 
 def _record(path, model, make_batch, loss_fn, *, steps, lr, optimizer=torch.optim.SGD):
@@ -97,3 +97,24 @@ def test_a_token_models_synthetic_labels_read_the_tokens_not_their_ids_as_number
     shuffled = batches._target(x[:, torch.randperm(12)], (32, 2))
     assert torch.equal(labels, shuffled)
     assert 0.2 < labels.float().mean() < 0.8
+
+
+def test_a_fix_that_clears_the_cause_outranks_one_that_hides_a_symptom():
+    """Clipping clears a too-high learning rate's exploding gradients with the lower loss; the
+    lower learning rate clears them and the rate finding and the dead units: it ranks first."""
+
+    def entry(finding, fix, clears, loss):
+        return {
+            "finding": finding,
+            "fix": fix,
+            "verdict": "resolves",
+            "clears": clears,
+            "after": {"loss_end": loss},
+        }
+
+    clip = entry("exploding_gradients", "clip_1", ["exploding_gradients"], 0.2)
+    lower = entry(
+        "lr_too_high", "lr_div10", ["lr_too_high", "exploding_gradients", "dead_relu"], 0.3
+    )
+    partial = dict(entry("lr_too_high", "lr_x10", [], 0.1), verdict="partial")
+    assert sorted([partial, clip, lower], key=_rank) == [lower, clip, partial]
