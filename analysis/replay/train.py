@@ -51,6 +51,8 @@ class Setup:
 
     program: Program
     lr_factor: float = 1.0
+    # cap each group's learning rate at its recorded median (a schedule without its spikes)
+    lr_at_most_median: bool = False
     clip: float | None = None
     # initial state -> initial state (re-initialisations), applied before training
     init: Callable[[dict, Program], None] | None = None
@@ -104,6 +106,8 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
         if p is not None and p.group in members and p.trainable:
             members[p.group].append(state[item.target])
     schedule = _schedule(trace, program.optimizer, groups)
+    if setup.lr_at_most_median:
+        schedule = [[min(v, float(np.median(values))) for v in values] for values in schedule]
     optimizer = _optimizer(trace, opt_info.type, groups, members)
 
     batches = Batches(program, seed)

@@ -24,10 +24,10 @@ from tests.scenarios.run import load_labels
 # The candidate fixes of each finding code (analysis/replay/fixes.py).
 FAMILY = {
     "vanishing_gradients": {"relu_kaiming", "gelu_kaiming", "layer_norm", "kaiming_init"},
-    "exploding_gradients": {"clip_1", "lr_div10", "scaled_init"},
-    "lr_too_high": {"lr_div10", "lr_engine", "clip_1"},
+    "exploding_gradients": {"clip_1", "lr_div10", "lr_no_spike", "scaled_init"},
+    "lr_too_high": {"lr_div10", "lr_engine", "lr_no_spike", "clip_1"},
     "lr_too_low": {"lr_x10", "lr_engine"},
-    "dead_relu": {"leaky_relu", "lr_div10", "bias_init"},
+    "dead_relu": {"leaky_relu", "lr_div10", "lr_no_spike", "bias_init"},
     "saturated_activations": {"init_gain", "layer_norm"},
     "non_finite": {"clip_1", "lr_div10"},
 }

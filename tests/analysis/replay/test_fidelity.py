@@ -118,3 +118,35 @@ def test_a_fix_that_clears_the_cause_outranks_one_that_hides_a_symptom():
     )
     partial = dict(entry("lr_too_high", "lr_x10", [], 0.1), verdict="partial")
     assert sorted([partial, clip, lower], key=_rank) == [lower, clip, partial]
+
+
+def test_dead_units_from_a_learning_rate_spike_are_fixed_by_the_schedule_without_it(tmp_path):
+    """Two warm-up steps at 30x the rate kill most ReLUs; ÷ 10 everywhere also clears them but
+    slows every later step, so the loss ends higher: the schedule without its spike is the fix."""
+    torch.manual_seed(44)
+    model = nn.Sequential(
+        nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    )
+    x_all = torch.randn(512, 10)
+    y_all = x_all[:, :3].sum(dim=1, keepdim=True) + 5
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with traces.record(tmp_path / "run.trace"):
+        for step in range(40):
+            for group in opt.param_groups:
+                group["lr"] = 0.3 if step < 2 else 0.01
+            idx = torch.randint(0, 512, (64,))
+            opt.zero_grad()
+            nn.functional.mse_loss(model(x_all[idx]), y_all[idx]).backward()
+            opt.step()
+    trace = traces.load(tmp_path / "run.trace")
+    assert "dead_relu" in diagnose(trace).codes
+    fixes = verify(trace)["replay"]["fixes"]
+    best = fixes[0]
+    assert (best["finding"], best["fix"], best["verdict"]) == (
+        "dead_relu",
+        "lr_no_spike",
+        "resolves",
+    )
+    assert "0.3 (2 of 40 recorded steps above 0.01) → at most 0.01" in best["diff"]
+    lower = next(f for f in fixes if f["fix"] == "lr_div10")
+    assert lower["after"]["loss_end"] > best["after"]["loss_end"]
