@@ -1,6 +1,6 @@
 """Replay cost: capturing the program, replaying 200 steps, verifying every fix.
 
-    python bench/replay.py [--steps 200]
+    python bench/replay.py [--steps 200] [--rounds N] [--only sigmoid]
 
 Three models: the deep-sigmoid MLP (16 layers, width 32: the vanishing-gradient scenario), a
 small GPT (2 blocks, d_model 128, sequence 64, batch 8: ~0.5 M parameters, the issue's "model of
@@ -112,6 +112,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=1, help="repeat and report medians")
+    parser.add_argument("--only", default="", help="only the models whose name contains this")
     args = parser.parse_args()
     torch.set_num_threads(1)
     # The bench GPT is over the worker's FLOPs cap: lift it here to time a plain replay.
@@ -122,6 +123,8 @@ def main() -> int:
         ("bench GPT (4x256, seq 128, batch 16)", lambda: gpt(256, 4, 128, 16), False),
     ]
     for name, make, full in cases:
+        if args.only not in name:
+            continue
         rows = [
             measure(name, make, steps=args.steps, record_steps=5, full=full)
             for _ in range(args.rounds)
