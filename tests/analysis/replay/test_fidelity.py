@@ -12,8 +12,9 @@ import traces
 from analysis import diagnose
 from analysis.replay.execute import Batches
 from analysis.replay.program import load_program
+from analysis.replay.report import before_after
 from analysis.replay.train import Setup, run
-from analysis.replay.verify import _rank, verify
+from analysis.replay.verify import _rank, _reproduces, verify
 
 
 def _record(path, model, make_batch, loss_fn, *, steps, lr, optimizer=torch.optim.SGD):
@@ -150,3 +151,33 @@ def test_dead_units_from_a_learning_rate_spike_are_fixed_by_the_schedule_without
     assert "0.3 (2 of 40 recorded steps above 0.01) → at most 0.01" in best["diff"]
     lower = next(f for f in fixes if f["fix"] == "lr_div10")
     assert lower["after"]["loss_end"] > best["after"]["loss_end"]
+
+
+def test_a_divergence_is_reproduced_however_many_rows_follow_it():
+    """How many rows come after a run turns non-finite depends on how long it goes on (a replay
+    stops early), not on the problem: the same finding is enough."""
+    statistic = "rows with a non-finite loss, gradient or weight"
+    recorded = {"code": "non_finite", "evidence": {"value": 2.0, "statistic": statistic}}
+    replayed = SimpleNamespace(
+        findings=[
+            SimpleNamespace(
+                code="non_finite",
+                severity=SimpleNamespace(value="error"),
+                evidence=SimpleNamespace(value=60.0, statistic=statistic),
+            )
+        ]
+    )
+    assert _reproduces(recorded, replayed, None, None, 40)
+    assert not _reproduces(recorded, SimpleNamespace(findings=[]), None, None, 40)
+
+
+def test_the_report_says_which_other_findings_a_fix_clears():
+    fix = {
+        "finding": "lr_too_high",
+        "fix": "lr_div10",
+        "verdict": "resolves",
+        "clears": ["lr_too_high", "exploding_gradients", "dead_relu"],
+        "before": {"present": True, "loss_start": 0.7, "loss_end": 9.0, "steps": 200},
+        "after": {"present": False, "loss_start": 0.7, "loss_end": 0.3, "steps": 200},
+    }
+    assert before_after(fix).endswith("finding gone; also clears exploding_gradients, dead_relu")
