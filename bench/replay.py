@@ -1,7 +1,7 @@
 """Replay cost: capturing the program, replaying 200 steps, verifying every fix.
 
-    python bench/replay.py [--steps 200]
-    python bench/replay.py --capture [--rounds 3] [--record-steps 5]
+    python bench/replay.py [--steps 200] [--rounds N] [--only sigmoid]
+    python bench/replay.py --capture [--rounds N] [--record-steps 5]
 
 ``--capture`` times what the program capture adds to a recorded run of the bench GPT: each round
 runs the same recorded run (``--record-steps`` steps, after one warm-up step) in three fresh
@@ -222,6 +222,7 @@ def main() -> int:
     parser.add_argument("--capture", action="store_true", help="time the program capture only")
     parser.add_argument("--record-steps", type=int, default=5)
     parser.add_argument("--capture-run", choices=CAPTURE_MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--only", default="", help="only the models whose name contains this")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.capture_run:
@@ -238,6 +239,8 @@ def main() -> int:
         ("bench GPT (4x256, seq 128, batch 16)", lambda: gpt(256, 4, 128, 16), False),
     ]
     for name, make, full in cases:
+        if args.only not in name:
+            continue
         rows = [
             measure(name, make, steps=args.steps, record_steps=5, full=full)
             for _ in range(args.rounds)

@@ -24,6 +24,9 @@ SATURATION_MARGIN = 1e-2
 SATURATING = {"sigmoid": (0.0, 1.0), "hardsigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 SATURATING["hardtanh"] = (-1.0, 1.0)
 
+# A bag-of-tokens teacher reads at most this many token ids (larger ids share buckets).
+MAX_BAG_TOKENS = 4096
+
 LOSSES = ("cross_entropy", "nll", "mse", "l1", "smooth_l1", "bce", "bce_with_logits")
 
 
@@ -119,6 +122,8 @@ class Batches:
         self.target = (program.loss or {}).get("target") or None
         self.kind = (program.loss or {}).get("kind", "unknown")
         self.teacher: torch.Tensor | None = None
+        self.center: torch.Tensor | None = None
+        self.scale: torch.Tensor | None = None
 
     def next(self, output_shape: tuple[int, ...]) -> tuple[list, torch.Tensor | None]:
         inputs = [self._input(summary) for summary in self.users]
@@ -143,12 +148,30 @@ class Batches:
         return x.to(getattr(torch, dtype))
 
     def _features(self, x: torch.Tensor, rows: int) -> torch.Tensor:
-        """The teacher's view of the inputs: [rows, features], standardised."""
-        x = x.float()
+        """The teacher's view of the inputs: [rows, features], standardised. A task the model's
+        architecture can learn: a convolutional net (images, [N, C, H, W]) pools over positions,
+        so its teacher reads each channel's mean and spread, not single pixels; a model of token
+        sequences ([N, T] integers) embeds tokens, so its teacher reads the bag of tokens, not
+        their ids as numbers."""
         if x.numel() % rows:
             return torch.randn(rows, 1, generator=self.generator)
-        flat = x.reshape(rows, -1)
-        return (flat - flat.mean()) / (flat.std() + 1e-6)
+        if x.is_floating_point() and x.dim() >= 4 and x.shape[0] == rows:
+            spatial = x.float().flatten(2)
+            flat = torch.cat([spatial.mean(2), spatial.std(2)], dim=1)
+        elif not x.is_floating_point() and x.dim() == 2 and x.shape[0] == rows:
+            top = self.users[0].get("max") if self.users else None
+            vocab = min((int(top) if isinstance(top, int) else int(x.max())) + 1, MAX_BAG_TOKENS)
+            counts = torch.zeros(rows, vocab)
+            counts.scatter_add_(1, x.long().clamp(min=0) % vocab, torch.ones(x.shape))
+            flat = counts / x.shape[1]
+        else:
+            flat = x.float().reshape(rows, -1)
+        if self.center is None or self.center.shape[-1] != flat.shape[1]:
+            # Each feature centred and scaled as on the first batch: one fixed task, classes
+            # about balanced.
+            std = flat.std(0) if flat.shape[0] > 1 else torch.ones(flat.shape[1])
+            self.center, self.scale = flat.mean(0), torch.where(std > 1e-6, std, 1.0)
+        return (flat - self.center) / self.scale
 
     def _project(self, features: torch.Tensor, width: int) -> torch.Tensor:
         if self.teacher is None or self.teacher.shape != (features.shape[1], width):
@@ -223,24 +246,68 @@ def loss_of(kind: str, options: dict, output: torch.Tensor, target: torch.Tensor
     return F.binary_cross_entropy_with_logits(output, target)
 
 
-def activation_stats(value, activation: str | None):
-    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] as a tensor of 5,
-    measured as the recorder measures them (on a slice of the batch; units: channels of
-    images, else the last dim)."""
-    x = value.detach().float()
+def activation_slice(value: torch.Tensor) -> torch.Tensor:
+    """The slice of a module's output the recorder measures, as [rows, units] float32: the
+    batch's first samples; units are the channels of images, else the last dim."""
+    x = value.detach()
     shape = x.shape
-    units = (shape[1] if len(shape) >= 4 else shape[-1]) if len(shape) >= 2 else 1
+    units = max((shape[1] if len(shape) >= 4 else shape[-1]) if len(shape) >= 2 else 1, 1)
     if len(shape) >= 4:
-        x = x.movedim(1, -1)
-    x = x.reshape(-1, max(units, 1))
-    x = x[: max(1, ACT_SAMPLE_ELEMENTS // max(units, 1))]
-    nan = torch.tensor(math.nan)
-    if x.numel() == 0:
-        return nan.repeat(5)
-    dead = (x.abs().amax(dim=0) == 0).float().mean() if x.shape[0] > 1 else nan
+        # Whole samples first: moving the channels last copies only what is measured.
+        per_sample = max(x.numel() // max(shape[0], 1), 1)
+        x = x[: max(1, -(-ACT_SAMPLE_ELEMENTS // per_sample))].movedim(1, -1)
+    x = x.reshape(-1, units)[: max(1, ACT_SAMPLE_ELEMENTS // units)]
+    return x if x.dtype == torch.float32 else x.float()
+
+
+def activation_sums(slices: list[torch.Tensor], activation: str | None) -> torch.Tensor:
+    """Raw sums over same-shaped slices (``activation_slice``) of modules with the same
+    activation, all at once: [k, 5] of sum, sum of squares, nonzero count, live units,
+    saturated count. The replay takes these on every module at every step; one op per sum for
+    all of a model's like layers costs less than its forward and backward, ten per layer did
+    not. ``activation_row`` turns a row into statistics."""
+    x = torch.stack(slices)  # [k, rows, units]
+    k = x.shape[0]
+    flat = x.reshape(k, -1)
+    if flat.shape[1] == 0:
+        return torch.full((k, 5), math.nan)
     bounds = SATURATING.get(activation or "")
-    saturated = nan
+    saturated = torch.full((k,), math.nan)
     if bounds is not None:
         middle, reach = sum(bounds) / 2, (bounds[1] - bounds[0]) / 2 - SATURATION_MARGIN
-        saturated = ((x - middle).abs() >= reach).float().mean()
-    return torch.stack([x.mean(), x.std(unbiased=False), (x == 0).float().mean(), dead, saturated])
+        saturated = torch.count_nonzero((flat - middle).abs_() >= reach, dim=1).float()
+    return torch.stack(
+        [
+            flat.sum(1),
+            (flat * flat).sum(1),
+            torch.count_nonzero(flat, dim=1).float(),
+            torch.count_nonzero(x.abs().amax(dim=1), dim=1).float(),
+            saturated,
+        ],
+        dim=1,
+    )
+
+
+def activation_row(sums: list[float], sizes: tuple[int, int, int]) -> list[float]:
+    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] from a row of
+    ``activation_sums`` (host values) and the slice's (elements, units, rows)."""
+    total, squares, nonzero, alive, saturated = sums
+    n, units, rows = sizes
+    if n == 0:
+        return [math.nan] * 5
+    mean = total / n
+    std = math.sqrt(max(squares / n - mean * mean, 0.0)) if math.isfinite(squares) else math.inf
+    return [
+        mean,
+        std,
+        (n - nonzero) / n,
+        (units - alive) / units if rows > 1 else math.nan,
+        saturated / n,
+    ]
+
+
+def activation_stats(value, activation: str | None) -> list[float]:
+    """[mean, std, zero fraction, dead-unit fraction, saturated fraction] of one output."""
+    x = activation_slice(value)
+    sums = activation_sums([x], activation)[0].tolist()
+    return activation_row(sums, (x.numel(), x.shape[1], x.shape[0]))

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from analysis.replay.program import Node, Program, Ref
 from analysis.replay.train import Setup
 from traces.model import Trace
@@ -54,16 +56,22 @@ def candidates(trace: Trace, program: Program, finding: dict) -> list[Candidate]
         out += [
             _clip(names, code),
             _lr(names, code, 0.1),
+            _lr_spike(names, code),
             _reinit(names, code, "scaled_init", "lecun"),
         ]
     elif code == "lr_too_high":
-        out += [_lr(names, code, 0.1), _lr_engine(names, code, finding, high=True)]
+        out += [
+            _lr(names, code, 0.1),
+            _lr_engine(names, code, finding, high=True),
+            _lr_spike(names, code),
+        ]
     elif code == "lr_too_low":
         out += [_lr(names, code, 10.0), _lr_engine(names, code, finding, high=False)]
     elif code == "dead_relu":
         out += [
             _swap(names, code, "leaky_relu", "aten.leaky_relu.default", RELU_OPS, None),
             _lr(names, code, 0.1),
+            _lr_spike(names, code),
             _bias_init(names, code),
         ]
     elif code == "saturated_activations":
@@ -286,6 +294,36 @@ def _lr(names: _Names, code: str, factor: float, fix: str | None = None):
     else:
         diff = f"optimizer lr × {factor:g}"
     return Candidate(code, fix, title, Setup(names.program, lr_factor=factor), diff)
+
+
+# A recorded schedule "spikes" when some step's rate is this many times its median.
+SPIKE_FACTOR = 3.0
+
+
+def _lr_spike(names: _Names, code: str):
+    """The lower learning rate where it was too high: a schedule whose rate spikes (a warm-up
+    set the wrong way round, a restart) capped at its median, the rest of the run unchanged.
+    ÷ 10 everywhere also removes the spike, but slows every other step ten-fold."""
+    trace, opt = names.trace, names.program.optimizer
+    rows = np.flatnonzero(trace.steps.optimizer == opt)
+    if rows.size == 0 or not trace.steps.lr.shape[1]:
+        return None
+    lrs = trace.steps.lr[rows, trace.optimizers[opt].groups[0]].astype(np.float64)
+    lrs = lrs[np.isfinite(lrs) & (lrs > 0)]
+    if lrs.size < 2:
+        return None
+    median, peak = float(np.median(lrs)), float(lrs.max())
+    if peak < SPIKE_FACTOR * median:
+        return None
+    steps = int(np.sum(lrs > median * (1 + 1e-9)))
+    diff = (
+        f"learning-rate schedule: its peak {peak:g} ({steps} of {lrs.size} recorded steps above "
+        f"{median:g}) → at most {median:g}"
+    )
+    setup = Setup(names.program, lr_at_most_median=True)
+    return Candidate(
+        code, "lr_no_spike", "the schedule without its learning-rate spike", setup, diff
+    )
 
 
 def _lr_engine(names: _Names, code: str, finding: dict, *, high: bool):

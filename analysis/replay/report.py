@@ -42,6 +42,9 @@ def before_after(fix: dict) -> str:
         f"({after.get('steps', before.get('steps', '?'))} steps)"
     )
     parts.append("finding gone" if not after.get("present") else "finding still there")
+    others = [code for code in fix.get("clears", ()) if code != fix.get("finding")]
+    if others:
+        parts.append("also clears " + ", ".join(others))
     return "; ".join(parts)
 
 

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analysis.replay.execute import Batches, activation_stats, forward, loss_of, user_output
+from analysis.replay.execute import (
+    Batches,
+    activation_row,
+    activation_slice,
+    activation_sums,
+    forward,
+    loss_of,
+    user_output,
+)
 from analysis.replay.program import Program, ProgramError
 from traces.model import (
     FORMAT_VERSION,
@@ -43,6 +51,8 @@ class Setup:
 
     program: Program
     lr_factor: float = 1.0
+    # cap each group's learning rate at its recorded median (a schedule without its spikes)
+    lr_at_most_median: bool = False
     clip: float | None = None
     # initial state -> initial state (re-initialisations), applied before training
     init: Callable[[dict, Program], None] | None = None
@@ -96,6 +106,8 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
         if p is not None and p.group in members and p.trainable:
             members[p.group].append(state[item.target])
     schedule = _schedule(trace, program.optimizer, groups)
+    if setup.lr_at_most_median:
+        schedule = [[min(v, float(np.median(values))) for v in values] for values in schedule]
     optimizer = _optimizer(trace, opt_info.type, groups, members)
 
     batches = Batches(program, seed)
@@ -129,17 +141,16 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
             arrays["grad_norm"][step] = _norms(tensors) if setup.clip is not None else fresh
             arrays["fresh_grad_norm"][step] = fresh
             arrays["weight_norm"][step] = torch.stack([b.norm() for b in before]).tolist()
-            arrays["grad_dead_in_frac"][step] = [_dead_columns(t.grad) for t in tensors]
+            arrays["grad_dead_in_frac"][step] = _dead_columns(tensors)
             if not np.isfinite(fresh).all():
                 arrays["grad_nonfinite"][step] = _nonfinite([t.grad for t in tensors])
             taken = [
-                (m, index, act) for m, (index, act) in enumerate(module_rows) if index in modules
+                (m, index, act)
+                for m, (index, act, leaf) in enumerate(module_rows)
+                if leaf and index in modules
             ]
             if taken:
-                stats = torch.stack([activation_stats(modules[i], act) for _, i, act in taken])
-                for (m, _, _), row in zip(taken, stats.tolist(), strict=True):
-                    for key, value in zip(_ACT_KEYS, row, strict=True):
-                        arrays[key][step, m] = value
+                _activation_rows(arrays, step, [(m, modules[i], act) for m, i, act in taken])
         optimizer.step()
         with torch.no_grad():
             arrays["update_norm"][step] = torch.stack(
@@ -156,6 +167,26 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
             break
     replay = _trace(trace, program, params, info, groups, module_rows, arrays)
     return Replay(replay, losses)
+
+
+def _activation_rows(arrays: dict, step: int, taken: list) -> None:
+    """The activation statistics of every measured module at this step: like layers (same
+    slice shape, same activation) reduced together, one transfer."""
+    import torch
+
+    groups: dict = {}
+    for m, value, activation in taken:
+        x = activation_slice(value)
+        groups.setdefault((tuple(x.shape), activation), []).append((m, x))
+    order, sums = [], []
+    for (_, activation), members in groups.items():
+        order += [(m, x) for m, x in members]
+        sums.append(activation_sums([x for _, x in members], activation))
+    host = torch.cat(sums).tolist()
+    for (m, x), raw in zip(order, host, strict=True):
+        row = activation_row(raw, (x.numel(), x.shape[1], x.shape[0]))
+        for key, value in zip(_ACT_KEYS, row, strict=True):
+            arrays[key][step, m] = value
 
 
 _ACT_KEYS = ("act_mean", "act_std", "act_zero_frac", "act_dead_frac", "act_sat_frac")
@@ -186,10 +217,20 @@ def _nonfinite(tensors: list) -> list[int]:
     return [0 if t is None else int((~torch.isfinite(t)).sum()) for t in tensors]
 
 
-def _dead_columns(grad) -> float:
-    if grad is None or grad.dim() != 2:
-        return math.nan
-    return float((grad.abs().amax(dim=0) == 0).float().mean())
+def _dead_columns(tensors: list) -> np.ndarray:
+    """Share of all-zero input columns of each matrix's gradient, in one transfer (NaN for
+    other tensors)."""
+    import torch
+
+    out = np.full(len(tensors), np.nan, np.float32)
+    matrices = [i for i, t in enumerate(tensors) if t.grad is not None and t.grad.dim() == 2]
+    if matrices:
+        shares = [
+            1 - torch.count_nonzero(tensors[i].grad.abs().amax(dim=0)) / tensors[i].grad.shape[1]
+            for i in matrices
+        ]
+        out[matrices] = torch.stack(shares).numpy()
+    return out
 
 
 def _schedule(trace: Trace, opt: int, groups: list[int]) -> list[list[float]]:
@@ -234,16 +275,27 @@ def _plain_number(value) -> bool:
     return isinstance(value, list) and len(value) <= 4 and all(_plain_number(v) for v in value)
 
 
-def _modules(trace: Trace, program: Program) -> list[tuple[int, str | None]]:
-    """The trace's leaf modules the program's nodes belong to, in forward order."""
+def _modules(trace: Trace, program: Program) -> list[tuple[int, str | None, bool]]:
+    """(index, activation, leaf) of the trace's modules the program's nodes belong to and of
+    their ancestors: the engine finds a layer's top-level model (which layer is the output one)
+    through the containers, and the recorder measures activations on the leaves only."""
     used = {n.module for n in program.nodes if 0 <= n.module < len(trace.modules)}
     paths = [m.path for m in trace.modules]
-    out = []
-    for index in sorted(used):
+    by_path = {path: i for i, path in enumerate(paths)}
+    keep = set(used)
+    for index in used:
         path = paths[index]
-        leaf = not any(p != path and p.startswith(path + ".") for p in paths) if path else False
-        if leaf:
-            out.append((index, trace.modules[index].activation))
+        while path:
+            path = path.rpartition(".")[0]
+            if path in by_path:
+                keep.add(by_path[path])
+    out = []
+    for index in sorted(keep):
+        path = paths[index]
+        leaf = index in used and not any(
+            p != path and (not path or p.startswith(path + ".")) for p in paths
+        )
+        out.append((index, trace.modules[index].activation, leaf))
     return out
 
 
@@ -283,11 +335,11 @@ def _trace(trace, program, params, info, groups, module_rows, arrays) -> Trace:
         ModuleInfo(
             path=trace.modules[index].path,
             type=trace.modules[index].type,
-            order=k,
+            order=trace.modules[index].order,  # the recorded forward order
             activation=activation,
             grad_step=0,
         )
-        for k, (index, activation) in enumerate(module_rows)
+        for index, activation, _ in module_rows
     )
     kinds = [EventKind.CLEAR, EventKind.FORWARD, EventKind.BACKWARD, EventKind.STEP]
     events = Events(

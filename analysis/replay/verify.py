@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -63,11 +64,7 @@ def verify(trace: Trace, diagnosis: Diagnosis | None = None, *, steps: int = DEF
             result.update(_replay_findings(trace, replayable, steps))
         except ProgramError as exc:
             result["why"] = f"replay unavailable: {exc}"
-    # A fix that also clears the run's other findings ranks first among equal verdicts.
-    cleared: dict[str, int] = {}
-    for fix in result["fixes"]:
-        cleared[fix["fix"]] = cleared.get(fix["fix"], 0) + (fix["verdict"] == "resolves")
-    ranked = sorted(result["fixes"], key=lambda fix: _rank(fix, cleared))
+    ranked = sorted(result["fixes"], key=_rank)
     result["fixes"] = fixes + ranked
     result["seconds"] = round(time.perf_counter() - started, 2)
     return {"replay": result}
@@ -101,7 +98,10 @@ def _replay_findings(trace: Trace, findings: list[dict], steps: int) -> dict:
         judged_prefix = diagnose(prefix(baseline.trace, window))
         reproduced, missed = [], []
         for finding in findings:
-            match = _reproduces(finding, judged_prefix) or _reproduces(finding, judged_full)
+            match = any(
+                _reproduces(finding, judged, trace, baseline.trace, window)
+                for judged in (judged_prefix, judged_full)
+            )
             (reproduced if match else missed).append(finding)
         if not reproduced:
             codes = ", ".join(f["code"] for f in findings)
@@ -109,19 +109,38 @@ def _replay_findings(trace: Trace, findings: list[dict], steps: int) -> dict:
                 "why": f"the replay does not reproduce the diagnosis ({codes}): nothing verified"
             }
         out, runs = [], {}  # runs: fix id -> its replay (the same fix for two findings runs once)
+        judged_rows = {}  # finding code -> the rows it is judged on
         for finding in reproduced:
             # Judge on the full replay when the finding is there, else on the recorded length.
             rows = steps if _present(finding["code"], judged_full) else window
+            judged_rows[finding["code"]] = rows
             base = judged_full if rows == steps else judged_prefix
             before = _figures(finding["code"], base, baseline, rows)
             for candidate in candidates(trace, program, finding):
                 out.append(_judge(trace, candidate, finding, before, base, rows, steps, runs))
+        for entry in out:
+            entry["clears"] = _clears(runs.get(entry["fix"]), judged_rows, steps)
     finally:
         torch.set_num_threads(threads)
     why = "the replay reproduces " + ", ".join(f["code"] for f in reproduced)
     if missed:
         why += "; it does not reproduce " + ", ".join(f["code"] for f in missed) + " (not verified)"
     return {"reproduced": True, "why": why, "fixes": out}
+
+
+def _clears(replay, judged_rows: dict[str, int], steps: int) -> list[str]:
+    """Which of the reproduced findings are gone in a fix's replay, whichever finding it was
+    tried for: a fix that removes the cause clears all its symptoms (a too-high learning rate's
+    exploding gradients and dead units), one that hides a symptom (clipping) clears that one."""
+    if not isinstance(replay, Replay):
+        return []
+    judged = {}
+    for rows in set(judged_rows.values()):
+        judged[rows] = diagnose(replay.trace if rows == steps else prefix(replay.trace, rows))
+    finite = _finite(replay.losses[-1]) if replay.losses else False
+    return [
+        code for code, rows in judged_rows.items() if finite and not _present(code, judged[rows])
+    ]
 
 
 def _judge(trace, candidate, finding, before, base, rows, steps, runs: dict) -> dict:
@@ -181,23 +200,80 @@ def _distance(figures: dict) -> float:
     return abs(math.log10(value / threshold))
 
 
-def _rank(fix: dict, cleared: dict[str, int]) -> tuple:
+def _rank(fix: dict) -> tuple:
+    """Best first: the verdict; then the fix that leaves fewer of the run's findings (removes
+    the cause rather than one symptom); then the lower loss."""
     loss = fix.get("after", {}).get("loss_end")
     return (
         VERDICTS.index(fix["verdict"]),
-        -cleared.get(fix["fix"], 0),
+        -len(fix.get("clears", ())),
         loss if _finite(loss) else math.inf,
     )
 
 
-def _reproduces(finding: dict, judged: Diagnosis) -> bool:
-    match = _find(finding["code"], judged)
+def _reproduces(
+    finding: dict, judged: Diagnosis, recorded: Trace, replayed: Trace, window: int
+) -> bool:
+    """The replay has the same finding, its key figure within a decade of the recorded one.
+
+    The engine's figure when both runs were judged by the same statistic. When another of the
+    detector's rules fired on the replay (its run took a different course to the same problem:
+    "from the onset on" instead of "over the first half"), the two statistics do not compare;
+    then the figure measured the same way on every row of both runs does: the replay's median
+    within a decade of the range of values the recorded run went through (a figure that drifted
+    seven decades over the recorded run is not one number)."""
+    code = finding["code"]
+    match = _find(code, judged)
     if match is None:
         return False
-    recorded, replayed = finding["evidence"].get("value"), match.evidence.value
-    if not (_finite(recorded) and _finite(replayed)) or recorded <= 0 or replayed <= 0:
+    if code == "non_finite":
+        return True  # how many rows follow a divergence is not a property of the problem
+    recorded_value, replayed_value = finding["evidence"].get("value"), match.evidence.value
+    if not (_finite(recorded_value) and _finite(replayed_value)):
         return True  # no figure to compare: the same finding is enough
-    return abs(math.log10(replayed / recorded)) <= REPRODUCE_DECADES
+    if recorded_value <= 0 or replayed_value <= 0:
+        return True
+    if finding["evidence"].get("statistic") == match.evidence.statistic:
+        return abs(math.log10(replayed_value / recorded_value)) <= REPRODUCE_DECADES
+    before = figure_series(code, recorded, recorded.num_rows)
+    after = figure_series(code, replayed, window)
+    before, after = before[before > 0], after[after > 0]
+    if not (before.size and after.size):
+        return False
+    low, high = float(before.min()), float(before.max())
+    value = float(np.median(after))
+    return low / 10**REPRODUCE_DECADES <= value <= high * 10**REPRODUCE_DECADES
+
+
+def figure_series(code: str, trace: Trace, rows: int) -> np.ndarray:
+    """A finding's figure on each of the first ``rows`` rows (finite values only)."""
+    steps = trace.steps
+    out = np.full(0, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if code in ("vanishing_gradients", "exploding_gradients"):
+            weights = [i for i, p in enumerate(trace.params) if len(p.shape) >= 2]
+            if len(weights) >= 2:
+                norms = steps.fresh_grad_norm[:rows]
+                out = norms[:, weights[0]] / norms[:, weights[-1]]
+        elif code in ("lr_too_high", "lr_too_low"):
+            ratio = steps.update_norm[:rows] / steps.weight_norm[:rows]
+            if ratio.size and np.isfinite(ratio).any():
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    out = np.nanmedian(ratio, axis=1)
+        elif code in ("dead_relu", "saturated_activations"):
+            column = steps.act_dead_frac if code == "dead_relu" else steps.act_sat_frac
+            names = ("relu",) if code == "dead_relu" else _SATURATING
+            modules = [j for j, m in enumerate(trace.modules) if m.activation in names]
+            if modules:
+                shares = column[:rows][:, modules].astype(np.float64)
+                shares = np.where(np.isfinite(shares), shares, -np.inf).max(axis=1)
+                out = np.where(np.isfinite(shares), shares, np.nan)
+    out = np.asarray(out, dtype=np.float64)
+    return out[np.isfinite(out)]
+
+
+_SATURATING = ("sigmoid", "tanh", "hardsigmoid", "hardtanh")
 
 
 def _find(code: str, judged: Diagnosis):

@@ -24,13 +24,16 @@ from tests.scenarios.run import load_labels
 # The candidate fixes of each finding code (analysis/replay/fixes.py).
 FAMILY = {
     "vanishing_gradients": {"relu_kaiming", "gelu_kaiming", "layer_norm", "kaiming_init"},
-    "exploding_gradients": {"clip_1", "lr_div10", "scaled_init"},
-    "lr_too_high": {"lr_div10", "lr_engine", "clip_1"},
+    "exploding_gradients": {"clip_1", "lr_div10", "lr_no_spike", "scaled_init"},
+    "lr_too_high": {"lr_div10", "lr_engine", "lr_no_spike", "clip_1"},
     "lr_too_low": {"lr_x10", "lr_engine"},
-    "dead_relu": {"leaky_relu", "lr_div10", "bias_init"},
+    "dead_relu": {"leaky_relu", "lr_div10", "lr_no_spike", "bias_init"},
     "saturated_activations": {"init_gain", "layer_norm"},
     "non_finite": {"clip_1", "lr_div10"},
 }
+
+
+NO_LOSS = "replay unavailable: cannot stand in for the loss"
 
 
 def _one(args: tuple[str, str, list[str], int]) -> dict:
@@ -91,6 +94,10 @@ def main() -> None:
     applies = [r for r in rows if r.get("applies")]
     replayed = [r for r in applies if r.get("program") == "captured"]
     reproduced = [r for r in replayed if r.get("reproduced")]
+    # The replay trains with the recorded loss; where the recorder could not name it (a loss
+    # written by hand) or the program's output is not what the loss was taken on (a head
+    # outside the exported module), there is nothing faithful to train: no replayable program.
+    stand_in = [r for r in replayed if not r.get("why", "").startswith(NO_LOSS)]
     print(f"\nscenarios: {len(rows)}; program captured: {len(captured)} ({_pct(captured, rows)})")
     for r in rows:
         if r.get("program") != "captured":
@@ -100,6 +107,11 @@ def main() -> None:
     for r in replayed:
         if not r.get("reproduced"):
             print(f"  not reproduced: {r['name']}: {r['why']}")
+    print(
+        f"reproduced where the replay can stand in for the loss: {len(reproduced)}/"
+        f"{len(stand_in)} ({_pct(reproduced, stand_in)}); no stand-in: "
+        + ", ".join(r["name"] for r in replayed if r not in stand_in)
+    )
     matches = [r for r in reproduced if r["top_matches"]]
     helps = [r for r in reproduced if r["top_helps"]]
     print(f"top fix = labelled finding, resolves: {len(matches)}/{len(reproduced)} ({_pct(matches, reproduced)})")

@@ -86,6 +86,30 @@ def test_a_replay_that_does_not_reproduce_the_figure_verifies_nothing(sigmoid_tr
     assert replay["fixes"] == []
 
 
+@pytest.mark.slow  # trains a 12-layer model several times
+def test_a_replay_judged_by_another_rule_compares_the_figure_on_every_row(sigmoid_trace):
+    """When another rule of the detector fired on the recording, the two statistics do not
+    compare; the figure measured the same way on every row of both runs does."""
+    diagnosis = diagnose(sigmoid_trace)
+    (vanishing,) = [f for f in diagnosis.findings if f.code == "vanishing_gradients"]
+    evidence = dataclasses.replace(
+        vanishing.evidence, value=vanishing.evidence.value * 1e6, statistic="another rule's"
+    )
+    tampered = dataclasses.replace(
+        diagnosis, findings=(dataclasses.replace(vanishing, evidence=evidence),)
+    )
+    replay = verify(sigmoid_trace, tampered, steps=40)["replay"]
+    assert replay["reproduced"] is True, replay["why"]
+    # A recording whose first layer's gradient was never near what the replay measures.
+    first = next(i for i, p in enumerate(sigmoid_trace.params) if len(p.shape) >= 2)
+    norms = sigmoid_trace.steps.fresh_grad_norm.copy()
+    norms[:, first] *= 1e6
+    steps = dataclasses.replace(sigmoid_trace.steps, fresh_grad_norm=norms)
+    far = dataclasses.replace(sigmoid_trace, steps=steps)
+    replay = verify(far, tampered, steps=40)["replay"]
+    assert replay["reproduced"] is False and "does not reproduce" in replay["why"]
+
+
 class _DataDependent(nn.Module):
     def __init__(self):
         super().__init__()
