@@ -324,8 +324,10 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # Sessions are read from Redis and written through to the database: a member's layer request
 # is answered without a query (hub.forum.page_cache); while Redis is down, from the database.
+# The Redis copy is kept minutes, not the session's age (hub.accounts.sessions: a logout Redis
+# missed must not stay undone).
 # Without Redis only the database: a process's own memory would keep a session another ended.
-SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if REDIS_URL else "db")
+SESSION_ENGINE = "hub.accounts.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
