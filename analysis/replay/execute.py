@@ -232,7 +232,9 @@ def loss_of(kind: str, options: dict, output: torch.Tensor, target: torch.Tensor
         flat = target.reshape(-1)
         if kind == "nll":
             return F.nll_loss(logits, flat)
-        return F.cross_entropy(logits, flat)
+        if "label_smoothing" not in options:
+            return F.cross_entropy(logits, flat)
+        return F.cross_entropy(logits, flat, label_smoothing=_smoothing(options))
     output = output.reshape(target.shape)
     if kind == "mse":
         return F.mse_loss(output, target)
@@ -244,6 +246,17 @@ def loss_of(kind: str, options: dict, output: torch.Tensor, target: torch.Tensor
     if kind == "bce":
         return F.binary_cross_entropy(output.clamp(0, 1), target)
     return F.binary_cross_entropy_with_logits(output, target)
+
+
+def _smoothing(options: dict) -> float:
+    """The recorded label smoothing, a number in [0, 1]; the recorder writes None when the run
+    smoothed by an amount it could not read, and a replay does not guess it."""
+    value = options["label_smoothing"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ProgramError(
+            f"cannot stand in for the loss (cross_entropy, label smoothing {value!r})"
+        )
+    return float(value)
 
 
 def activation_slice(value: torch.Tensor) -> torch.Tensor:

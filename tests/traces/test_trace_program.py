@@ -100,6 +100,36 @@ def test_a_loss_with_a_regulariser_added_is_still_named(tmp_path):
     assert trace.program.spec["loss"]["direct"] is False
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_label_smoothed_cross_entropy_is_named_with_its_smoothing(tmp_path, reduction):
+    # In autograd: (1 - s) * nll(log_softmax(x)) + (s / C) * smoothing term; neither branch alone
+    # is the loss.
+    model = nn.Sequential(nn.Linear(4, 5))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1, reduction=reduction)
+    trace = _record(tmp_path, model, torch.randn(8, 4), torch.randint(0, 5, (8,)), loss_fn, steps=1)
+    loss = trace.program.spec["loss"]
+    assert loss["kind"] == "cross_entropy"
+    assert loss["options"]["label_smoothing"] == pytest.approx(0.1, abs=1e-12)
+    assert loss["direct"] is True and loss["reduction"] == reduction
+
+
+def test_label_smoothing_that_cannot_be_read_is_recorded_as_unknown(monkeypatch):
+    x = torch.randn(8, 5, requires_grad=True)
+    loss = nn.functional.cross_entropy(x, torch.randint(0, 5, (8,)), label_smoothing=0.25)
+    assert program_module.identify_loss(loss)["options"]["label_smoothing"] == 0.25
+    monkeypatch.setattr(program_module, "_saved", lambda node, attribute: None)
+    found = program_module.identify_loss(loss)
+    assert found["kind"] == "cross_entropy"
+    assert found["options"] == {"label_smoothing": None}
+
+
+def test_a_weighted_sum_of_two_losses_is_not_taken_for_label_smoothing():
+    x = torch.randn(8, 5, requires_grad=True)
+    y = torch.randint(0, 5, (8,))
+    loss = 0.9 * nn.functional.cross_entropy(x, y) + 0.02 * x.pow(2).sum()
+    assert "label_smoothing" not in program_module.identify_loss(loss).get("options", {})
+
+
 class _DataDependent(nn.Module):
     def __init__(self):
         super().__init__()

@@ -10,8 +10,8 @@ from torch import nn
 
 import traces
 from analysis import diagnose
-from analysis.replay.execute import Batches
-from analysis.replay.program import load_program
+from analysis.replay.execute import Batches, loss_of
+from analysis.replay.program import ProgramError, load_program
 from analysis.replay.report import before_after
 from analysis.replay.train import Setup, run
 from analysis.replay.verify import _rank, _reproduces, verify
@@ -181,3 +181,37 @@ def test_the_report_says_which_other_findings_a_fix_clears():
         "after": {"present": False, "loss_start": 0.7, "loss_end": 0.3, "steps": 200},
     }
     assert before_after(fix).endswith("finding gone; also clears exploding_gradients, dead_relu")
+
+
+def test_a_label_smoothed_run_replays_with_that_smoothing(tmp_path, monkeypatch):
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 4))
+
+    def batch(step):
+        return torch.randn(32, 6), torch.randint(0, 4, (32,))
+
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.2)
+    trace = _record(tmp_path / "smooth.trace", model, batch, loss_fn, steps=3, lr=0.1)
+    smoothing = []
+    cross_entropy = nn.functional.cross_entropy
+
+    def spy(*args, **kwargs):
+        smoothing.append(kwargs.get("label_smoothing", 0.0))
+        return cross_entropy(*args, **kwargs)
+
+    monkeypatch.setattr(nn.functional, "cross_entropy", spy)
+    replay = run(
+        trace, Setup(program=load_program(trace.program.spec, trace.program.weights)), steps=3
+    )
+    assert len(replay.losses) == 3
+    assert smoothing == [pytest.approx(0.2)] * 3
+
+
+def test_a_cross_entropy_of_unknown_smoothing_is_not_replayed_as_another_loss():
+    output, target = torch.randn(8, 4), torch.randint(0, 4, (8,))
+    smoothed = loss_of("cross_entropy", {"label_smoothing": 0.3}, output, target)
+    expected = nn.functional.cross_entropy(output, target, label_smoothing=0.3)
+    assert float(smoothed) == pytest.approx(float(expected))
+    for unknown in (None, "0.1", 1.5, float("nan"), True):
+        with pytest.raises(ProgramError, match="label smoothing"):
+            loss_of("cross_entropy", {"label_smoothing": unknown}, output, target)
