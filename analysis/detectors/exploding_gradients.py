@@ -152,10 +152,14 @@ def _temporal(view: TraceView, actor: int) -> Finding | None:
     # 3.4e38, not NaN (a NaN element is non_finite's business).
     elements_ok = ~np.any(view.steps.grad_nonfinite[np.ix_(rows, params)] > 0, axis=1)
     overflow = np.isposinf(total) & elements_ok
-    # A one-step jump counts only when the loss confirms it (a clipped spike does not).
+    # A one-step jump counts only when the loss confirms it (a clipped spike does not) and it
+    # lands at or above the gradient's early scale: a run that has fitted its data has a
+    # gradient (and a loss) decades down, and one batch moves both by decades while it stays far
+    # below where training started (a blind check's false alarm: 1.5e-7 -> 1.1e-3 after a
+    # start near 1, at loss 1e-9 -> 1e-5).
     jumped = _jumps(total)
     for i in np.flatnonzero(jumped):
-        jumped[i] = _loss_rose(view, rows, int(i))
+        jumped[i] = total[i] >= baseline and _loss_rose(view, rows, int(i))
     big = grown | huge | overflow | jumped
     if not big.any():
         return None

@@ -135,3 +135,32 @@ def test_a_gradient_far_above_the_weights_with_a_falling_loss_and_no_growth_is_t
     flat = _blow_up(ex.GRAD_WEIGHT_RATIO * 3, 1.0, loss_start=2.3, loss_end=2.25)
     f = find(flat, "exploding_gradients")
     assert f is not None and f.evidence.threshold == ex.GRAD_WEIGHT_RATIO
+
+
+def _converged_then_noise(jump_to: float):
+    """A run that fits its data: the gradient falls from its early scale (~0.1 per layer) to
+    1e-7 with the loss at 1e-9; then one batch's gradient and loss jump by four decades."""
+    t = synthetic_trace(num_steps=60, loss_start=1.4, loss_end=1e-9)
+    s = t.steps
+    fresh = s.fresh_grad_norm.astype(np.float64).copy()
+    scale = np.geomspace(1.0, 1e-8, 60)[:, None]
+    fresh *= scale
+    fresh[40] = fresh[39] * jump_to
+    loss = s.loss.astype(np.float64).copy()
+    loss[30:] = 1e-9
+    loss[40] = 1e-5
+    return replace_steps(t, fresh_grad_norm=fresh.astype(np.float32), grad_norm=fresh, loss=loss)
+
+
+def test_a_converged_run_whose_tiny_gradient_jumps_but_stays_far_below_its_early_scale_is_not_exploding():
+    # Near zero loss the cross-entropy gradient scales with the loss: one batch moves both by
+    # decades while the gradient stays 1e-3 of where training started (a blind check's false
+    # alarm: a CNN that had fitted its quadrant task).
+    assert find(_converged_then_noise(1e4), "exploding_gradients") is None
+
+
+def test_a_jump_to_far_above_the_early_scale_confirmed_by_the_loss_still_explodes():
+    t = _converged_then_noise(1e10)  # lands ~1e3x above the first steps' norm
+    loss = t.steps.loss.astype(np.float64).copy()
+    loss[40] = 1e3
+    assert find(replace_steps(t, loss=loss), "exploding_gradients") is not None
