@@ -153,10 +153,8 @@ def _temporal(view: TraceView, actor: int) -> Finding | None:
     elements_ok = ~np.any(view.steps.grad_nonfinite[np.ix_(rows, params)] > 0, axis=1)
     overflow = np.isposinf(total) & elements_ok
     # A one-step jump counts only when the loss confirms it (a clipped spike does not) and it
-    # lands at or above the gradient's early scale: a run that has fitted its data has a
-    # gradient (and a loss) decades down, and one batch moves both by decades while it stays far
-    # below where training started (a blind check's false alarm: 1.5e-7 -> 1.1e-3 after a
-    # start near 1, at loss 1e-9 -> 1e-5).
+    # lands at or above the gradient's early scale: a fitted run's gradient and loss jump by
+    # decades on one batch far below where training started (a blind check: 1.5e-7 -> 1.1e-3).
     jumped = _jumps(total)
     for i in np.flatnonzero(jumped):
         jumped[i] = total[i] >= baseline and _loss_rose(view, rows, int(i))
@@ -561,22 +559,6 @@ FIXES = {
             "        torch.nn.init.zeros_(m.bias)"
         ),
     ),
-    # A net of tanh/sigmoid only: He init is for ReLU; Xavier with the tanh gain keeps each
-    # layer's gain near 1 there.
-    "init_saturating": Fix(
-        text=(
-            "The blow-up is there from the first step and in every layer: the initialisation "
-            "is too large for tanh/sigmoid layers (they sit saturated and the backward gain per "
-            "layer exceeds 1). Re-initialise with Xavier scaling and the tanh gain, or keep "
-            "PyTorch's default; clipping only hides it."
-        ),
-        code=(
-            "for m in model.modules():\n"
-            "    if isinstance(m, torch.nn.Linear):\n"
-            "        torch.nn.init.xavier_uniform_(m.weight, gain=torch.nn.init.calculate_gain('tanh'))\n"
-            "        torch.nn.init.zeros_(m.bias)"
-        ),
-    ),
     "clip": Fix(
         text=(
             "Clip the gradient norm before the optimizer step, and check the learning rate, the "
@@ -598,9 +580,13 @@ FIXES = {
 
 
 def _fix(kind: str, view: TraceView | None = None) -> Fix:
+    fix = FIXES[kind]
     if kind == "init" and view is not None and _saturating_only(view):
-        return FIXES["init_saturating"]
-    return FIXES[kind]
+        # He init is for ReLU; Xavier with the tanh gain keeps a tanh/sigmoid layer's gain near 1
+        tanh = "xavier_uniform_(m.weight, gain=torch.nn.init.calculate_gain('tanh'))"
+        code = fix.code.replace("kaiming_normal_(m.weight, nonlinearity='relu')", tanh)
+        return Fix(text=fix.text.replace("He (ReLU) or Xavier (tanh)", "Xavier"), code=code)
+    return fix
 
 
 def _saturating_only(view: TraceView) -> bool:

@@ -17,6 +17,7 @@ from torch import nn
 import traces
 from traces import format as fmt
 from traces.model import Program
+from traces.recorder import loss as loss_module
 from traces.recorder import program as program_module
 from traces.synthetic import synthetic_trace
 
@@ -116,9 +117,9 @@ def test_label_smoothed_cross_entropy_is_named_with_its_smoothing(tmp_path, redu
 def test_label_smoothing_that_cannot_be_read_is_recorded_as_unknown(monkeypatch):
     x = torch.randn(8, 5, requires_grad=True)
     loss = nn.functional.cross_entropy(x, torch.randint(0, 5, (8,)), label_smoothing=0.25)
-    assert program_module.identify_loss(loss)["options"]["label_smoothing"] == 0.25
-    monkeypatch.setattr(program_module, "_saved", lambda node, attribute: None)
-    found = program_module.identify_loss(loss)
+    assert loss_module.identify_loss(loss)["options"]["label_smoothing"] == 0.25
+    monkeypatch.setattr(loss_module, "_saved", lambda node, attribute: None)
+    found = loss_module.identify_loss(loss)
     assert found["kind"] == "cross_entropy"
     assert found["options"] == {"label_smoothing": None}
 
@@ -127,7 +128,7 @@ def test_a_weighted_sum_of_two_losses_is_not_taken_for_label_smoothing():
     x = torch.randn(8, 5, requires_grad=True)
     y = torch.randint(0, 5, (8,))
     loss = 0.9 * nn.functional.cross_entropy(x, y) + 0.02 * x.pow(2).sum()
-    assert "label_smoothing" not in program_module.identify_loss(loss).get("options", {})
+    assert "label_smoothing" not in loss_module.identify_loss(loss).get("options", {})
 
 
 class _DataDependent(nn.Module):
