@@ -9,6 +9,9 @@ import torch
 from torch import nn
 
 which = signal.SIGTERM if sys.argv[1] == "TERM" else signal.SIGINT
+# Ctrl-C as in a terminal, even when the suite runs as a background job (which starts with
+# SIGINT ignored, so Python would install no KeyboardInterrupt handler).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 torch.manual_seed(0)
 model = nn.Linear(4, 1)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
