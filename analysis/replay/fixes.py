@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.detectors.lr_too_high import FIRST_STEPS_RATIO
 from analysis.replay.program import Node, Program, Ref
 from analysis.replay.train import Setup
 from traces.model import Trace
@@ -328,10 +329,14 @@ def _lr_spike(names: _Names, code: str):
 
 def _lr_engine(names: _Names, code: str, finding: dict, *, high: bool):
     """The factor the engine derived: the one that brings the update/weight ratio to ~1e-3."""
-    value = finding.get("evidence", {}).get("value")
+    evidence = finding.get("evidence", {})
+    value = evidence.get("value")
     if not isinstance(value, int | float) or not value > 0 or not math.isfinite(value):
         return None
-    factor = TARGET_UPDATE_RATIO / value
+    # An Adam-family run judged on its first steps aims at what healthy runs do there
+    # (lr_too_high.FIRST_STEPS_RATIO), as the finding's own advice does.
+    first_steps = "first_steps_ratio" in (evidence.get("details") or {})
+    factor = (FIRST_STEPS_RATIO if first_steps else TARGET_UPDATE_RATIO) / value
     factor = _nice(factor)
     if (high and factor >= 0.05) or (not high and factor <= 20):
         return None  # the ÷10 / ×10 candidate already covers it

@@ -178,3 +178,22 @@ def test_the_cli_refuses_a_bad_step_count(tmp_path):
     with pytest.raises(SystemExit) as info:
         main(["replay", str(path), "--steps", "0"])
     assert info.value.code == 2
+
+
+def test_the_engine_lr_factor_aims_where_its_finding_measured_healthy_runs(sigmoid_trace):
+    # lr_too_high from an Adam-family run's first steps (engine 1.7.0) is judged against the
+    # ratio healthy runs make at their first steps (1e-2), not the run-long 1e-3: the verified
+    # factor must be the one the finding advises.
+    from analysis.replay.fixes import candidates
+    from analysis.replay.program import load_program
+
+    program = load_program(sigmoid_trace.program.spec, sigmoid_trace.program.weights)
+
+    def engine_factor(details):
+        finding = {"code": "lr_too_high", "evidence": {"value": 0.6, "details": details}}
+        (engine,) = [c for c in candidates(sigmoid_trace, program, finding)
+                     if c.fix == "lr_engine"]  # fmt: skip
+        return engine.setup.lr_factor
+
+    assert engine_factor({}) == pytest.approx(0.002)  # 1e-3 / 0.6, rounded
+    assert engine_factor({"first_steps_ratio": 0.6}) == pytest.approx(0.02)  # 1e-2 / 0.6
