@@ -17,6 +17,13 @@ and edited into the post, so both times are printed. Also prints the time the sa
 to load + diagnose (and to plot) in-process, so the pipeline's
 overhead (queue, fork, plots, database, post) can be read off. Target (issue 6): p50 <= 2 s for
 1k steps.
+
+``--verified`` measures the verified fix instead (issue 17): traces recorded with a program
+(bench/replay.py's deep-sigmoid MLP, whose gradients vanish, and its small GPT of ~0.5 M
+parameters trained at 100x its learning rate), uploaded one after another to one warm worker
+that replays TRACE_REPLAY_STEPS (200) steps; p50 / max from the upload to the bot post and to
+the "Verified fix" section in it. Target: post p50 <= 2 s, verified fix p50 <= 30 s on a model of
+<= 1 M parameters.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ["GRADHUB_TEST_RUN_ID"] = RUN_ID
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 os.environ["MEDIA_ROOT"] = tempfile.mkdtemp(prefix="gradhub-bench-media-")
+# The suite's settings replay 40 steps; this bench measures the production default.
+os.environ["TRACE_REPLAY_STEPS"] = os.environ.get("BENCH_REPLAY_STEPS", "200")
 
 import django  # noqa: E402
 
@@ -130,6 +139,86 @@ def wait_plots(question_id: int) -> float:
     raise SystemExit(f"plots of question {question_id} not drawn after {POST_TIMEOUT_SECONDS} s")
 
 
+def wait_replayed(question_id: int) -> float:
+    """Monotonic time at which the question's diagnosis had its verified fix added."""
+    from hub.traces.models import Diagnosis
+
+    deadline = time.monotonic() + POST_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if Diagnosis.objects.filter(trace__question_id=question_id, replay_done=True).exists():
+            return time.monotonic()
+        time.sleep(POLL_SECONDS)
+    raise SystemExit(f"replay of question {question_id} not done after {POST_TIMEOUT_SECONDS} s")
+
+
+def recorded_trace(name: str) -> bytes:
+    """A trace with a program, recorded in this process from one of bench/replay.py's models."""
+    import torch
+
+    from bench import replay
+
+    torch.set_num_threads(1)
+    make, steps = {
+        "sigmoid": (replay.sigmoid_mlp, 60),
+        "gpt": (lambda: replay.gpt(128, 2, 64, 8, lr=3e-2), 30),
+    }[name]
+    _, step = make()
+    path = Path(tempfile.mkdtemp()) / f"{name}.trace"
+    with traces.record(path):
+        for _ in range(steps):
+            step()
+    return path.read_bytes()
+
+
+def measure_verified(name: str, data: bytes, runs: int, counter: list[int]) -> dict:
+    """Seconds from upload to the bot post and to its verified fix, one upload at a time."""
+    from hub.traces.models import Diagnosis
+
+    posted, replayed = [], []
+    for _ in range(runs):
+        counter[0] += 1
+        qid, started = upload(counter[0], data)
+        posted.append(wait_posted([qid])[qid] - started)
+        replayed.append(wait_replayed(qid) - started)
+    replay = Diagnosis.objects.get(trace__question_id=qid).replay.get("replay", {})
+    fixes = replay.get("fixes") or [{}]
+    return {
+        "name": name,
+        "posted": posted,
+        "replayed": replayed,
+        "findings": sorted(
+            {f["code"] for f in Diagnosis.objects.get(trace__question_id=qid).findings}
+        ),
+        "reproduced": replay.get("reproduced"),
+        "top": f"{fixes[0].get('fix')} ({fixes[0].get('verdict')})",
+    }
+
+
+def verified_bench(runs: int) -> None:
+    """Upload -> post -> verified fix, one warm worker, for each recorded model."""
+    files = {name: recorded_trace(name) for name in ("sigmoid", "gpt")}
+    counter = [0]
+    log_dir = Path(tempfile.mkdtemp(prefix="gradhub-bench-logs-"))
+    rows = []
+    workers = start_workers(1, log_dir)
+    try:
+        measure_verified("warm-up", files["sigmoid"], 1, counter)
+        for name, data in files.items():
+            rows.append(measure_verified(name, data, runs, counter))
+    finally:
+        for worker in workers:
+            worker.stop()
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"upload -> bot post -> verified fix ({os.environ['TRACE_REPLAY_STEPS']} replay steps):")
+    for row in rows:
+        print(
+            f"  {row['name']}: post p50 {statistics.median(row['posted']):.2f} s, verified fix "
+            f"p50 {statistics.median(row['replayed']):.1f} s max {max(row['replayed']):.1f} s "
+            f"(n={len(row['posted'])}; findings {', '.join(row['findings'])}; reproduced "
+            f"{row['reproduced']}; top fix {row['top']})"
+        )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
@@ -173,7 +262,17 @@ def start_workers(count: int, log_dir: Path) -> list[WorkerProcess]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
+    parser.add_argument("--verified", action="store_true", help="time the verified fix instead")
     args = parser.parse_args()
+    if args.verified:
+        creation = connection.creation
+        creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+        try:
+            verified_bench(runs=3 if args.quick else 5)
+        finally:
+            connection.close()
+            creation.destroy_test_db(creation.connection.settings_dict["NAME"], verbosity=0)
+        return
     runs_1k, runs_50k, burst = (5, 2, 10) if args.quick else (20, 5, 40)
 
     creation = connection.creation

@@ -70,10 +70,10 @@ def sigmoid_mlp():
     return model, step
 
 
-def gpt(d: int, layers: int, seq: int, batch: int):
+def gpt(d: int, layers: int, seq: int, batch: int, lr: float = 3e-4):
     torch.manual_seed(0)
     model = GPT(vocab=512, d=d, layers=layers, heads=4, seq=seq)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     data = torch.randint(0, 512, (batch, seq + 1))
 
     def step():
