@@ -129,26 +129,24 @@ def wait_posted(question_ids: list[int]) -> dict[int, float]:
 
 def wait_plots(question_id: int) -> float:
     """Monotonic time at which the question's diagnosis had its plots drawn."""
-    from hub.traces.models import Diagnosis
-
-    deadline = time.monotonic() + POST_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if Diagnosis.objects.filter(trace__question_id=question_id, plots_done=True).exists():
-            return time.monotonic()
-        time.sleep(POLL_SECONDS)
-    raise SystemExit(f"plots of question {question_id} not drawn after {POST_TIMEOUT_SECONDS} s")
+    return wait_diagnosis(question_id, "plots_done")
 
 
 def wait_replayed(question_id: int) -> float:
     """Monotonic time at which the question's diagnosis had its verified fix added."""
+    return wait_diagnosis(question_id, "replay_done")
+
+
+def wait_diagnosis(question_id: int, flag: str) -> float:
+    """Monotonic time at which the question's diagnosis had ``flag`` set."""
     from hub.traces.models import Diagnosis
 
     deadline = time.monotonic() + POST_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        if Diagnosis.objects.filter(trace__question_id=question_id, replay_done=True).exists():
+        if Diagnosis.objects.filter(trace__question_id=question_id, **{flag: True}).exists():
             return time.monotonic()
         time.sleep(POLL_SECONDS)
-    raise SystemExit(f"replay of question {question_id} not done after {POST_TIMEOUT_SECONDS} s")
+    raise SystemExit(f"{flag} of question {question_id} not set after {POST_TIMEOUT_SECONDS} s")
 
 
 def recorded_trace(name: str) -> bytes:
