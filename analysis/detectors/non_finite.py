@@ -365,7 +365,7 @@ def _loss_only_finding(view: TraceView, bad: np.ndarray, skipped: int) -> Findin
         + (" and on every step after it" if to_end else "")
         + f" ({rows.size} of {view.S} recorded steps), yet every gradient and weight stayed "
         "finite: the NaN/Inf sits in a part of the loss whose gradient is zero or masked (a term "
-        "multiplied by 0, masked_fill or torch.where over a NaN, a ReLU or clamp after it, the "
+        "multiplied by 0, 0 · log 0 in a hand-written entropy or KL, masked_fill or torch.where over a NaN, a ReLU or clamp after it, the "
         "mean of an empty selection such as an all-padding batch, or a float16 value that "
         "overflowed only in the forward), so backward never carries it into the weights."
         + (
@@ -409,7 +409,7 @@ def _loss_only_finding(view: TraceView, bad: np.ndarray, skipped: int) -> Findin
                 "Find the term that is non-finite: check each part of the loss with "
                 "torch.isfinite before adding them up. Guard the mean of a selection that can "
                 "be empty, mask values *before* log/sqrt/division rather than masking the "
-                "result, and leave a term out instead of multiplying it by 0. An assert on the "
+                "result, write p · log p as torch.xlogy(p, p), and leave a term out instead of multiplying it by 0. An assert on the "
                 "loss stops the run at the first bad step."
             ),
             code=(

@@ -74,3 +74,13 @@ def test_a_nan_loss_that_also_makes_the_gradients_nan_is_the_usual_error():
     assert f.severity.value == "error" and f.evidence.onset_step == 5
     assert f.evidence.details["first_in"] == "loss"
     assert "gradients_finite" not in f.evidence.details
+
+
+def test_the_replay_does_not_try_to_fix_a_masked_nan_loss_by_clipping_or_the_lr():
+    # the NaN is in the user's loss terms, which a replay does not rebuild; clipping and a lower
+    # learning rate (non_finite's replay candidates) cannot remove it
+    from analysis.replay.verify import verify
+
+    result = verify(_nan_loss(synthetic_trace(num_steps=40), slice(None)))["replay"]
+    assert result["fixes"] == []
+    assert result["why"] == "no finding a replay can verify (non_finite)"
