@@ -19,7 +19,7 @@ from traces.model import Trace
 
 # Bump when a detector, a threshold or the finding shape changes: the web app keeps one
 # diagnosis per trace and engine version.
-ENGINE_VERSION = "1.7.1"
+ENGINE_VERSION = "1.8.0"
 
 
 def diagnose(trace: Trace, *, peers: Sequence[Trace] = ()) -> Diagnosis:

@@ -15,6 +15,7 @@ from traces.layout import (
     HEADER,
     MAGIC,
     ROW_ARRAYS,
+    TAG_LOSS_NAN,
     TAG_META,
     TAG_PROGRAM,
     TAG_ROWS,
@@ -44,6 +45,15 @@ def encode_rows(arrays: dict[str, np.ndarray]) -> bytes:
     for name, (dtype, _) in EVENT_ARRAYS.items():
         blob[name] = np.ascontiguousarray(arrays[name], dtype=dtype)
     return encode_chunk(TAG_ROWS, safetensors.numpy.save(blob))
+
+
+def encode_loss_nan(rows) -> bytes:
+    """The optional ``lnan`` chunk: file-global indices of the rows whose loss was NaN at
+    backward (not merely unrecorded); b"" when there are none."""
+    rows = np.ascontiguousarray(rows, dtype="<i8")
+    if not rows.size:
+        return b""
+    return encode_chunk(TAG_LOSS_NAN, safetensors.numpy.save({"row": rows}))
 
 
 def encode_program(program: Program) -> bytes:

@@ -33,6 +33,7 @@ import safetensors
 from traces.encoding import (  # noqa: F401
     encode_chunk,
     encode_header,
+    encode_loss_nan,
     encode_meta,
     encode_program,
     encode_rows,
@@ -65,6 +66,7 @@ from traces.layout import (  # noqa: F401
     PAD_VALUE,
     ROW_ARRAYS,
     ROW_END_KINDS,
+    TAG_LOSS_NAN,
     TAG_META,
     TAG_PROGRAM,
     TAG_ROWS,
@@ -81,16 +83,35 @@ from traces.validation import build_trace
 
 def validate(trace: Trace) -> None:
     """Raise TraceFormatError unless ``trace`` is one that ``load`` would return."""
-    build_trace(json_safe(trace_meta(trace)), [_coerce_chunk(trace_arrays(trace))])
+    build_trace(
+        json_safe(trace_meta(trace)),
+        [_coerce_chunk(trace_arrays(trace))],
+        [_loss_nan_rows(trace)],
+    )
 
 
 def dumps(trace: Trace) -> bytes:
     """The bytes of a trace file. The trace is validated first (TraceFormatError if invalid)."""
     meta = json_safe(trace_meta(trace))
     arrays = trace_arrays(trace)
-    build_trace(meta, [_coerce_chunk(arrays)])  # refuse to write what we would not read
+    nan_rows = _loss_nan_rows(trace)
+    # refuse to write what we would not read
+    build_trace(meta, [_coerce_chunk(arrays)], [nan_rows])
     program = encode_program(trace.program) if trace.program is not None else b""
-    return encode_header(trace.version) + encode_rows(arrays) + program + encode_meta(meta)
+    return (
+        encode_header(trace.version)
+        + encode_rows(arrays)
+        + encode_loss_nan(nan_rows)
+        + program
+        + encode_meta(meta)
+    )
+
+
+def _loss_nan_rows(trace: Trace) -> np.ndarray:
+    flags = np.asarray(trace.steps.loss_nan)
+    if flags.dtype != bool or flags.shape != (trace.num_rows,):
+        raise TraceFormatError(f"steps.loss_nan must be bool[{trace.num_rows}]")
+    return np.flatnonzero(flags).astype(np.int64)
 
 
 def save(trace: Trace, path: str | os.PathLike | IO[bytes]) -> None:
@@ -161,6 +182,7 @@ def loads(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_FILE_BYT
     meta = None
     program_spec, program_weights = None, {}
     chunks = []
+    nan_rows = []
     offset = HEADER.size
     while offset < view.nbytes:
         if len(chunks) >= MAX_CHUNKS:
@@ -184,13 +206,15 @@ def loads(data: bytes | bytearray | memoryview, *, max_bytes: int = MAX_FILE_BYT
             program_spec = _parse_json(payload, "prog", MAX_PROGRAM_BYTES)
         elif tag == TAG_WEIGHTS:
             program_weights = _parse_weights(payload)
+        elif tag == TAG_LOSS_NAN:
+            nan_rows.append(_parse_loss_nan(payload))
         elif tag[:1].isalpha() and tag[:1].islower():
             continue  # optional chunk of a newer writer: skip
         else:
             raise TraceFormatError(f"unknown required chunk {tag!r} at byte {offset - length - 12}")
     if meta is None:
         raise TraceFormatError("no META chunk")
-    trace = build_trace(meta, chunks)
+    trace = build_trace(meta, chunks, nan_rows)
     if program_spec is None:
         return trace
     return dataclasses.replace(trace, program=Program(program_spec, program_weights))
@@ -286,6 +310,18 @@ def _parse_weights(payload: memoryview) -> dict[str, np.ndarray]:
             raise TraceFormatError(f"wini tensor {name!r}: data does not match shape {shape}")
         weights[name] = array.reshape(shape)
     return weights
+
+
+def _parse_loss_nan(payload: memoryview) -> np.ndarray:
+    """The lnan chunk: one I64 array ``row`` (checked against the rows in ``build_trace``)."""
+    tensors = _deserialize(payload, "lnan chunk")
+    if len(tensors) != 1 or tensors[0][0] != "row" or tensors[0][1]["dtype"] != "I64":
+        raise TraceFormatError("lnan chunk must hold exactly one I64 array named 'row'")
+    info = tensors[0][1]
+    array = np.frombuffer(info["data"], dtype="<i8")
+    if len(info["shape"]) != 1 or array.size != int(info["shape"][0]):
+        raise TraceFormatError("lnan chunk: 'row' must be 1-D and match its data")
+    return array
 
 
 def _check_json_depth(text: str) -> None:

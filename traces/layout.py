@@ -17,6 +17,7 @@ TAG_META = b"META"
 TAG_ROWS = b"ROWS"
 TAG_PROGRAM = b"prog"  # optional: the model's forward as JSON (SCHEMA.md section 7)
 TAG_WEIGHTS = b"wini"  # optional: its initial weights, a safetensors blob
+TAG_LOSS_NAN = b"lnan"  # optional: the rows whose loss was NaN at backward (SCHEMA.md section 3)
 
 # Bounds. A trace of 10k steps x 1k parameters every step is ~300 MB, so 512 MiB leaves room
 # for real runs while keeping an upload (and the memory needed to read it) bounded.

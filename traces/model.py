@@ -137,6 +137,14 @@ class Steps:
     #   sample of the batch
     act_sat_frac: np.ndarray  # sigmoid/tanh: share of outputs within 1e-2 of a bound
 
+    # bool[S]: the loss passed to backward was NaN (``loss`` is NaN because it was, not because
+    # none was seen). All False in files written before the ``lnan`` chunk: unknown there.
+    loss_nan: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.loss_nan is None:
+            object.__setattr__(self, "loss_nan", np.zeros(self.step.shape[0], dtype=bool))
+
 
 @dataclass(frozen=True)
 class Program:

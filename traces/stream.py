@@ -7,7 +7,13 @@ import time
 
 import numpy as np
 
-from traces.encoding import encode_header, encode_meta, encode_program, encode_rows
+from traces.encoding import (
+    encode_header,
+    encode_loss_nan,
+    encode_meta,
+    encode_program,
+    encode_rows,
+)
 from traces.layout import PAD_VALUE, ROW_ARRAYS
 from traces.model import Program
 
@@ -18,7 +24,9 @@ class TraceStream:
 
     A row is a dict of ROW_ARRAYS names to a scalar (1-D arrays) or a vector as wide as the
     params / modules / groups known when the row was taken; narrower rows are padded when the
-    chunk is written (a parameter found later reads as "not measured" in earlier rows).
+    chunk is written (a parameter found later reads as "not measured" in earlier rows). A row
+    whose ``loss_nan`` is true (its loss was NaN at backward, not missing) is listed in the
+    ``lnan`` chunk written right after its ROWS chunk.
     """
 
     def __init__(
@@ -29,6 +37,7 @@ class TraceStream:
         self.flush_seconds = flush_seconds
         self.rows: list[dict] = []
         self.events: list[tuple[int, int, int]] = []
+        self.loss_nan: list[int] = []  # file-global indices of rows whose loss was NaN
         self.rows_written = 0
         self.bytes_written = 0
         self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
@@ -43,6 +52,8 @@ class TraceStream:
         """Add one row and its window's events as (kind, optimizer) pairs, in time order."""
         index = self.num_rows
         self.rows.append(row)
+        if row.get("loss_nan"):
+            self.loss_nan.append(index)
         self.events.extend((kind, index, opt) for kind, opt in events)
 
     def due(self) -> bool:
@@ -52,10 +63,11 @@ class TraceStream:
 
     def flush(self, meta: dict) -> None:
         if self.rows:
-            self._write(encode_rows(self._chunk_arrays()))
+            self._write(encode_rows(self._chunk_arrays()) + encode_loss_nan(self.loss_nan))
             self.rows_written += len(self.rows)
             self.rows = []
             self.events = []
+            self.loss_nan = []
         self._write(encode_meta(meta))
         self._file.flush()
         self._last_flush = time.monotonic()

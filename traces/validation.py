@@ -102,7 +102,11 @@ def _index(value: int | None, size: int, where: _Path, *, allow_none: bool = Tru
 NoneType = type(None)
 
 
-def build_trace(meta: dict, chunks: list[dict[str, np.ndarray]]) -> Trace:
+def build_trace(
+    meta: dict, chunks: list[dict[str, np.ndarray]], loss_nan: list[np.ndarray] = ()
+) -> Trace:
+    """The Trace of a META object, its ROWS chunks' arrays and its lnan chunks' row indices
+    (rows whose loss was NaN at backward), all validated."""
     root = _Path("META")
     top = _fields(
         meta,
@@ -251,6 +255,7 @@ def build_trace(meta: dict, chunks: list[dict[str, np.ndarray]]) -> Trace:
         n_groups,
         len(optimizers),
         [math.prod(p.shape) for p in params],
+        loss_nan,
     )
     total = run_d["total_steps"]
     if steps.step.size:
@@ -283,7 +288,7 @@ def build_trace(meta: dict, chunks: list[dict[str, np.ndarray]]) -> Trace:
     )
 
 
-def _build_rows(chunks, n_params, n_modules, n_groups, n_optimizers, numels):
+def _build_rows(chunks, n_params, n_modules, n_groups, n_optimizers, numels, loss_nan=()):
     widths = {"P": n_params, "M": n_modules, "G": n_groups}
     total_rows = 0
     total_events = 0
@@ -316,10 +321,27 @@ def _build_rows(chunks, n_params, n_modules, n_groups, n_optimizers, numels):
         parts = [chunk[name] for chunk in chunks]
         ev[name] = np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
     assert ev["event_kind"].shape[0] == total_events
-    steps = Steps(**columns)
+    steps = Steps(**columns, loss_nan=_loss_nan_flags(loss_nan, columns["loss"]))
     events = Events(kind=ev["event_kind"], row=ev["event_row"], optimizer=ev["event_optimizer"])
     _check_values(steps, events, n_optimizers, numels)
     return steps, events
+
+
+def _loss_nan_flags(parts: list[np.ndarray], loss: np.ndarray) -> np.ndarray:
+    """bool[S] from the lnan chunks' row indices: strictly increasing over the file, each a row
+    whose ``loss`` is NaN."""
+    flags = np.zeros(loss.shape[0], dtype=bool)
+    rows = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]) if parts else None
+    if rows is None or not rows.size:
+        return flags
+    if np.any(np.diff(rows) <= 0):
+        raise TraceFormatError("lnan rows must be strictly increasing")
+    if rows[0] < 0 or rows[-1] >= loss.shape[0]:
+        raise TraceFormatError(f"lnan names a row outside [0, {loss.shape[0]})")
+    if not np.isnan(loss[rows]).all():
+        raise TraceFormatError("lnan flags a row with a finite loss (or an infinite one) as NaN")
+    flags[rows] = True
+    return flags
 
 
 def _check_chunk_shapes(chunk: dict[str, np.ndarray], c: int, widths: dict[str, int]) -> int:

@@ -15,6 +15,13 @@ backward on that loss, its weight norms are measured after the step):
   get the NaN through it, layers after it do not;
 - a gradient's norm overflowed float32 with finite elements: the earliest such layer;
 - only the weights: the optimizer step itself.
+
+A loss that is NaN/Inf while every gradient and weight stays finite (the NaN sits in a part of
+the loss whose gradient is masked: ``0.0 * term``, ``masked_fill`` over a NaN, the mean of an
+empty selection) is its own finding: an error when it holds on most rows or from some step to
+the end, a warning when it is occasional. A NaN loss counts only where the recorder flagged it
+(``steps.loss_nan``: the trace's NaN otherwise means "no loss recorded") or, in traces written
+before that flag, where the gradients or weights went bad too.
 """
 
 from __future__ import annotations
@@ -39,6 +46,12 @@ SKIPPED_SHARE = 0.5
 # within a batch (about +-2.2 std). (Float32 limits; ours for the std. A log(softmax) on 0..255
 # pixel inputs had logits with std 28 and an Inf loss at step 0.)
 WIDE_OUTPUT_STD = 20.0
+# A loss non-finite (with finite gradients) on at least this share of the rows, or on every row
+# from its first non-finite one to the end with at least LOSS_STREAK rows, is a broken loss (an
+# error); fewer, isolated rows (a batch whose mask selected nothing) are a warning. (Ours: half is
+# "most steps"; 5 rows in a row at the end is a loss that did not recover, not one bad batch.)
+LOSS_SHARE = 0.5
+LOSS_STREAK = 5
 
 
 def detect(view: TraceView) -> list[Finding]:
@@ -46,15 +59,16 @@ def detect(view: TraceView) -> list[Finding]:
     ev = view.trace.events
     skipped = int(np.count_nonzero(ev.kind == EventKind.SKIPPED_STEP))
     taken = view.S
-    loss_bad = ~np.isfinite(s.loss) & ~np.isnan(s.loss)  # NaN loss = "not seen"; Inf = seen
-    loss_nan_seen = np.isnan(s.loss) & _loss_seen_mask(view)
-    loss_bad |= loss_nan_seen
+    # NaN loss = "not seen" unless the recorder flagged it (or, in an older trace, corroborated)
+    loss_bad = np.isinf(s.loss) | s.loss_nan | (np.isnan(s.loss) & _loss_seen_mask(view))
     grad_bad = np.any(s.grad_nonfinite > 0, axis=1) if view.P else np.zeros(view.S, dtype=bool)
     weight_bad = np.any(s.weight_nonfinite > 0, axis=1) if view.P else np.zeros(view.S, dtype=bool)
     # A row whose window had a skipped step, with finite weights after it, was handled.
     excused = view.skipped_in_window & ~weight_bad
     overflow = _norm_overflow(view)
     bad = (loss_bad | grad_bad | weight_bad | overflow) & ~excused
+    if bad.any() and not (grad_bad | weight_bad | overflow)[bad].any():
+        return [_loss_only_finding(view, bad, skipped)]
     if bad.any():
         return [_finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow)]
     if skipped and skipped >= SKIPPED_SHARE * (skipped + taken):
@@ -164,15 +178,14 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow
             params=names[:20],
             steps=tuple(view.step_of(int(r)) for r in np.flatnonzero(bad)[:10]),
             onset_step=step,
-            details={
-                "first_step": step,
-                "first_in": origin,
-                "rows_affected": int(bad.sum()),
-                "rows_total": view.S,
-                "weights_non_finite_from_step": first_weight,
-                "skipped_steps": skipped,
-                "ended": str(view.trace.run.ended.value),
-            },
+            details=_details(
+                view,
+                step,
+                origin,
+                int(bad.sum()),
+                skipped,
+                weights_non_finite_from_step=first_weight,
+            ),
         ),
         fix=Fix(
             text=(
@@ -192,6 +205,18 @@ def _finding(view, bad, grad_bad, weight_bad, loss_bad, skipped, taken, overflow
         glossary=("exploding-gradient", "learning-rate", "gradient-clipping", "mixed-precision"),
         confidence=0.99,
     )
+
+
+def _details(view, step, origin: str, affected: int, skipped: int, **more) -> dict:
+    return {
+        "first_step": step,
+        "first_in": origin,
+        "rows_affected": affected,
+        "rows_total": view.S,
+        **more,
+        "skipped_steps": skipped,
+        "ended": str(view.trace.run.ended.value),
+    }
 
 
 def _origin(view, first, loss_bad, grad_bad, overflowed, params_bad):
@@ -315,4 +340,88 @@ def _scaler_finding(view, skipped, taken) -> Finding:
         ),
         glossary=("mixed-precision", "exploding-gradient"),
         confidence=0.85,
+    )
+
+
+def _loss_only_finding(view: TraceView, bad: np.ndarray, skipped: int) -> Finding:
+    """The loss was NaN/Inf on the rows ``bad`` while every gradient and weight stayed finite."""
+    loss = view.steps.loss
+    rows = np.flatnonzero(bad)
+    first = int(rows[0])
+    step = view.step_of(first)
+    n_inf = int(np.isinf(loss[rows]).sum())
+    n_nan = rows.size - n_inf
+    word = "Inf" if not n_nan else "NaN" if not n_inf else "NaN/Inf"
+    to_end = rows.size >= LOSS_STREAK and rows.size == view.S - first
+    broken = rows.size >= LOSS_SHARE * view.S or to_end
+    out_bad = np.flatnonzero(np.isposinf(view.steps.act_std[first]))
+    module = (
+        view.trace.modules[int(out_bad[np.argmin(view.module_order[out_bad])])].path
+        if out_bad.size
+        else None
+    )
+    summary = (
+        f"The loss passed to backward was {word} at step {step}"
+        + (" and on every step after it" if to_end else "")
+        + f" ({rows.size} of {view.S} recorded steps), yet every gradient and weight stayed "
+        "finite: the NaN/Inf sits in a part of the loss whose gradient is zero or masked (a term "
+        "multiplied by 0, 0 · log 0 in a hand-written entropy or KL, masked_fill or torch.where over a NaN, a ReLU or clamp after it, the "
+        "mean of an empty selection such as an all-padding batch, or a float16 value that "
+        "overflowed only in the forward), so backward never carries it into the weights."
+        + (
+            f" It shows first in the output of {view.describe(module)}, sampled in that forward "
+            "pass, whose gradient is masked on the way to the loss."
+            if module is not None
+            else ""
+        )
+        + " Training itself may go on, but the loss you print, average or monitor (epoch loss, "
+        "early stopping, ReduceLROnPlateau, picking the best checkpoint) is NaN, and the masked "
+        "value is one change away from poisoning the gradients (0 × Inf is NaN)."
+    )
+    return Finding(
+        code=CODE,
+        severity=Severity.ERROR if broken else Severity.WARNING,
+        title=f"The loss is {word} at {rows.size} of {view.S} steps while the gradients stay "
+        "finite",
+        summary=summary,
+        evidence=Evidence(
+            statistic="rows whose loss was non-finite while every gradient and weight was finite",
+            value=float(rows.size),
+            threshold=0.0,
+            comparison=">",
+            modules=(module,) if module is not None else (),
+            steps=tuple(view.step_of(int(r)) for r in rows[:10]),
+            onset_step=step,
+            details=_details(
+                view,
+                step,
+                "forward" if module is not None else "loss_value",
+                int(rows.size),
+                skipped,
+                nan_rows=n_nan,
+                inf_rows=n_inf,
+                to_the_end=bool(to_end),
+                gradients_finite=True,
+            ),
+        ),
+        fix=Fix(
+            text=(
+                "Find the term that is non-finite: check each part of the loss with "
+                "torch.isfinite before adding them up. Guard the mean of a selection that can "
+                "be empty, mask values *before* log/sqrt/division rather than masking the "
+                "result, write p · log p as torch.xlogy(p, p), and leave a term out instead of multiplying it by 0. An assert on the "
+                "loss stops the run at the first bad step."
+            ),
+            code=(
+                "for name, term in {'ce': ce, 'aux': aux}.items():   # the parts of your loss\n"
+                "    if not torch.isfinite(term).all():\n"
+                "        print(f'step {step}: {name} = {term}')\n"
+                "loss = per_item[mask].sum() / mask.sum().clamp(min=1)  # not [mask].mean()\n"
+                "x = torch.where(mask, x, torch.ones_like(x))   # mask before log/sqrt/div\n"
+                "loss = ce + aux if use_aux else ce              # not ce + 0.0 * aux\n"
+                "assert torch.isfinite(loss), f'non-finite loss at step {step}'"
+            ),
+        ),
+        glossary=("mixed-precision",),
+        confidence=0.95,
     )

@@ -55,7 +55,7 @@ def verify(trace: Trace, diagnosis: Diagnosis | None = None, *, steps: int = DEF
     diagnosis = diagnosis or diagnose(trace)
     findings = [f.to_dict() for f in diagnosis.findings if f.severity.value != "info"]
     fixes = [fix for f in findings if f["code"] in LOOP_CODES for fix in verify_loop(trace, f)]
-    replayable = [f for f in findings if f["code"] in REPLAYABLE]
+    replayable = [f for f in findings if f["code"] in REPLAYABLE and not _in_loss_terms(f)]
     result = {"reproduced": False, "why": "", "steps": steps, "fixes": []}
     if not replayable:
         result["why"] = _nothing_to_replay(findings, fixes)
@@ -68,6 +68,13 @@ def verify(trace: Trace, diagnosis: Diagnosis | None = None, *, steps: int = DEF
     result["fixes"] = fixes + ranked
     result["seconds"] = round(time.perf_counter() - started, 2)
     return {"replay": result}
+
+
+def _in_loss_terms(finding: dict) -> bool:
+    """A non-finite loss whose gradients stayed finite: the NaN is in the user's loss terms,
+    which a replay does not rebuild, and clipping or the learning rate cannot remove it."""
+    details = finding["evidence"].get("details") or {}
+    return finding["code"] == "non_finite" and details.get("gradients_finite") is True
 
 
 def _nothing_to_replay(findings: list[dict], loop_fixes: list[dict]) -> str:

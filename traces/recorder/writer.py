@@ -100,6 +100,8 @@ class RowWriter:
             "backward_count": window.backward,
             "cleared": window.cleared,
             "loss": loss_value,
+            # NaN because it was (the lnan chunk), not because no loss was seen
+            "loss_nan": loss is not None and math.isnan(loss_value),
             "lr": lr,
             "grad_norm": grad_norm,
             "fresh_grad_norm": fresh_norm,

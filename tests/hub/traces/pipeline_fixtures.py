@@ -7,11 +7,12 @@ import itertools
 import pickle
 import time
 
+import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 import traces
-from traces.synthetic import synthetic_trace
+from traces.synthetic import replace_steps, synthetic_trace
 
 _counter = itertools.count()
 
@@ -36,6 +37,14 @@ def vanishing_trace_bytes(**kwargs) -> bytes:
 def missing_zero_grad_trace_bytes(**kwargs) -> bytes:
     kwargs.setdefault("num_steps", 40)
     return trace_bytes(clear="never", **kwargs)
+
+
+def nan_loss_trace_bytes(num_steps: int = 30) -> bytes:
+    """A run whose loss was NaN at every backward (flagged by the recorder, the lnan chunk)
+    while every gradient stayed finite."""
+    t = synthetic_trace(num_steps=num_steps)
+    flags = np.ones(num_steps, dtype=bool)
+    return traces.dumps(replace_steps(t, loss=np.full(num_steps, np.nan), loss_nan=flags))
 
 
 def pickle_bytes() -> bytes:

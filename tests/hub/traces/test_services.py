@@ -23,6 +23,7 @@ from hub.traces.selectors import questions_with_same_diagnosis, trace_ask_prefil
 from tests.factories import answer_make, question_make, user_make
 from tests.hub.traces.pipeline_fixtures import (
     missing_zero_grad_trace_bytes,
+    nan_loss_trace_bytes,
     pickle_bytes,
     trace_bytes,
     upload,
@@ -141,6 +142,18 @@ def test_trace_diagnose_stores_the_diagnosis_posts_once_tags_and_notifies(asker,
     assert "/glossary/vanishing-gradient/" in answer.body
     assert "vanishing-gradients" in set(question.tags.values_list("name", flat=True))
     assert Notification.objects.filter(recipient=asker, verb="diagnosed").count() == 1
+
+
+def test_a_nan_loss_with_finite_gradients_is_posted_as_a_non_finite_error(asker, question):
+    trace = services.trace_upload(
+        owner=asker, uploaded_file=upload(nan_loss_trace_bytes()), question=question
+    )
+    diagnosis = trace_diagnose(trace_id=trace.pk)
+    assert not diagnosis.healthy
+    assert Finding.objects.get(diagnosis=diagnosis, code="non_finite").severity == "error"
+    body = Answer.objects.get(question=question).body
+    assert "The loss is NaN at 30 of 30 steps while the gradients stay finite" in body
+    assert "non-finite" in set(question.tags.values_list("name", flat=True))
 
 
 def test_trace_diagnose_run_twice_keeps_one_diagnosis_and_one_post(asker, question):
