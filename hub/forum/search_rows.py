@@ -215,7 +215,8 @@ def _found(text: str, terms: tuple | None) -> list:
             lexeme = verdicts[word] = _matches(word, lexemes)
         if lexeme is not None:
             start, end = match.span()
-            words_before += len(WORD_RE.findall(text, at, start))
+            if len(lexemes) > 1:  # (runs of one lexeme: the first match is the best)
+                words_before += len(WORD_RE.findall(text, at, start))
             found.append((start, end, lexeme, words_before))
             at = start
             if len(found) == MAX_MARKED:

@@ -114,3 +114,17 @@ def test_the_search_page_and_the_api_run_the_one_ranked_query(client, asked):
         ("Gradients vanish again", 1234, []),
         ("Vanishing gradients in a deep sigmoid network", 1234, ["autograd", "sigmoid"]),
     ]
+
+
+def test_moderators_find_hidden_questions_and_members_do_not(make_question, moderator, asker):
+    from hub.forum import services
+
+    hidden = make_question(
+        title="Exploding logits in attention", body="The logits explode after a while."
+    )
+    services.post_hide(moderator=moderator, target=hidden)
+    found = selectors.question_search(query="exploding logits", viewer=moderator, use_postgres=True)
+    assert [(q.pk, q.is_hidden) for q in found] == [(hidden.pk, True)]
+    assert (
+        selectors.question_search(query="exploding logits", viewer=asker, use_postgres=True) == []
+    )
