@@ -190,9 +190,14 @@ def snippet(text: str, terms: tuple | None) -> str:
     if words is None:
         return text
     end = max(words.end(), cover_end)
-    for _ in range(MAX_WORDS - MIN_WORDS):  # not ending on a short word
+    if len(found) == MAX_MARKED and found[-1][1] < end:  # more matches may lie in the window
+        found = _found(text, terms, start, most=MAX_WORDS)
+    marked_ends = {match_end for _, match_end, _, _ in found}
+    for _ in range(MAX_WORDS - MIN_WORDS):  # not ending on a short word, unless it matches
         following = NEXT_WORD_RE.match(text, end)
-        if following is None or not SHORT_LAST_RE.search(text, max(0, end - SHORT_WORD - 1), end):
+        if following is None or end in marked_ends:
+            break
+        if not SHORT_LAST_RE.search(text, max(0, end - SHORT_WORD - 1), end):
             break
         end = following.end()
     begin = start if WORD_RE.search(text, 0, start) else 0
@@ -201,14 +206,15 @@ def snippet(text: str, terms: tuple | None) -> str:
     return _marked(text, begin, end, found)
 
 
-def _found(text: str, terms: tuple | None) -> list:
-    """(start, end, lexeme, word number) of the first MAX_MARKED words matching a lexeme."""
+def _found(text: str, terms: tuple | None, begin: int = 0, most: int = MAX_MARKED) -> list:
+    """(start, end, lexeme, word number) of the first `most` words matching a lexeme, from
+    `begin` on."""
     if terms is None:
         return []
     pattern, lexemes, verdicts = terms
     found = []
     at = words_before = 0
-    for match in pattern.finditer(text):
+    for match in pattern.finditer(text, begin):
         word = match.group()
         lexeme = verdicts.get(word, False)
         if lexeme is False:
@@ -219,7 +225,7 @@ def _found(text: str, terms: tuple | None) -> list:
                 words_before += len(WORD_RE.findall(text, at, start))
             found.append((start, end, lexeme, words_before))
             at = start
-            if len(found) == MAX_MARKED:
+            if len(found) == most:
                 break
     return found
 

@@ -128,3 +128,9 @@ def test_moderators_find_hidden_questions_and_members_do_not(make_question, mode
     assert (
         selectors.question_search(query="exploding logits", viewer=asker, use_postgres=True) == []
     )
+
+
+def test_every_match_in_the_snippet_is_marked_however_many_the_text_holds():
+    text = "nan " * 40
+    marked = snippet(text, tsquery_terms("'nan'"))
+    assert marked.count(MARK_START) == 15 and MARK_START + "nan" + MARK_STOP in marked
