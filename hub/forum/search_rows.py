@@ -2,12 +2,12 @@
 
 The query ranks the matches on the question rows alone (the GIN index finds them, ts_rank
 orders them, LIMIT keeps a page) and joins what a result row shows to that page only: the
-author and their reputation, whether the Gradient Doctor diagnosed it, the body's plain text.
-Built as SQL text rather than through the ORM: compiling the ranked query, its join and its
-headline cost ~17k Python calls a page, three times the rendering of the page's rows.
+author and their reputation, the tags, whether the Gradient Doctor diagnosed it, the body's
+plain text. Built as SQL text rather than through the ORM: its three queries (ranked ids, the
+rows with their headlines, the tags) cost ~17k Python calls a page to compile and load.
 
 Snippets are cut here from the stored plain text (Question.body_text) instead of by
-ts_headline, which parsed and stemmed each whole body (half the query's time): they start
+ts_headline, which parsed and stemmed each whole body (as long as the ranking took): they start
 at the first word of the best-covered run of matches and hold MIN_WORDS to MAX_WORDS words,
 as ts_headline's did, with every word that matches a query lexeme marked. Words are matched
 to lexemes by their spelling (the lexeme plus a common English ending: "gradients" and
