@@ -155,6 +155,18 @@ def pages_to_drive(paths: dict) -> dict:
     return pages
 
 
+def pages_only(pages: dict, names: str | None) -> dict:
+    """The pages named in `names` ("a,b"; a name may hold ", " as "search, uncached" does),
+    and the bare view, which the ratios need; all of them when `names` is None."""
+    if names is None:
+        return pages
+    wanted = {"bare view"} | {name for name in pages if f",{name}," in f",{names},"}
+    unknown = [part for part in names.split(",") if part and not any(part in n for n in wanted)]
+    if unknown:
+        raise SystemExit(f"unknown pages: {unknown}; the pages are {list(pages)}")
+    return {name: page for name, page in pages.items() if name in wanted}
+
+
 def page_client(cookie: str | None):
     client = bench_client()
     for pair in (cookie or "").split("; "):
@@ -310,6 +322,11 @@ def main() -> int:
         help="experiment: serve with Django's per-site cache middleware (bench/settings.py)",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the busy question page")
+    parser.add_argument(
+        "--pages",
+        help='drive only these pages, comma-separated (e.g. "bare view,search, uncached"; '
+        "names as the report prints them; the bare view is always driven)",
+    )
     args = parser.parse_args()
 
     if not args.reuse_db:
@@ -327,7 +344,7 @@ def main() -> int:
             paths = paths_existing()
         else:
             paths = seed(questions=args.questions, posts=args.posts, rng=random.Random(20261129))
-        pages = pages_to_drive(paths)
+        pages = pages_only(pages_to_drive(paths), args.pages)
         counts = queries_per_page(pages)
         shares = breakdown(pages)
         if args.profile:

@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import (
-    SearchHeadline,
-    SearchQuery,
-    SearchRank,
     TrigramWordSimilarity,
 )
 from django.db import connection
@@ -16,7 +13,6 @@ from django.db.models import (
     Case,
     Count,
     Exists,
-    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -31,6 +27,7 @@ from hub.accounts.selectors import user_is_moderator
 from hub.notifications.models import QuestionFollow
 
 from .models import Answer, Comment, Question, Tag, Vote
+from .search_rows import MARK_START, MARK_STOP, ranked_rows
 
 User = get_user_model()
 
@@ -43,10 +40,9 @@ SIMILAR_MIN_TITLE = 8  # characters typed before "similar questions" are looked 
 # pg_trgm word similarity above which a title counts as similar (pg_trgm's own default is 0.6
 # for word_similarity; titles phrased differently need a lower bar, measured on the demo data).
 SIMILAR_THRESHOLD = 0.35
-# Markers around matched words in snippets; templates escape the text, then turn these into
-# <mark>. They are control characters, so user text cannot forge them (forms strip them).
-MARK_START = "\x02"
-MARK_STOP = "\x03"
+# Markers around matched words in snippets (search_rows): templates escape the text, then turn
+# these into <mark>. They are control characters, so user text cannot forge them (forms strip
+# them).
 SNIPPET_WORDS = 30
 FALLBACK_STEM = 6
 # Common English words of four letters or more that say nothing about a problem.
@@ -259,10 +255,10 @@ def question_search(
     """Questions matching `query`, best first (`limit` of them after the first `offset`), each
     with `.rank` and a marked-up `.snippet` of its body's plain text.
 
-    PostgreSQL: websearch syntax over the stored search vector (GIN), ranked by SearchRank;
-    when that finds nothing, each word is widened to its prefix and the nearest words of the
-    vectors by trigram similarity ("vanishng" → "vanish"). Snippets from ts_headline over the
-    plain text. Elsewhere (SQLite, the embedded run): substring match on title and body,
+    PostgreSQL: websearch syntax over the stored search vector (GIN), ranked by ts_rank, in
+    one query (search_rows); when that finds nothing, each word is widened to its prefix and
+    the nearest words of the vectors by trigram similarity ("vanishng" → "vanish"). Snippets
+    are cut from the plain text in Python (search_rows.snippet). Elsewhere (SQLite, the embedded run): substring match on title and body,
     title matches first. `use_postgres` picks the path explicitly (tests run both).
     """
     query = (query or "").strip()
@@ -281,42 +277,20 @@ def question_search(
     return results
 
 
-def _search_postgres(*, query: str | SearchQuery, viewer, offset: int, limit: int) -> list:
-    """The best matches (`limit` after `offset`), ranked on the question rows alone (a common word
-    matches thousands: joining authors and tags to all of them cost more than the ranking),
-    then those rows for the list with their snippets."""
+def _search_postgres(*, query, viewer, offset: int, limit: int) -> list:
+    """One page of ranked matches for `query`: a websearch string, or (SQL, parameters) of a
+    tsquery (search_rows.ranked_rows)."""
     if isinstance(query, str):
-        query = SearchQuery(query, search_type="websearch", config="english")
-    ranked = (
-        _visible(Question.objects.all(), viewer=viewer)
-        .filter(search_vector=query)
-        # F(): a plain string would be re-parsed as to_tsvector(text) and lose the weights
-        .annotate(rank=SearchRank(F("search_vector"), query))
-        .order_by("-rank", "-score", "-pk")
-        .values_list("pk", "rank")[offset : offset + limit]
+        query = ("websearch_to_tsquery('english'::regconfig, %s)", [query])
+    moderator = viewer is not None and user_is_moderator(user=viewer)
+    query_sql, query_params = query
+    return ranked_rows(
+        query_sql=query_sql,
+        query_params=query_params,
+        moderator=moderator,
+        offset=offset,
+        limit=limit,
     )
-    ranks = dict(ranked)
-    rows = (
-        _list_base(viewer=viewer)
-        .defer("body_text")
-        .filter(pk__in=list(ranks))
-        .annotate(
-            snippet=SearchHeadline(
-                "body_text",
-                query,
-                config="english",
-                start_sel=MARK_START,
-                stop_sel=MARK_STOP,
-                max_words=SNIPPET_WORDS,
-                min_words=15,
-            )
-        )
-    )
-    order = {pk: position for position, pk in enumerate(ranks)}
-    results = sorted(rows, key=lambda question: order[question.pk])
-    for question in results:
-        question.rank = ranks[question.pk]
-    return results
 
 
 # Trigram similarity a vector word needs to stand in for a query word: pg_trgm's default,
@@ -332,9 +306,9 @@ def _tsquery_word(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _fuzzy_search_query(query: str) -> SearchQuery | None:
+def _fuzzy_search_query(query: str) -> tuple[str, list] | None:
     """Every word of `query` (up to 8), each as: itself as a prefix, or one of its nearest
-    words in SearchWord. None when the query has no word."""
+    words in SearchWord; as a tsquery's SQL and parameters. None when the query has no word."""
     terms = list(dict.fromkeys(FUZZY_WORD_RE.findall(query.lower())))[:8]
     if not terms:
         return None
@@ -348,13 +322,15 @@ def _fuzzy_search_query(query: str) -> SearchQuery | None:
         near: dict[str, list[str]] = {}
         for term, word in cursor.fetchall():
             near.setdefault(term, []).append(word)
-    combined = None
+    combined, params = None, []
     for term in terms:
-        either = SearchQuery(_tsquery_word(term) + ":*", search_type="raw", config="english")
+        either = "to_tsquery('english'::regconfig, %s)"
+        params.append(_tsquery_word(term) + ":*")
         for word in near.get(term, []):
-            either |= SearchQuery(_tsquery_word(word), search_type="raw", config="simple")
-        combined = either if combined is None else combined & either
-    return combined
+            either = f"({either} || to_tsquery('simple'::regconfig, %s))"
+            params.append(_tsquery_word(word))
+        combined = either if combined is None else f"({combined} && {either})"
+    return combined, params
 
 
 def _search_terms(query: str) -> list[str]:

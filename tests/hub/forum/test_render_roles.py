@@ -69,6 +69,9 @@ def pages(scene) -> dict[str, str]:
         "list": "/questions/",
         "list-top": "/questions/?sort=top",
         "tag": "/tags/sgd/",
+        # search results (both questions: "or"), and a typo widened by trigrams
+        "search": "/search/?q=loss+or+gradients",
+        "search-typo": "/search/?q=sigmod",
     }
 
 
