@@ -77,6 +77,7 @@ class Program:
     optimizer: int
     parameters: int  # elements
     flops: float  # estimated multiply-adds of one forward
+    loss_program: object = None  # a LossProgram (analysis.replay.loss_program) or None
 
     def with_nodes(self, nodes: list[Node]) -> Program:
         """The same program with its nodes rewritten (a candidate fix), checked again."""
@@ -142,6 +143,11 @@ def load_program(spec: object, weights: dict | None = None) -> Program:
     ):
         raise ProgramError("mutations must map output nodes to buffers")
     loss = spec.get("loss") if isinstance(spec.get("loss"), dict) else {"kind": "unknown"}
+    loss_program = None
+    if loss.get("kind") == "program":
+        from analysis.replay.loss_program import load_loss_program
+
+        loss_program = load_loss_program(loss.get("program"))
     optimizer = spec.get("optimizer")
     if not isinstance(optimizer, int) or isinstance(optimizer, bool) or optimizer < 0:
         raise ProgramError("the program names no optimizer")
@@ -156,6 +162,7 @@ def load_program(spec: object, weights: dict | None = None) -> Program:
         optimizer=optimizer,
         parameters=parameters,
         flops=flops,
+        loss_program=loss_program,
     )
 
 

@@ -31,6 +31,7 @@ import torch
 from traces.encoding import encode_program
 from traces.model import PROGRAM_VERSION, Program
 from traces.recorder.loss import identify_loss
+from traces.recorder.loss_program import hand_written_loss, loss_of_module
 from traces.recorder.tensors import DTYPE_NAMES, tensor_summary
 
 # Initial weights are stored whole up to this many bytes (float32); above, per-tensor mean/std
@@ -240,12 +241,24 @@ class ProgramRecorder:
             return  # a loss module (nn.CrossEntropyLoss) or a parameter-free wrapper
         self.program_inputs[id(module)] = (module, args)
 
+    def _program_output(self, module: torch.nn.Module, output) -> None:
+        if (
+            self.program_done
+            or self.program_loss is not None
+            or id(module) not in self.program_inputs
+        ):
+            return
+        self.program_outputs[id(module)] = torch.utils._pytree.tree_leaves(output)
+
     def _program_loss(self, tensors) -> None:
         if self.program_done or self.program_loss is not None:
             return
         loss = tensors[0] if isinstance(tensors, list | tuple) and len(tensors) == 1 else tensors
         if isinstance(loss, torch.Tensor) and loss.grad_fn is not None:
             self.program_loss = identify_loss(loss)
+            if self.program_loss["kind"] == "unknown":
+                self.program_loss = hand_written_loss(loss, self.program_outputs, self.program_loss)
+        self.program_outputs = {}
 
     def _program_never_taken(self) -> None:
         """At the end of a run without any optimizer step: say why there is no program."""
@@ -255,7 +268,7 @@ class ProgramRecorder:
         self.program_inputs = {}
         spec = unavailable("no optimizer.step() was seen (manual updates or no training step)")
         spec["optimizer"] = -1
-        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+        spec["loss"] = loss_of_module(self.program_loss, None)
         self.stream.write_program(spec, {})
 
     def _program_capture(self, optimizer: torch.optim.Optimizer) -> None:
@@ -308,7 +321,7 @@ class ProgramRecorder:
             finally:
                 self.exporting = False
         spec["optimizer"] = opt
-        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+        spec["loss"] = loss_of_module(self.program_loss, chosen[0] if chosen else None)
         return spec, weights
 
     # ---------------------------------------------------------------- the forked child
@@ -354,7 +367,7 @@ class ProgramRecorder:
             except Exception as exc:  # noqa: BLE001 - said in the chunk, as in the parent
                 spec, weights = unavailable(f"capture failed ({type(exc).__name__}: {exc})"), {}
                 spec["optimizer"] = opt
-                spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+                spec["loss"] = loss_of_module(self.program_loss, None)
             data = encode_program(Program(spec, weights))
             _write_all(fd, _LENGTH.pack(len(data)) + data)
             code = 0
@@ -398,7 +411,7 @@ class ProgramRecorder:
             why = f"the program capture process ended without a program ({status})"
         spec = unavailable(why)
         spec["optimizer"] = child.optimizer
-        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+        spec["loss"] = loss_of_module(self.program_loss, None)
         self.stream.write_program(spec, {})
 
     @staticmethod

@@ -1,0 +1,460 @@
+"""A loss written by hand, as a program (the program chunk's ``loss.program``, SCHEMA.md
+section 7): when the loss is none of the known kinds (``traces.recorder.loss``), the autograd
+graph from the loss back to the model's output is written as a small declarative graph in the
+forward program's format, each autograd node class mapped to an allowlisted ATen op with its
+arguments read from the node's saved attributes (before backward frees them).
+
+Leaves are the model's outputs (by their index among its flattened outputs), targets (tensors
+that do not require grad: shape, dtype and summary statistics only, never their values) and
+small constants (a tensor whose elements are all equal is its one number). An operand that
+autograd does not keep (the other side of an add or a sub) is recovered as the result minus the
+kept side, when both are known. Anything else (an unknown node, a parameter of another module,
+a view whose result shape is not known) makes the whole loss ``unknown``, with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+
+from traces.recorder.tensors import DTYPE_NAMES, tensor_summary
+
+LOSS_PROGRAM_VERSION = 1
+# A hand-written loss is a few ops; a longer path is not a loss but more model.
+MAX_LOSS_NODES = 64
+# Classes of a one-hot target at most (a float target whose rows are 0/1 with one 1).
+MAX_ONE_HOT = 4096
+
+
+class LossUnexpressible(Exception):
+    """The path from the loss to the model's output cannot be written as data."""
+
+
+def _int_list(value) -> list[int]:
+    return [int(v) for v in (value if isinstance(value, list | tuple) else [value])]
+
+
+class _Walk:
+    def __init__(self, loss: torch.Tensor, outputs: dict[int, tuple[int, torch.Tensor]]):
+        # id(grad_fn of a model output) -> (index, tensor)
+        self.outputs = outputs
+        self.values: dict[int, torch.Tensor] = {}
+        self.names: dict[int, str] = {}
+        self.placeholders: list[dict] = []
+        self.nodes: list[dict] = []
+        self.inputs: list[dict] = []
+        self.loss = loss
+        self.seen_output = False
+        self.module: int | None = None  # id() of the model whose outputs the loss reads
+
+    # ------------------------------------------------------------ values we know
+
+    def collect_values(self) -> None:
+        """Each autograd node's result where something keeps it: a model output, the node's own
+        saved result, or a parent's saved input."""
+        self.values[id(self.loss.grad_fn)] = self.loss.detach()
+        frontier, seen = [self.loss.grad_fn], set()
+        while frontier:
+            node = frontier.pop()
+            if node is None or id(node) in seen:
+                continue
+            seen.add(id(node))
+            if len(seen) > MAX_LOSS_NODES * 4:
+                raise LossUnexpressible("the path from the loss to the model's output is too long")
+            if id(node) in self.outputs:
+                self.values[id(node)] = self.outputs[id(node)][2].detach()
+                continue
+            result = _saved(node, "_saved_result")
+            if isinstance(result, torch.Tensor):
+                self.values.setdefault(id(node), result.detach())
+            children = [c for c, _ in node.next_functions]
+            name = type(node).__name__
+            kept = []
+            if name in _UNARY_SELF or name.startswith(("Pow", "Clamp")):
+                kept = [(children[0] if children else None, _saved(node, "_saved_self"))]
+            elif name in ("MulBackward0", "DivBackward0") and len(children) == 2:
+                kept = [
+                    (children[0], _saved(node, "_saved_self")),
+                    (children[1], _saved(node, "_saved_other")),
+                ]
+            for child, value in kept:
+                if child is not None and isinstance(value, torch.Tensor):
+                    self.values.setdefault(id(child), value.detach())
+            frontier.extend(c for c in children if c is not None)
+
+    # ------------------------------------------------------------ the program
+
+    def emit(self, node) -> dict:
+        """The reference to ``node``'s result, its ops written first (post-order)."""
+        if id(node) in self.names:
+            return {"node": self.names[id(node)]}
+        if len(self.nodes) >= MAX_LOSS_NODES:
+            raise LossUnexpressible(f"the loss has more than {MAX_LOSS_NODES} ops")
+        if id(node) in self.outputs:
+            module, index, tensor = self.outputs[id(node)]
+            if self.module is not None and module != self.module:
+                raise LossUnexpressible("the loss is taken on the outputs of two models")
+            self.module = module
+            name = f"output_{index}"
+            self.placeholders.append({"name": name, "kind": "placeholder", **_shape_of(tensor)})
+            self.inputs.append({"node": name, "kind": "output", "index": index})
+            self.names[id(node)] = name
+            self.seen_output = True
+            return {"node": name}
+        name = type(node).__name__
+        handler = _HANDLERS.get(name)
+        if handler is None:
+            if name == "AccumulateGrad":
+                raise LossUnexpressible("the loss reads a parameter outside the model's output")
+            raise LossUnexpressible(f"the loss uses {name}, which a replay does not rebuild")
+        children = [c for c, _ in node.next_functions]
+        op, args = handler(self, node, children)
+        out = f"l{len(self.nodes)}"
+        entry = {"name": out, "kind": "call_function", "op": op, "args": args, "kwargs": {}}
+        value = self.values.get(id(node))
+        if value is not None:
+            entry.update(_shape_of(value))
+        self.nodes.append(entry)
+        self.names[id(node)] = out
+        return {"node": out}
+
+    def operand(self, child, saved, node):
+        """A tensor operand: the child's result when it requires grad, else the saved tensor
+        as a constant or a target."""
+        if child is not None:
+            return self.emit(child)
+        if not isinstance(saved, torch.Tensor):
+            raise LossUnexpressible(f"an operand of {type(node).__name__} is not recorded")
+        return self.leaf(saved)
+
+    def leaf(self, value: torch.Tensor):
+        """A constant (every element the same number) or a target (its summary only)."""
+        value = value.detach()
+        if value.numel() == 0:
+            raise LossUnexpressible("an empty operand")
+        if value.dim() == 0 or (
+            value.is_floating_point() and bool((value == value.reshape(-1)[0]).all())
+        ):
+            return self.constant(float(value.reshape(-1)[0]))
+        if value.dtype not in DTYPE_NAMES:
+            raise LossUnexpressible(f"an operand of dtype {value.dtype}")
+        name = f"target_{sum(i['kind'] == 'target' for i in self.inputs)}"
+        summary = tensor_summary(value)
+        summary.update(_form(value))
+        self.placeholders.append({"name": name, "kind": "placeholder", "shape": summary["shape"]})
+        self.inputs.append({"node": name, "kind": "target", **summary})
+        return {"node": name}
+
+    def constant(self, number: float) -> dict:
+        """A number as a 0-d tensor (a node: the ATen ops take tensor operands)."""
+        if not math.isfinite(number):
+            raise LossUnexpressible("a non-finite constant")
+        name = f"l{len(self.nodes)}"
+        self.nodes.append(
+            {
+                "name": name,
+                "kind": "call_function",
+                "op": "aten.scalar_tensor.default",
+                "args": [number],
+                "kwargs": {},
+                "shape": [],
+                "dtype": "float32",
+            }
+        )
+        return {"node": name}
+
+    def index(self, value) -> dict | None:
+        """An index tensor: ``arange(n)`` (a node of its own) or a target."""
+        if value is None:
+            return None
+        if not isinstance(value, torch.Tensor) or value.dtype not in (torch.int64, torch.int32):
+            raise LossUnexpressible("an index that is not an integer tensor")
+        flat = value.reshape(-1)
+        if value.dim() == 1 and torch.equal(flat, torch.arange(flat.numel(), dtype=flat.dtype)):
+            name = f"l{len(self.nodes)}"
+            self.nodes.append(
+                {
+                    "name": name,
+                    "kind": "call_function",
+                    "op": "aten.arange.default",
+                    "args": [flat.numel()],
+                    "kwargs": {"dtype": {"dtype": "int64"}},
+                    "shape": [flat.numel()],
+                    "dtype": "int64",
+                }
+            )
+            return {"node": name}
+        return self.leaf(value)
+
+
+def _form(value: torch.Tensor) -> dict:
+    """What a replay needs to draw a like target: class labels (integers) or one-hot rows."""
+    if not value.is_floating_point() or value.dim() < 1:
+        return {}
+    classes = value.shape[-1]
+    if 1 < classes <= MAX_ONE_HOT and bool(((value == 0) | (value == 1)).all()):
+        if bool((value.sum(-1) == 1).all()):
+            return {"form": "one_hot"}
+    return {}
+
+
+def _shape_of(value: torch.Tensor) -> dict:
+    return {"shape": list(value.shape), "dtype": DTYPE_NAMES.get(value.dtype, str(value.dtype))}
+
+
+def _saved(node, attribute: str):
+    with contextlib.suppress(Exception):
+        return getattr(node, attribute)
+    return None
+
+
+def _number(value) -> float | int | bool:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise LossUnexpressible("a non-finite constant")
+        return value
+    raise LossUnexpressible("a constant that is not a number")
+
+
+def _dims(node, keep: bool):
+    dim = _saved(node, "_saved_dim")
+    if dim is None:
+        raise LossUnexpressible(f"{type(node).__name__} without its dimension")
+    out = _int_list(dim)
+    if keep:
+        return out, bool(_saved(node, "_saved_keepdim"))
+    return out
+
+
+def _unary(op):
+    return lambda walk, node, kids: (op, [walk.emit(_first(node, kids))])
+
+
+def _first(node, kids):
+    if not kids or kids[0] is None:
+        raise LossUnexpressible(f"{type(node).__name__} on a tensor that needs no gradient")
+    return kids[0]
+
+
+def _binary(op):
+    def handle(walk, node, kids):
+        if len(kids) != 2:
+            raise LossUnexpressible(f"{type(node).__name__} with {len(kids)} operands")
+        a = walk.operand(kids[0], _saved(node, "_saved_self") if kids[0] is None else None, node)
+        b = walk.operand(kids[1], _saved(node, "_saved_other") if kids[1] is None else None, node)
+        return op, [a, b]
+
+    return handle
+
+
+def _add_sub(op: str):
+    """``a + b`` / ``a - b``; autograd keeps neither operand, so one that needs no gradient is
+    recovered from the result and the other side (add: result - other; sub: result + b or
+    a - result)."""
+
+    def handle(walk, node, kids):
+        if len(kids) != 2 or (kids[0] is None and kids[1] is None):
+            raise LossUnexpressible(f"{type(node).__name__} without a gradient")
+        alpha = _number(_saved(node, "_saved_alpha") or 1)
+        if alpha != 1:
+            raise LossUnexpressible(f"{type(node).__name__} with alpha {alpha}")
+        sub = op.startswith("aten.sub")
+        if kids[0] is None:
+            return op, [_recover(walk, node, kids[1], plus=sub), walk.emit(kids[1])]
+        a = walk.emit(kids[0])
+        if kids[1] is None:
+            return op, [a, _recover(walk, node, kids[0], plus=False, negate=sub)]
+        return op, [a, walk.emit(kids[1])]
+
+    return handle
+
+
+def _recover(walk, node, kept, *, plus: bool, negate: bool = False):
+    """result + kept (plus) or result - kept, negated when asked, as a constant or a target."""
+    result, other = walk.values.get(id(node)), walk.values.get(id(kept))
+    if result is None or other is None:
+        raise LossUnexpressible(f"an operand of {type(node).__name__} that autograd does not keep")
+    with torch.no_grad():
+        value = result + other if plus else result - other
+        return walk.leaf(-value if negate else value)
+
+
+def _softmax(op):
+    def handle(walk, node, kids):
+        (dim,) = _dims(node, False)
+        return op, [walk.emit(_first(node, kids)), dim, False]
+
+    return handle
+
+
+def _reduce(op):
+    def handle(walk, node, kids):
+        dims, keep = _dims(node, True)
+        return op, [walk.emit(_first(node, kids)), dims, keep]
+
+    return handle
+
+
+def _scalar(op):
+    def handle(walk, node, kids):
+        return op, [walk.emit(_first(node, kids)), _number(_saved(node, "_saved_other"))]
+
+    return handle
+
+
+def _pow(walk, node, kids):
+    return "aten.pow.Tensor_Scalar", [
+        walk.emit(_first(node, kids)),
+        _number(_saved(node, "_saved_exponent")),
+    ]
+
+
+def _clamp(walk, node, kids):
+    low, high = _saved(node, "_saved_min"), _saved(node, "_saved_max")
+    low = None if low is None else _number(low)
+    high = None if high is None else _number(high)
+    return "aten.clamp.default", [walk.emit(_first(node, kids)), low, high]
+
+
+def _clamp_min(walk, node, kids):
+    return "aten.clamp_min.default", [
+        walk.emit(_first(node, kids)),
+        _number(_saved(node, "_saved_min")),
+    ]
+
+
+def _gather(walk, node, kids):
+    (dim,) = _dims(node, False)
+    index = walk.index(_saved(node, "_saved_index"))
+    return "aten.gather.default", [walk.emit(_first(node, kids)), dim, index]
+
+
+def _index(walk, node, kids):
+    indices = _saved(node, "_saved_indices")
+    if not isinstance(indices, list | tuple) or not indices:
+        raise LossUnexpressible("an index without its indices")
+    source = walk.emit(_first(node, kids))
+    return "aten.index.Tensor", [source, [walk.index(i) for i in indices]]
+
+
+def _slice(walk, node, kids):
+    dim, start, end, step = (_saved(node, f"_saved_{k}") for k in ("dim", "start", "end", "step"))
+    if not all(isinstance(v, int) for v in (dim, start, step)) or not isinstance(end, int):
+        raise LossUnexpressible("a slice whose bounds are not recorded")
+    end = min(end, 2**62)
+    return "aten.slice.Tensor", [walk.emit(_first(node, kids)), dim, start, end, step]
+
+
+def _select(walk, node, kids):
+    dim, index = _saved(node, "_saved_dim"), _saved(node, "_saved_index")
+    if not isinstance(dim, int) or not isinstance(index, int):
+        raise LossUnexpressible("a select whose index is not recorded")
+    return "aten.select.int", [walk.emit(_first(node, kids)), dim, index]
+
+
+def _unsqueeze(walk, node, kids):
+    dim = _saved(node, "_saved_dim")
+    if not isinstance(dim, int):
+        raise LossUnexpressible("an unsqueeze without its dimension")
+    return "aten.unsqueeze.default", [walk.emit(_first(node, kids)), dim]
+
+
+def _view(walk, node, kids):
+    """A view or reshape: the result's shape is read from whatever keeps the result."""
+    value = walk.values.get(id(node))
+    if value is None:
+        raise LossUnexpressible(f"a {type(node).__name__} whose result shape is not recorded")
+    return "aten.reshape.default", [walk.emit(_first(node, kids)), list(value.shape)]
+
+
+_UNARY_SELF = {"LogBackward0", "SqrtBackward0", "AbsBackward0", "Log1PBackward0"}
+_HANDLERS = {
+    "LogBackward0": _unary("aten.log.default"),
+    "ExpBackward0": _unary("aten.exp.default"),
+    "NegBackward0": _unary("aten.neg.default"),
+    "SqrtBackward0": _unary("aten.sqrt.default"),
+    "AbsBackward0": _unary("aten.abs.default"),
+    "SigmoidBackward0": _unary("aten.sigmoid.default"),
+    "TanhBackward0": _unary("aten.tanh.default"),
+    "MeanBackward0": _unary("aten.mean.default"),
+    "SumBackward0": _unary("aten.sum.default"),
+    "CloneBackward0": _unary("aten.clone.default"),
+    "SoftmaxBackward0": _softmax("aten._softmax.default"),
+    "LogSoftmaxBackward0": _softmax("aten._log_softmax.default"),
+    "MeanBackward1": _reduce("aten.mean.dim"),
+    "SumBackward1": _reduce("aten.sum.dim_IntList"),
+    "MulBackward0": _binary("aten.mul.Tensor"),
+    "DivBackward0": _binary("aten.div.Tensor"),
+    "MulBackward1": _scalar("aten.mul.Scalar"),
+    "DivBackward1": _scalar("aten.div.Scalar"),
+    "AddBackward0": _add_sub("aten.add.Tensor"),
+    "SubBackward0": _add_sub("aten.sub.Tensor"),
+    "PowBackward0": _pow,
+    "ClampBackward1": _clamp,
+    "ClampMinBackward0": _clamp_min,
+    "GatherBackward0": _gather,
+    "IndexBackward0": _index,
+    "SliceBackward0": _slice,
+    "SelectBackward0": _select,
+    "UnsqueezeBackward0": _unsqueeze,
+    "ViewBackward0": _view,
+    "ReshapeAliasBackward0": _view,
+    "UnsafeViewBackward0": _view,
+}
+
+
+def loss_program(loss: torch.Tensor, outputs: dict[int, tuple[int, int, torch.Tensor]]) -> dict:
+    """The loss as a program over a model's outputs. ``outputs``: id(grad_fn) of each of the
+    models' flattened outputs -> (id(model), its index, the tensor); the program's ``_module``
+    is the id of the model it reads (not written). Raises LossUnexpressible."""
+    if loss.numel() != 1 or not loss.is_floating_point():
+        raise LossUnexpressible("the loss is not one floating-point number")
+    walk = _Walk(loss, outputs)
+    walk.collect_values()
+    result = walk.emit(loss.grad_fn)
+    if not walk.seen_output:
+        raise LossUnexpressible("the loss does not reach the model's output")
+    nodes = walk.placeholders + walk.nodes
+    nodes.append({"name": "loss", "kind": "output", "args": [result]})
+    program = {"version": LOSS_PROGRAM_VERSION, "nodes": nodes, "inputs": walk.inputs}
+    return program | {"_module": walk.module}
+
+
+def hand_written_loss(loss: torch.Tensor, model_outputs: dict[int, list], unknown: dict) -> dict:
+    """The loss entry for a loss none of the known kinds names: ``kind: program`` with the
+    program, or ``unknown`` (as given) with the reason."""
+    outputs = {}
+    for module, leaves in model_outputs.items():
+        for index, tensor in enumerate(leaves):
+            if isinstance(tensor, torch.Tensor) and tensor.grad_fn is not None:
+                outputs.setdefault(id(tensor.grad_fn), (module, index, tensor))
+    try:
+        with torch.no_grad():
+            program = loss_program(loss, outputs)
+    except LossUnexpressible as exc:
+        return unknown | {"why": str(exc)[:300]}
+    except Exception as exc:  # noqa: BLE001 - a bug of ours must not stop the recording
+        return unknown | {"why": f"the loss program failed ({type(exc).__name__}: {exc})"[:300]}
+    return {"kind": "program", "direct": False, "program": program}
+
+
+def loss_of_module(loss: dict | None, module) -> dict:
+    """The loss entry written for the exported ``module`` (None: no program): a loss program
+    taken on another model's outputs is unknown to it."""
+    if loss is None:
+        return {"kind": "unknown", "direct": False}
+    program = loss.get("program")
+    if not isinstance(program, dict):
+        return loss
+    program = dict(program)
+    reads = program.pop("_module", None)
+    if module is not None and reads != id(module):
+        why = "the loss is taken on the output of another module than the exported one"
+        return {"kind": "unknown", "direct": False, "why": why}
+    return loss | {"program": program}
