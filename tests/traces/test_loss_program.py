@@ -1,0 +1,155 @@
+"""A loss written by hand is recorded as a program: the autograd path from the loss back to the
+model's output, as allowlisted ops with their arguments, the target as a summary (never its
+values), constants as numbers; a path that cannot be written as data is ``unknown`` with the
+reason."""
+
+import json
+
+import torch
+from torch import nn
+
+import traces
+from analysis.replay.loss_program import load_loss_program, run_loss
+
+
+def _record(tmp_path, model, batch, target, loss_fn, *, steps=2):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with traces.record(tmp_path / "run.trace"):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss_fn(model(batch), target).backward()
+            optimizer.step()
+    return traces.load(tmp_path / "run.trace").program.spec["loss"]
+
+
+def _ops(loss: dict) -> list[str]:
+    return [n["op"] for n in loss["program"]["nodes"] if n["kind"] == "call_function"]
+
+
+def _replayed(loss: dict, outputs: list, targets: dict) -> torch.Tensor:
+    program = load_loss_program(json.loads(json.dumps(loss["program"])))
+    return run_loss(program, outputs, targets)
+
+
+def _hand_ce(logits, y):
+    probs = torch.softmax(logits, dim=1)
+    return -(torch.log(probs[torch.arange(len(y)), y])).mean()
+
+
+def test_a_hand_written_cross_entropy_is_recorded_as_a_program(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+    x, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
+    loss = _record(tmp_path, model, x, y, _hand_ce)
+    assert loss["kind"] == "program"
+    assert _ops(loss) == [
+        "aten._softmax.default",
+        "aten.arange.default",
+        "aten.index.Tensor",
+        "aten.log.default",
+        "aten.mean.default",
+        "aten.neg.default",
+    ]
+    inputs = loss["program"]["inputs"]
+    assert [i["kind"] for i in inputs] == ["output", "target"]
+    target = inputs[1]
+    assert target == {"node": target["node"], "kind": "target", "shape": [16], "dtype": "int64"} | {
+        "min": int(y.min()),
+        "max": int(y.max()),
+    }
+    # what the replay rebuilds computes the user's loss
+    logits = torch.randn(16, 3)
+    value = _replayed(loss, [logits], {target["node"]: y})
+    assert torch.allclose(value, _hand_ce(logits, y))
+
+
+def test_a_one_hot_target_is_recorded_as_one_hot_not_as_values(tmp_path):
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 3))
+    x, y = torch.randn(10, 4), torch.randint(0, 3, (10,))
+    onehot = nn.functional.one_hot(y, 3).float()
+
+    def loss_fn(out, t):
+        return -(t * torch.log(torch.softmax(out, 1))).sum(1).mean()
+
+    loss = _record(tmp_path, model, x, onehot, loss_fn)
+    target = next(i for i in loss["program"]["inputs"] if i["kind"] == "target")
+    assert target["form"] == "one_hot" and target["shape"] == [10, 3]
+    text = json.dumps(loss)
+    assert "values" not in text and len(text) < 3000
+
+
+def test_a_gaussian_nll_with_a_sqrt_and_a_target_autograd_does_not_keep(tmp_path):
+    """``y - mu``: autograd keeps neither side of a sub; the target is recovered from the
+    result the pow saved and the model's output, as a summary."""
+    torch.manual_seed(2)
+
+    class MeanVar(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Linear(3, 8)
+            self.mean, self.var = nn.Linear(8, 1), nn.Linear(8, 1)
+            nn.init.constant_(self.var.bias, 1.0)
+
+        def forward(self, x):
+            h = torch.tanh(self.body(x))
+            return self.mean(h), self.var(h)
+
+    x = torch.randn(32, 3)
+    y = 3.0 + 2.0 * torch.randn(32, 1)
+
+    def nll(out, t):
+        mu, var = out
+        std = torch.sqrt(var)
+        return (torch.log(std) + (t - mu) ** 2 / (2 * std**2)).mean()
+
+    model = MeanVar()
+    loss = _record(tmp_path, model, x, y, lambda out, t: nll(out, t), steps=1)
+    assert loss["kind"] == "program"
+    assert "aten.sqrt.default" in _ops(loss) and "aten.pow.Tensor_Scalar" in _ops(loss)
+    inputs = loss["program"]["inputs"]
+    assert sorted(i["index"] for i in inputs if i["kind"] == "output") == [0, 1]
+    (target,) = [i for i in inputs if i["kind"] == "target"]
+    assert target["shape"] == [32, 1]
+    assert abs(target["mean"] - float(y.mean())) < 1e-4
+    assert abs(target["std"] - float(y.std())) < 1e-4
+    # the constant 2 is a number in the program, not a target
+    assert any(n.get("op") == "aten.scalar_tensor.default" for n in loss["program"]["nodes"])
+    outs = [torch.randn(32, 1), torch.rand(32, 1) + 0.5]
+    value = _replayed(loss, outs, {target["node"]: y})
+    assert torch.allclose(value, nll(outs, y))
+
+
+def test_a_loss_that_cannot_be_written_as_data_is_unknown_with_the_reason(tmp_path):
+    torch.manual_seed(3)
+    model = nn.Linear(4, 6)
+    x = torch.randn(8, 4)
+
+    def sorted_loss(out, _):
+        return out.sort(dim=1).values[:, 0].mean()
+
+    loss = _record(tmp_path, model, x, None, sorted_loss)
+    assert loss["kind"] == "unknown"
+    assert loss["why"] == "the loss uses SortBackward0, which a replay does not rebuild"
+
+
+def test_a_loss_reading_a_parameter_of_no_model_is_unknown(tmp_path):
+    torch.manual_seed(4)
+    model = nn.Linear(4, 2)
+    scale = torch.ones(1, requires_grad=True)  # trained outside any module
+    x = torch.randn(8, 4)
+    optimizer = torch.optim.SGD([*model.parameters(), scale], lr=0.01)
+    with traces.record(tmp_path / "run.trace"):
+        optimizer.zero_grad()
+        (torch.log(torch.softmax(model(x), 1)) * scale).sum().backward()
+        optimizer.step()
+    loss = traces.load(tmp_path / "run.trace").program.spec["loss"]
+    assert loss["kind"] == "unknown"
+    assert "parameter" in loss["why"]
+
+
+def test_a_known_loss_is_still_named_not_written_as_a_program(tmp_path):
+    model = nn.Linear(4, 3)
+    x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    loss = _record(tmp_path, model, x, y, nn.functional.cross_entropy)
+    assert loss["kind"] == "cross_entropy" and "program" not in loss
