@@ -34,9 +34,11 @@ FORMS = ("one_hot",)
 @dataclass(frozen=True)
 class LossInput:
     node: str
-    kind: str  # "output" (the model's output ``index``) | "target"
+    kind: str  # "output" (the model's output ``index``) | "target" | "parameter" (a head's)
     index: int
     summary: dict  # targets: shape, dtype, statistics, form
+    target: str | None = None  # parameters: the name of its initial value in the weights
+    param: int | None = None  # parameters: the trace's parameter index
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,14 @@ def _input(raw, i: int) -> LossInput:
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 64:
             raise ProgramError(f"loss input {node!r} has an invalid output index")
         return LossInput(node, kind, index, {})
+    if kind == "parameter":
+        target = _name(raw.get("target"), f"loss input {node!r}'s target")
+        param = raw.get("param")
+        if not target.startswith("loss."):
+            raise ProgramError(f"loss input {node!r} names a parameter outside the loss")
+        if not isinstance(param, int) or isinstance(param, bool) or param < 0:
+            raise ProgramError(f"loss input {node!r} has an invalid parameter index")
+        return LossInput(node, kind, -1, {}, target, param)
     if kind != "target":
         raise ProgramError(f"loss input {node!r} has unknown kind {str(kind)[:40]!r}")
     summary: dict = {"shape": _shape(raw.get("shape"), node)}
@@ -110,8 +120,9 @@ def _input(raw, i: int) -> LossInput:
     return LossInput(node, kind, -1, summary)
 
 
-def run_loss(program: LossProgram, outputs: list, targets: dict):
-    """The loss value: the program run on the model's user outputs and the targets."""
+def run_loss(program: LossProgram, outputs: list, targets: dict, state: dict | None = None):
+    """The loss value: the program run on the model's user outputs, the targets and (a head's
+    parameters) the replay's state."""
     import torch
 
     from analysis.replay.execute import run_node, value_of
@@ -122,6 +133,8 @@ def run_loss(program: LossProgram, outputs: list, targets: dict):
             if item.index >= len(outputs) or not isinstance(outputs[item.index], torch.Tensor):
                 raise ProgramError(f"the loss reads output {item.index}, which the model lacks")
             env[item.node] = outputs[item.index]
+        elif item.kind == "parameter":
+            env[item.node] = (state or {})[item.target]
         else:
             env[item.node] = targets[item.node]
     for node in program.nodes:

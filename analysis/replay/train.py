@@ -171,7 +171,8 @@ def _forward_loss(program: Program, state: dict, batches: Batches, out_shape: tu
         inputs = batches.inputs()
         targets = batches.loss_targets(inputs[0], program.loss_program)
         outputs, modules = forward(program, state, inputs)
-        return run_loss(program.loss_program, user_outputs(program, outputs), targets), modules
+        loss = run_loss(program.loss_program, user_outputs(program, outputs), targets, state)
+        return loss, modules
     inputs, target = batches.next(out_shape)
     outputs, modules = forward(program, state, inputs)
     output = user_output(program, outputs)

@@ -5,6 +5,7 @@ reason."""
 
 import json
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -70,13 +71,61 @@ def test_a_one_hot_target_is_recorded_as_one_hot_not_as_values(tmp_path):
     onehot = nn.functional.one_hot(y, 3).float()
 
     def loss_fn(out, t):
-        return -(t * torch.log(torch.softmax(out, 1))).sum(1).mean()
+        return -(t * torch.log(torch.softmax(out, -1))).sum(-1).mean()
 
     loss = _record(tmp_path, model, x, onehot, loss_fn)
     target = next(i for i in loss["program"]["inputs"] if i["kind"] == "target")
     assert target["form"] == "one_hot" and target["shape"] == [10, 3]
     text = json.dumps(loss)
     assert "values" not in text and len(text) < 3000
+    # dim=-1, which autograd hands back as 2**64 - 1, is written as -1
+    logits = torch.randn(10, 3)
+    assert torch.allclose(
+        _replayed(loss, [logits], {target["node"]: onehot}), loss_fn(logits, onehot)
+    )
+
+
+def test_a_head_between_the_exported_model_and_a_known_loss_joins_the_loss_program(tmp_path):
+    """``mse(head(rnn(x)[0][:, -1]), y)`` with the head a module of its own: the exported
+    model is the RNN (the optimizer trains most of its parameters), so the loss program holds
+    the head's ops and its parameters' initial values."""
+    torch.manual_seed(5)
+    rnn, head = nn.RNN(3, 8, batch_first=True), nn.Linear(8, 1)
+    x, y = torch.randn(4, 5, 3), torch.randn(4, 1)
+    start = {k: v.clone() for k, v in head.state_dict().items()}
+    opt = torch.optim.SGD([*rnn.parameters(), *head.parameters()], lr=0.1)
+    with traces.record(tmp_path / "run.trace"):
+        for _ in range(2):
+            opt.zero_grad()
+            nn.functional.mse_loss(head(rnn(x)[0][:, -1]), y).backward()
+            opt.step()
+    program = traces.load(tmp_path / "run.trace").program
+    loss = program.spec["loss"]
+    assert loss["kind"] == "program" and loss["stands_for"] == "mse"
+    assert "aten.addmm.default" in _ops(loss) and "aten.mse_loss.default" in _ops(loss)
+    params = [i for i in loss["program"]["inputs"] if i["kind"] == "parameter"]
+    stored = {
+        tuple(program.weights[p["target"]].shape): program.weights[p["target"]] for p in params
+    }
+    assert np.array_equal(stored[(1,)], start["bias"].numpy())
+    assert np.array_equal(stored[(1, 8)], start["weight"].numpy())
+    state = {p["target"]: torch.from_numpy(program.weights[p["target"]]) for p in params}
+    out = torch.randn(4, 5, 8)
+    target = next(i["node"] for i in loss["program"]["inputs"] if i["kind"] == "target")
+    head.load_state_dict(start)
+    value = run_loss(load_loss_program(loss["program"]), [out], {target: y}, state)
+    assert torch.allclose(value, nn.functional.mse_loss(head(out[:, -1]), y))
+
+
+def test_a_known_loss_with_a_regulariser_on_the_model_keeps_its_name(tmp_path):
+    model = nn.Linear(4, 3)
+    x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+
+    def loss_fn(out, t):
+        return nn.functional.cross_entropy(out, t) + 0.01 * model.weight.pow(2).sum()
+
+    loss = _record(tmp_path, model, x, y, loss_fn)
+    assert loss["kind"] == "cross_entropy" and "program" not in loss
 
 
 def test_a_gaussian_nll_with_a_sqrt_and_a_target_autograd_does_not_keep(tmp_path):
@@ -136,9 +185,9 @@ def test_a_loss_that_cannot_be_written_as_data_is_unknown_with_the_reason(tmp_pa
 def test_a_loss_reading_a_parameter_of_no_model_is_unknown(tmp_path):
     torch.manual_seed(4)
     model = nn.Linear(4, 2)
-    scale = torch.ones(1, requires_grad=True)  # trained outside any module
+    scale = torch.ones(1, requires_grad=True)  # in no module and no optimizer
     x = torch.randn(8, 4)
-    optimizer = torch.optim.SGD([*model.parameters(), scale], lr=0.01)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     with traces.record(tmp_path / "run.trace"):
         optimizer.zero_grad()
         (torch.log(torch.softmax(model(x), 1)) * scale).sum().backward()

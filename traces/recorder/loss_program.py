@@ -26,6 +26,8 @@ LOSS_PROGRAM_VERSION = 1
 MAX_LOSS_NODES = 64
 # Classes of a one-hot target at most (a float target whose rows are 0/1 with one 1).
 MAX_ONE_HOT = 4096
+# The parameters of a head between the model's output and the loss, kept whole, at most (float32).
+MAX_HEAD_BYTES = 16 * 2**20
 
 
 class LossUnexpressible(Exception):
@@ -33,11 +35,11 @@ class LossUnexpressible(Exception):
 
 
 def _int_list(value) -> list[int]:
-    return [int(v) for v in (value if isinstance(value, list | tuple) else [value])]
+    return [_signed(int(v)) for v in (value if isinstance(value, list | tuple) else [value])]
 
 
 class _Walk:
-    def __init__(self, loss: torch.Tensor, outputs: dict[int, tuple[int, torch.Tensor]]):
+    def __init__(self, loss: torch.Tensor, outputs: dict, param_index: dict[int, int]):
         # id(grad_fn of a model output) -> (index, tensor)
         self.outputs = outputs
         self.values: dict[int, torch.Tensor] = {}
@@ -47,7 +49,9 @@ class _Walk:
         self.inputs: list[dict] = []
         self.loss = loss
         self.seen_output = False
-        self.module: int | None = None  # id() of the model whose outputs the loss reads
+        self.param_index = param_index  # id(parameter) -> the trace's parameter index
+        self.weights: dict[str, torch.Tensor] = {}  # a head's parameters, as at the first step
+        self.params: dict[int, str] = {}  # id(parameter) -> its placeholder
 
     # ------------------------------------------------------------ values we know
 
@@ -64,7 +68,7 @@ class _Walk:
             if len(seen) > MAX_LOSS_NODES * 4:
                 raise LossUnexpressible("the path from the loss to the model's output is too long")
             if id(node) in self.outputs:
-                self.values[id(node)] = self.outputs[id(node)][2].detach()
+                self.values[id(node)] = self.outputs[id(node)][1].detach()
                 continue
             result = _saved(node, "_saved_result")
             if isinstance(result, torch.Tensor):
@@ -93,10 +97,7 @@ class _Walk:
         if len(self.nodes) >= MAX_LOSS_NODES:
             raise LossUnexpressible(f"the loss has more than {MAX_LOSS_NODES} ops")
         if id(node) in self.outputs:
-            module, index, tensor = self.outputs[id(node)]
-            if self.module is not None and module != self.module:
-                raise LossUnexpressible("the loss is taken on the outputs of two models")
-            self.module = module
+            index, tensor = self.outputs[id(node)]
             name = f"output_{index}"
             self.placeholders.append({"name": name, "kind": "placeholder", **_shape_of(tensor)})
             self.inputs.append({"node": name, "kind": "output", "index": index})
@@ -104,10 +105,10 @@ class _Walk:
             self.seen_output = True
             return {"node": name}
         name = type(node).__name__
+        if name == "AccumulateGrad":
+            return self.parameter(node)
         handler = _HANDLERS.get(name)
         if handler is None:
-            if name == "AccumulateGrad":
-                raise LossUnexpressible("the loss reads a parameter outside the model's output")
             raise LossUnexpressible(f"the loss uses {name}, which a replay does not rebuild")
         children = [c for c, _ in node.next_functions]
         op, args = handler(self, node, children)
@@ -120,6 +121,26 @@ class _Walk:
         self.names[id(node)] = out
         return {"node": out}
 
+    def parameter(self, node) -> dict:
+        """A parameter of another module between the model's output and the loss (a head the
+        optimizer trains): an input of the loss program, its initial value kept as weights."""
+        variable = _saved(node, "variable")
+        index = self.param_index.get(id(variable)) if variable is not None else None
+        if index is None or not variable.is_floating_point():
+            raise LossUnexpressible("the loss reads a parameter outside the model's output")
+        if id(variable) in self.params:
+            return {"node": self.params[id(variable)]}
+        held = sum(t.numel() for t in self.weights.values()) + variable.numel()
+        if held * 4 > MAX_HEAD_BYTES:
+            raise LossUnexpressible("the parameters between the model and the loss are too large")
+        name = f"param_{len(self.params)}"
+        target = f"loss.{name}"
+        self.placeholders.append({"name": name, "kind": "placeholder", **_shape_of(variable)})
+        self.inputs.append({"node": name, "kind": "parameter", "param": index, "target": target})
+        self.weights[target] = variable.detach().to("cpu", torch.float32).clone()
+        self.params[id(variable)] = name
+        return {"node": name}
+
     def operand(self, child, saved, node):
         """A tensor operand: the child's result when it requires grad, else the saved tensor
         as a constant or a target."""
@@ -129,14 +150,13 @@ class _Walk:
             raise LossUnexpressible(f"an operand of {type(node).__name__} is not recorded")
         return self.leaf(saved)
 
-    def leaf(self, value: torch.Tensor):
+    def leaf(self, value: torch.Tensor, *, constant: bool = True):
         """A constant (every element the same number) or a target (its summary only)."""
         value = value.detach()
         if value.numel() == 0:
             raise LossUnexpressible("an empty operand")
-        if value.dim() == 0 or (
-            value.is_floating_point() and bool((value == value.reshape(-1)[0]).all())
-        ):
+        same = value.is_floating_point() and bool((value == value.reshape(-1)[0]).all())
+        if constant and (value.dim() == 0 or same):
             return self.constant(float(value.reshape(-1)[0]))
         if value.dtype not in DTYPE_NAMES:
             raise LossUnexpressible(f"an operand of dtype {value.dtype}")
@@ -344,22 +364,30 @@ def _index(walk, node, kids):
 
 
 def _slice(walk, node, kids):
-    dim, start, end, step = (_saved(node, f"_saved_{k}") for k in ("dim", "start", "end", "step"))
+    names = ("dim", "start", "end", "step")
+    dim, start, end, step = (_signed(_saved(node, f"_saved_{k}")) for k in names)
     if not all(isinstance(v, int) for v in (dim, start, step)) or not isinstance(end, int):
         raise LossUnexpressible("a slice whose bounds are not recorded")
     end = min(end, 2**62)
     return "aten.slice.Tensor", [walk.emit(_first(node, kids)), dim, start, end, step]
 
 
+def _signed(value):
+    """A saved int64 autograd hands back as unsigned (-1 as 2**64 - 1)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 2**63:
+        return value - 2**64
+    return value
+
+
 def _select(walk, node, kids):
-    dim, index = _saved(node, "_saved_dim"), _saved(node, "_saved_index")
+    dim, index = _signed(_saved(node, "_saved_dim")), _signed(_saved(node, "_saved_index"))
     if not isinstance(dim, int) or not isinstance(index, int):
         raise LossUnexpressible("a select whose index is not recorded")
     return "aten.select.int", [walk.emit(_first(node, kids)), dim, index]
 
 
 def _unsqueeze(walk, node, kids):
-    dim = _saved(node, "_saved_dim")
+    dim = _signed(_saved(node, "_saved_dim"))
     if not isinstance(dim, int):
         raise LossUnexpressible("an unsqueeze without its dimension")
     return "aten.unsqueeze.default", [walk.emit(_first(node, kids)), dim]
@@ -371,6 +399,49 @@ def _view(walk, node, kids):
     if value is None:
         raise LossUnexpressible(f"a {type(node).__name__} whose result shape is not recorded")
     return "aten.reshape.default", [walk.emit(_first(node, kids)), list(value.shape)]
+
+
+def _addmm(walk, node, kids):
+    """A linear layer's ``bias + x @ w.t()`` (a head's parameters are the loss's inputs)."""
+    if len(kids) != 3:
+        raise LossUnexpressible("an addmm without its three operands")
+    for name in ("_saved_alpha", "_saved_beta"):
+        if _number(_saved(node, name) if _saved(node, name) is not None else 1) != 1:
+            raise LossUnexpressible("an addmm with scaled terms")
+    args = [walk.operand(k, _saved(node, s), node) for k, s in zip(kids, _ADDMM, strict=True)]
+    return "aten.addmm.default", args
+
+
+_ADDMM = ("_saved_self", "_saved_mat1", "_saved_mat2")
+
+
+def _mm(walk, node, kids):
+    saved = ("_saved_self", "_saved_mat2")
+    if len(kids) != 2:
+        raise LossUnexpressible("an mm without its two operands")
+    return "aten.mm.default", [
+        walk.operand(k, _saved(node, s), node) for k, s in zip(kids, saved, strict=True)
+    ]
+
+
+def _known_loss(op: str):
+    """A known loss function's node on a path through a head: the function with its target."""
+
+    def handle(walk, node, kids):
+        reduction = _saved(node, "_saved_reduction")
+        target = _saved(node, "_saved_target")
+        if not isinstance(reduction, int) or not isinstance(target, torch.Tensor):
+            raise LossUnexpressible(f"{type(node).__name__} without its target")
+        args = [walk.emit(_first(node, kids)), walk.leaf(target, constant=False)]
+        if op == "aten.nll_loss.default":
+            ignore = _saved(node, "_saved_ignore_index")
+            weight = _saved(node, "_saved_weight")
+            if isinstance(weight, torch.Tensor) or not isinstance(ignore, int):
+                raise LossUnexpressible("an nll_loss with class weights")
+            return op, [*args, None, reduction, ignore]
+        return op, [*args, reduction]
+
+    return handle
 
 
 _UNARY_SELF = {"LogBackward0", "SqrtBackward0", "AbsBackward0", "Log1PBackward0"}
@@ -396,6 +467,11 @@ _HANDLERS = {
     "AddBackward0": _add_sub("aten.add.Tensor"),
     "SubBackward0": _add_sub("aten.sub.Tensor"),
     "PowBackward0": _pow,
+    "AddmmBackward0": _addmm,
+    "MmBackward0": _mm,
+    "TBackward0": _unary("aten.t.default"),
+    "MseLossBackward0": _known_loss("aten.mse_loss.default"),
+    "NllLossBackward0": _known_loss("aten.nll_loss.default"),
     "ClampBackward1": _clamp,
     "ClampMinBackward0": _clamp_min,
     "GatherBackward0": _gather,
@@ -409,13 +485,13 @@ _HANDLERS = {
 }
 
 
-def loss_program(loss: torch.Tensor, outputs: dict[int, tuple[int, int, torch.Tensor]]) -> dict:
-    """The loss as a program over a model's outputs. ``outputs``: id(grad_fn) of each of the
-    models' flattened outputs -> (id(model), its index, the tensor); the program's ``_module``
-    is the id of the model it reads (not written). Raises LossUnexpressible."""
+def loss_program(loss: torch.Tensor, outputs: dict, param_index: dict[int, int]) -> tuple:
+    """The loss as a program over one model's outputs: (program, weights, ids of the parameters
+    it reads). ``outputs``: id(grad_fn) of each of the model's flattened outputs -> (its index,
+    the tensor); ``param_index``: id(parameter) -> the trace's index. Raises LossUnexpressible."""
     if loss.numel() != 1 or not loss.is_floating_point():
         raise LossUnexpressible("the loss is not one floating-point number")
-    walk = _Walk(loss, outputs)
+    walk = _Walk(loss, outputs, param_index)
     walk.collect_values()
     result = walk.emit(loss.grad_fn)
     if not walk.seen_output:
@@ -423,38 +499,54 @@ def loss_program(loss: torch.Tensor, outputs: dict[int, tuple[int, int, torch.Te
     nodes = walk.placeholders + walk.nodes
     nodes.append({"name": "loss", "kind": "output", "args": [result]})
     program = {"version": LOSS_PROGRAM_VERSION, "nodes": nodes, "inputs": walk.inputs}
-    return program | {"_module": walk.module}
+    return program, walk.weights, set(walk.params)
 
 
-def hand_written_loss(loss: torch.Tensor, model_outputs: dict[int, list], unknown: dict) -> dict:
-    """The loss entry for a loss none of the known kinds names: ``kind: program`` with the
-    program, or ``unknown`` (as given) with the reason."""
-    outputs = {}
+def loss_programs(loss: torch.Tensor, model_outputs: dict[int, list], param_index: dict) -> dict:
+    """For each top-level model seen in this step (id -> its flattened outputs), the loss as a
+    program over its outputs, or why it cannot be one (which model is exported is known only
+    at the optimizer's step)."""
+    out: dict = {}
     for module, leaves in model_outputs.items():
-        for index, tensor in enumerate(leaves):
-            if isinstance(tensor, torch.Tensor) and tensor.grad_fn is not None:
-                outputs.setdefault(id(tensor.grad_fn), (module, index, tensor))
-    try:
-        with torch.no_grad():
-            program = loss_program(loss, outputs)
-    except LossUnexpressible as exc:
-        return unknown | {"why": str(exc)[:300]}
-    except Exception as exc:  # noqa: BLE001 - a bug of ours must not stop the recording
-        return unknown | {"why": f"the loss program failed ({type(exc).__name__}: {exc})"[:300]}
-    return {"kind": "program", "direct": False, "program": program}
+        outputs = {
+            id(tensor.grad_fn): (index, tensor)
+            for index, tensor in enumerate(leaves)
+            if isinstance(tensor, torch.Tensor) and tensor.grad_fn is not None
+        }
+        try:
+            with torch.no_grad():
+                out[module] = loss_program(loss, outputs, param_index)
+        except LossUnexpressible as exc:
+            out[module] = str(exc)[:300]
+        except Exception as exc:  # noqa: BLE001 - a bug of ours must not stop the recording
+            out[module] = f"the loss program failed ({type(exc).__name__}: {exc})"[:300]
+    return out
 
 
-def loss_of_module(loss: dict | None, module) -> dict:
-    """The loss entry written for the exported ``module`` (None: no program): a loss program
-    taken on another model's outputs is unknown to it."""
+def loss_of_module(loss: dict | None, module) -> tuple[dict, dict]:
+    """The loss entry written for the exported ``module`` (None: no program) and the initial
+    weights of the head its loss program reads. A known loss keeps its name (the replay's
+    stand-in) unless a head lies between the model's output and it; a loss none of the known
+    kinds names is ``program`` when it could be written as one, else ``unknown`` with why."""
     if loss is None:
-        return {"kind": "unknown", "direct": False}
-    program = loss.get("program")
-    if not isinstance(program, dict):
-        return loss
-    program = dict(program)
-    reads = program.pop("_module", None)
-    if module is not None and reads != id(module):
-        why = "the loss is taken on the output of another module than the exported one"
-        return {"kind": "unknown", "direct": False, "why": why}
-    return loss | {"program": program}
+        return {"kind": "unknown", "direct": False}, {}
+    loss = dict(loss)
+    programs = loss.pop("_programs", None) or {}
+    found = programs.get(id(module)) if module is not None else None
+    if isinstance(found, tuple) and found[2] & {id(p) for p in module.parameters()}:
+        found = "the loss reads the model's own parameters (a regulariser)"
+    if isinstance(found, tuple):
+        program, weights, _ = found
+        arrays = {k: v.numpy() for k, v in weights.items()}
+        if loss["kind"] == "unknown":
+            return {"kind": "program", "direct": False, "program": program}, arrays
+        if weights:  # a head between the model and a known loss
+            entry = {"kind": "program", "direct": False, "program": program}
+            return entry | {"stands_for": loss["kind"]}, arrays
+        return loss, {}
+    if loss["kind"] == "unknown":
+        if found is None and len(programs) == 1:
+            found = next(iter(programs.values()))
+        why = found if isinstance(found, str) else "the loss does not reach the model's output"
+        loss["why"] = why
+    return loss, {}

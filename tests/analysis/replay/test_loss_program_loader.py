@@ -120,6 +120,15 @@ def test_the_valid_loss_program_loads_into_the_program_and_computes_the_loss():
         (lambda s: s["inputs"][1].update(form="exec"), "unknown form"),
         (lambda s: s.update(inputs=[s["inputs"][1]], nodes=s["nodes"][1:]), "not defined before"),
         (lambda s: s.update(version=2), "unknown loss program version"),
+        (
+            lambda s: s["inputs"][1].update(kind="parameter", target="0.weight", param=0),
+            "outside the loss",
+        ),
+        (
+            lambda s: s["inputs"][1].update(kind="parameter", target="loss.w", param=0),
+            "no initial value",
+        ),
+        (lambda s: s["inputs"][1].update(kind="parameter", target="loss.w", param=-1), "index"),
         (lambda s: s.update(nodes=[0] * 10_000), "over the limit"),
     ],
 )
