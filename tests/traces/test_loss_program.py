@@ -202,3 +202,42 @@ def test_a_known_loss_is_still_named_not_written_as_a_program(tmp_path):
     x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
     loss = _record(tmp_path, model, x, y, nn.functional.cross_entropy)
     assert loss["kind"] == "cross_entropy" and "program" not in loss
+
+
+def test_a_language_model_head_and_a_reshaped_cross_entropy_join_the_loss_program(tmp_path):
+    """A trunk and a vocabulary head of their own, the logits reshaped for cross-entropy: the
+    reshapes' shapes are read from the saved sizes around them, -100 (ignore_index), which
+    autograd hands back unsigned, is signed again, and the program computes the user's loss."""
+    torch.manual_seed(6)
+    trunk = nn.Sequential(nn.Embedding(20, 16), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 16))
+    head = nn.Linear(16, 20)
+    tokens, y = torch.randint(0, 20, (3, 7)), torch.randint(0, 20, (3, 7))
+    opt = torch.optim.SGD([*trunk.parameters(), *head.parameters()], lr=0.1)
+    with traces.record(tmp_path / "run.trace"):
+        opt.zero_grad()
+        logits = head(trunk(tokens))
+        nn.functional.cross_entropy(logits.reshape(-1, 20), y.reshape(-1)).backward()
+        opt.step()
+    program = traces.load(tmp_path / "run.trace").program
+    loss = program.spec["loss"]
+    assert loss["kind"] == "program" and loss["stands_for"] == "cross_entropy"
+    nll = next(n for n in loss["program"]["nodes"] if n.get("op") == "aten.nll_loss.default")
+    assert nll["args"][-1] == -100
+    inputs = loss["program"]["inputs"]
+    state = {
+        i["target"]: torch.from_numpy(program.weights[i["target"]])
+        for i in inputs
+        if i["kind"] == "parameter"
+    }
+    target = next(i["node"] for i in inputs if i["kind"] == "target")
+    with torch.no_grad():
+        torch.manual_seed(7)
+        fresh = nn.Linear(16, 20)
+        fresh.weight.copy_(next(v for v in state.values() if v.dim() == 2))
+        fresh.bias.copy_(next(v for v in state.values() if v.dim() == 1))
+        hidden = torch.randn(3, 7, 16)
+        expected = nn.functional.cross_entropy(fresh(hidden).reshape(-1, 20), y.reshape(-1))
+        value = run_loss(
+            load_loss_program(loss["program"]), [hidden], {target: y.reshape(-1)}, state
+        )
+    assert torch.allclose(value, expected)

@@ -43,6 +43,7 @@ class _Walk:
         # id(grad_fn of a model output) -> (index, tensor)
         self.outputs = outputs
         self.values: dict[int, torch.Tensor] = {}
+        self.shapes: dict[int, tuple] = {}  # results whose shape only is known
         self.names: dict[int, str] = {}
         self.placeholders: list[dict] = []
         self.nodes: list[dict] = []
@@ -78,6 +79,11 @@ class _Walk:
             kept = []
             if name in _UNARY_SELF or name.startswith(("Pow", "Clamp")):
                 kept = [(children[0] if children else None, _saved(node, "_saved_self"))]
+            elif name == "AddmmBackward0" and len(children) == 3:
+                kept = [
+                    (children[k], _saved(node, a))
+                    for k, a in ((1, "_saved_mat1"), (2, "_saved_mat2"))
+                ]
             elif name in ("MulBackward0", "DivBackward0") and len(children) == 2:
                 kept = [
                     (children[0], _saved(node, "_saved_self")),
@@ -86,7 +92,20 @@ class _Walk:
             for child, value in kept:
                 if child is not None and isinstance(value, torch.Tensor):
                     self.values.setdefault(id(child), value.detach())
+            # the operand's shape: the node's own for shape-preserving ops, else its saved sizes
+            shape = self.shape_of(node) if name in _SAME_SHAPE else None
+            sizes = _saved(node, "_saved_self_sym_sizes")
+            if shape is None and isinstance(sizes, tuple | list):
+                with contextlib.suppress(TypeError, ValueError):
+                    shape = tuple(int(n) for n in sizes)
+            if children and children[0] is not None and shape is not None:
+                self.shapes.setdefault(id(children[0]), shape)
             frontier.extend(c for c in children if c is not None)
+
+    def shape_of(self, node) -> tuple | None:
+        """The shape of ``node``'s result, where its value or a like-shaped neighbour is known."""
+        value = self.values.get(id(node))
+        return tuple(value.shape) if value is not None else self.shapes.get(id(node))
 
     # ------------------------------------------------------------ the program
 
@@ -226,7 +245,7 @@ def _shape_of(value: torch.Tensor) -> dict:
 
 def _saved(node, attribute: str):
     with contextlib.suppress(Exception):
-        return getattr(node, attribute)
+        return _signed(getattr(node, attribute))
     return None
 
 
@@ -395,10 +414,10 @@ def _unsqueeze(walk, node, kids):
 
 def _view(walk, node, kids):
     """A view or reshape: the result's shape is read from whatever keeps the result."""
-    value = walk.values.get(id(node))
-    if value is None:
+    shape = walk.shape_of(node)
+    if shape is None:
         raise LossUnexpressible(f"a {type(node).__name__} whose result shape is not recorded")
-    return "aten.reshape.default", [walk.emit(_first(node, kids)), list(value.shape)]
+    return "aten.reshape.default", [walk.emit(_first(node, kids)), list(shape)]
 
 
 def _addmm(walk, node, kids):
@@ -444,6 +463,19 @@ def _known_loss(op: str):
     return handle
 
 
+# ops whose result has their (first) operand's shape
+_SAME_SHAPE = {
+    "SoftmaxBackward0",
+    "LogSoftmaxBackward0",
+    "LogBackward0",
+    "ExpBackward0",
+    "NegBackward0",
+    "SqrtBackward0",
+    "AbsBackward0",
+    "SigmoidBackward0",
+    "TanhBackward0",
+    "CloneBackward0",
+}
 _UNARY_SELF = {"LogBackward0", "SqrtBackward0", "AbsBackward0", "Log1PBackward0"}
 _HANDLERS = {
     "LogBackward0": _unary("aten.log.default"),
