@@ -1,8 +1,10 @@
 """Fuzz the replay's program loader at volume: N mutated programs (default 100,000), each loaded
 and, when it loads, run with every op replaced by a recorder of its name.
 
-    python bench/replay_fuzz.py [-n 100000] [--seed 0]
+    python bench/replay_fuzz.py [-n 100000] [--seed 0] [--loss]
 
+With ``--loss`` the mutations go to a hand-written loss's program (the program chunk's
+``loss.program``) inside a valid forward program, and what loads is run through ``run_loss``.
 Prints how many were refused (ProgramError, one line), loaded, crashed (any other exception:
 must be 0) and called an op outside the allowlist (must be 0). The hypothesis tests in
 tests/analysis/replay/test_program_loader.py run a few hundred of the same kind in the suite.
@@ -22,12 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from analysis.replay import execute  # noqa: E402
+from analysis.replay.loss_program import run_loss  # noqa: E402
 from analysis.replay.ops import ALLOWED_OPS  # noqa: E402
 from analysis.replay.program import ProgramError, load_program  # noqa: E402
+from tests.analysis.replay.test_loss_program_loader import _loss_spec, _with_loss  # noqa: E402
 from tests.analysis.replay.test_program_loader import HOSTILE_OPS, _spec  # noqa: E402
 
 OPS = sorted(ALLOWED_OPS) + HOSTILE_OPS + ["", None, 3, "aten.linear", "getitem"]
 FIELDS = ["op", "args", "kwargs", "kind", "name", "shape", "module"]
+SPEC_KEYS = ["version", "status", "inputs", "optimizer", "mutations", "init"]
+LOSS_KEYS = ["version", "inputs", "nodes"]
+INPUT_FIELDS = ["kind", "index", "shape", "dtype", "form", "node", "min", "max"]
 
 
 def value(rng: random.Random, names: list[str], depth: int = 0):
@@ -59,15 +66,15 @@ def value(rng: random.Random, names: list[str], depth: int = 0):
     return {"node": rng.choice(names)}
 
 
-def mutate(rng: random.Random, spec: dict) -> dict:
+def mutate(rng: random.Random, spec: dict, keys: list[str] = SPEC_KEYS) -> dict:
     spec = copy.deepcopy(spec)
     names = [n["name"] for n in spec["nodes"]]
     for _ in range(rng.randrange(1, 4)):
-        action = rng.randrange(6)
-        nodes = spec["nodes"]
-        if action == 0 and nodes:
-            node = rng.choice(nodes)
-            node[rng.choice(FIELDS)] = value(rng, names)
+        action = rng.randrange(7)
+        nodes = spec["nodes"] if isinstance(spec.get("nodes"), list) else []
+        dicts = [n for n in nodes if isinstance(n, dict)]
+        if action == 0 and dicts:
+            rng.choice(dicts)[rng.choice(FIELDS)] = value(rng, names)
         elif action == 1 and nodes:
             nodes.insert(rng.randrange(len(nodes) + 1), copy.deepcopy(rng.choice(nodes)))
         elif action == 2 and nodes:
@@ -76,10 +83,13 @@ def mutate(rng: random.Random, spec: dict) -> dict:
             i, j = rng.randrange(len(nodes)), rng.randrange(len(nodes))
             nodes[i], nodes[j] = nodes[j], nodes[i]
         elif action == 4:
-            key = rng.choice(["version", "status", "inputs", "optimizer", "mutations", "init"])
-            spec[key] = value(rng, names)
+            spec[rng.choice(keys)] = value(rng, names)
+        elif action == 5 and isinstance(spec.get("inputs"), list) and spec["inputs"]:
+            item = rng.choice(spec["inputs"])
+            if isinstance(item, dict):
+                item[rng.choice(INPUT_FIELDS)] = value(rng, names)
         else:
-            node = rng.choice(nodes) if nodes else {}
+            node = rng.choice(dicts) if dicts else {}
             node["op"] = rng.choice(OPS)
     return spec
 
@@ -88,9 +98,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--loss", action="store_true", help="fuzz the loss program")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    base, weights = _spec()
+    base, weights = _with_loss(_loss_spec()) if args.loss else _spec()
     called_outside = crashed = refused = loaded = 0
     calls: list[str] = []
 
@@ -101,7 +112,11 @@ def main() -> int:
     execute._op = fake
     started = time.perf_counter()
     for i in range(args.n):
-        spec = mutate(rng, base)
+        if args.loss:
+            spec = copy.deepcopy(base)
+            spec["loss"]["program"] = mutate(rng, _loss_spec(), LOSS_KEYS)
+        else:
+            spec = mutate(rng, base)
         try:
             program = load_program(spec, weights)
         except ProgramError as exc:
@@ -118,6 +133,10 @@ def main() -> int:
             state = {t: torch.zeros(1) for t in program.shapes}
             users = [torch.zeros(1) for x in program.inputs if x.kind == "user_input"]
             execute.forward(program, state, users)
+            if program.loss_program is not None:
+                lp = program.loss_program
+                targets = {x.node: torch.zeros(1) for x in lp.inputs if x.kind == "target"}
+                run_loss(lp, [torch.zeros(1)] * 64, targets)
         except ProgramError:
             pass
         except Exception as exc:  # noqa: BLE001

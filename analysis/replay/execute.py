@@ -66,16 +66,7 @@ def forward(program: Program, state: dict, user_inputs: list) -> tuple[list, dic
         if node.kind == "output":
             outputs = _value(node.args[0] if node.args else [], env)
             break
-        if node.op in SKIPPED_OPS:
-            env[node.name] = None
-            continue
-        try:
-            value = _op(node.op)(*_value(list(node.args), env), **_value_kw(node.kwargs, env))
-        except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError) as exc:
-            raise ProgramError(f"node {node.name!r} ({node.op}) failed: {_line(exc)}") from exc
-        if isinstance(value, torch.Tensor) and value.numel() > MAX_ELEMENTS:
-            raise ProgramError(f"node {node.name!r} made {value.numel():,} elements")
-        env[node.name] = value
+        value = run_node(node, env)
         if isinstance(value, torch.Tensor) and node.module >= 0:
             modules[node.module] = value
     if not isinstance(outputs, list | tuple):
@@ -85,6 +76,24 @@ def forward(program: Program, state: dict, user_inputs: list) -> tuple[list, dic
             with torch.no_grad():
                 state[target].copy_(env[name])
     return list(outputs), modules
+
+
+def run_node(node, env: dict):
+    """Call one allowlisted op on earlier values and literals; its value, also put in ``env``."""
+    if node.op in SKIPPED_OPS:
+        env[node.name] = None
+        return None
+    try:
+        value = _op(node.op)(*_value(list(node.args), env), **_value_kw(node.kwargs, env))
+    except (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError) as exc:
+        raise ProgramError(f"node {node.name!r} ({node.op}) failed: {_line(exc)}") from exc
+    if isinstance(value, torch.Tensor) and value.numel() > MAX_ELEMENTS:
+        raise ProgramError(f"node {node.name!r} made {value.numel():,} elements")
+    env[node.name] = value
+    return value
+
+
+value_of = _value
 
 
 @functools.cache
@@ -98,6 +107,13 @@ def _value_kw(kwargs: dict, env: dict) -> dict:
 
 def _line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def user_outputs(program: Program, outputs: list) -> list:
+    """The model's own outputs (not the buffer updates export adds), in the recorded order."""
+    mutated = set(program.mutations)
+    names = [a.name for a in program.nodes[-1].args[0]] if program.nodes[-1].args else []
+    return [v for i, v in enumerate(outputs) if i >= len(names) or names[i] not in mutated]
 
 
 def user_output(program: Program, outputs: list) -> torch.Tensor:
@@ -121,7 +137,7 @@ class Batches:
         self.users = [i.summary for i in program.inputs if i.kind == "user_input"]
         self.target = (program.loss or {}).get("target") or None
         self.kind = (program.loss or {}).get("kind", "unknown")
-        self.teacher: torch.Tensor | None = None
+        self.teachers: dict[tuple, torch.Tensor] = {}
         self.center: torch.Tensor | None = None
         self.scale: torch.Tensor | None = None
 
@@ -174,10 +190,52 @@ class Batches:
         return (flat - self.center) / self.scale
 
     def _project(self, features: torch.Tensor, width: int) -> torch.Tensor:
-        if self.teacher is None or self.teacher.shape != (features.shape[1], width):
-            self.teacher = torch.randn(features.shape[1], width, generator=self.generator)
-            self.teacher /= math.sqrt(features.shape[1])
-        return features @ self.teacher
+        key = (features.shape[1], width)
+        if key not in self.teachers:
+            teacher = torch.randn(features.shape[1], width, generator=self.generator)
+            self.teachers[key] = teacher / math.sqrt(features.shape[1])
+        return features @ self.teachers[key]
+
+    def loss_targets(self, x: torch.Tensor, program) -> dict:
+        """Targets for a loss program (``analysis.replay.loss_program``), one per target input,
+        drawn from the same teacher as the known losses' targets: class labels for integer
+        targets, one-hot rows, else values with the recorded mean and spread."""
+        out = {}
+        for item in program.inputs:
+            if item.kind == "target":
+                out[item.node] = self._loss_target(x, item.summary)
+        return out
+
+    def _loss_target(self, x: torch.Tensor, summary: dict) -> torch.Tensor:
+        shape, dtype = tuple(summary["shape"]), summary["dtype"]
+        rows = shape[0] if shape else 1
+        size = math.prod(shape)
+        if dtype == "bool" or size == 0:
+            return torch.rand(shape, generator=self.generator) < summary.get("mean", 0.5)
+        if dtype.startswith(("int", "uint")) or summary.get("form") == "one_hot":
+            one_hot = summary.get("form") == "one_hot"
+            low = 0 if one_hot else int(summary.get("min", 0))
+            classes = shape[-1] if one_hot else int(summary.get("max", low)) - low + 1
+            labels_shape = shape[:-1] if one_hot else shape
+            count = math.prod(labels_shape)
+            if classes <= 1:
+                labels = torch.full((count,), low)
+            elif count == rows:
+                labels = self._project(self._features(x, rows), classes).argmax(1) + low
+            else:
+                labels = torch.randint(low, low + classes, (count,), generator=self.generator)
+            labels = labels.reshape(labels_shape)
+            if one_hot:
+                return torch.nn.functional.one_hot(labels, classes).to(getattr(torch, dtype))
+            return labels.to(getattr(torch, dtype))
+        width = max(size // max(rows, 1), 1)
+        z = self._project(self._features(x, rows), width)
+        z = (z - z.mean()) / (z.std() + 1e-6) if z.numel() > 1 else z
+        mean, std = float(summary.get("mean", 0.0)), float(summary.get("std", 1.0))
+        value = (z * std + mean).reshape(shape)
+        if "min" in summary and "max" in summary and summary["min"] < summary["max"]:
+            value = value.clamp(summary["min"], summary["max"])
+        return value.to(getattr(torch, dtype))
 
     def _target(self, x: torch.Tensor, out_shape: tuple[int, ...]) -> torch.Tensor | None:
         target = self.target

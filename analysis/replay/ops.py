@@ -45,6 +45,8 @@ ALLOWED_OPS = frozenset(
         "ne.Scalar logical_not.default masked_fill.Scalar masked_fill_.Scalar "
         "masked_fill.Tensor triu.default tril.default type_as.default to.dtype "
         "_to_copy.default lift_fresh_copy.default "
+        # loss functions (a hand-written loss's program, SCHEMA.md section 7)
+        "mse_loss.default nll_loss.default "
         # creation (sizes are checked against the program's caps)
         "ones.default zeros.default zeros_like.default ones_like.default full.default "
         "arange.default arange.start scalar_tensor.default new_zeros.default new_ones.default "

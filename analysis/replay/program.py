@@ -77,6 +77,7 @@ class Program:
     optimizer: int
     parameters: int  # elements
     flops: float  # estimated multiply-adds of one forward
+    loss_program: object = None  # a LossProgram (analysis.replay.loss_program) or None
 
     def with_nodes(self, nodes: list[Node]) -> Program:
         """The same program with its nodes rewritten (a candidate fix), checked again."""
@@ -142,6 +143,16 @@ def load_program(spec: object, weights: dict | None = None) -> Program:
     ):
         raise ProgramError("mutations must map output nodes to buffers")
     loss = spec.get("loss") if isinstance(spec.get("loss"), dict) else {"kind": "unknown"}
+    loss_program = None
+    if loss.get("kind") == "program":
+        from analysis.replay.loss_program import load_loss_program
+
+        loss_program = load_loss_program(loss.get("program"))
+        parameters += _head(loss_program, inputs, shapes, weights, set(by_name))
+        if parameters > MAX_PARAMETERS:
+            raise ProgramError(
+                f"{parameters:,} parameters, over the replay cap of {MAX_PARAMETERS:,}"
+            )
     optimizer = spec.get("optimizer")
     if not isinstance(optimizer, int) or isinstance(optimizer, bool) or optimizer < 0:
         raise ProgramError("the program names no optimizer")
@@ -156,7 +167,28 @@ def load_program(spec: object, weights: dict | None = None) -> Program:
         optimizer=optimizer,
         parameters=parameters,
         flops=flops,
+        loss_program=loss_program,
     )
+
+
+def _head(loss_program, inputs: list, shapes: dict, weights: dict, taken: set) -> int:
+    """The parameters of a head the loss program reads join the program's inputs (trained with
+    the recorded optimizer); each must have its initial value. Their element count."""
+    by_name = {n.name: n for n in loss_program.nodes}
+    count = 0
+    for item in loss_program.inputs:
+        if item.kind != "parameter":
+            continue
+        shape = by_name[item.node].shape
+        if shape is None or item.target in shapes or item.node in taken:
+            raise ProgramError(f"loss parameter {item.node!r} has no shape or a taken name")
+        if item.target not in weights or np.size(weights[item.target]) != math.prod(shape):
+            raise ProgramError(f"no initial value of the loss's parameter {item.target!r}")
+        weights[item.target] = np.reshape(weights[item.target], shape)
+        shapes[item.target] = shape
+        inputs.append(Input(item.node, "parameter", item.target, item.param, {}))
+        count += math.prod(shape)
+    return count
 
 
 def check_nodes(nodes: list[Node]) -> None:

@@ -23,7 +23,9 @@ from analysis.replay.execute import (
     forward,
     loss_of,
     user_output,
+    user_outputs,
 )
+from analysis.replay.loss_program import run_loss
 from analysis.replay.program import Program, ProgramError
 from traces.model import (
     FORMAT_VERSION,
@@ -123,14 +125,7 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
     for step in range(steps):
         for g, group in enumerate(optimizer.param_groups):
             group["lr"] = schedule[g][min(step, len(schedule[g]) - 1)] * setup.lr_factor
-        inputs, target = batches.next(out_shape)
-        outputs, modules = forward(program, state, inputs)
-        output = user_output(program, outputs)
-        if target is None:
-            raise ProgramError(
-                f"cannot stand in for the loss ({program.loss.get('kind', 'unknown')})"
-            )
-        loss = loss_of(program.loss.get("kind"), program.loss.get("options") or {}, output, target)
+        loss, modules = _forward_loss(program, state, batches, out_shape)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         with torch.no_grad():
@@ -167,6 +162,24 @@ def run(trace: Trace, setup: Setup, *, steps: int = DEFAULT_STEPS, seed: int = 0
             break
     replay = _trace(trace, program, params, info, groups, module_rows, arrays)
     return Replay(replay, losses)
+
+
+def _forward_loss(program: Program, state: dict, batches: Batches, out_shape: tuple) -> tuple:
+    """One batch's loss (the recorded loss program, or the replay's stand-in for a known loss)
+    and each module's last value."""
+    if program.loss_program is not None:
+        inputs = batches.inputs()
+        targets = batches.loss_targets(inputs[0], program.loss_program)
+        outputs, modules = forward(program, state, inputs)
+        loss = run_loss(program.loss_program, user_outputs(program, outputs), targets, state)
+        return loss, modules
+    inputs, target = batches.next(out_shape)
+    outputs, modules = forward(program, state, inputs)
+    output = user_output(program, outputs)
+    if target is None:
+        raise ProgramError(f"cannot stand in for the loss ({program.loss.get('kind', 'unknown')})")
+    options = program.loss.get("options") or {}
+    return loss_of(program.loss.get("kind"), options, output, target), modules
 
 
 def _activation_rows(arrays: dict, step: int, taken: list) -> None:

@@ -94,9 +94,9 @@ def main() -> None:
     applies = [r for r in rows if r.get("applies")]
     replayed = [r for r in applies if r.get("program") == "captured"]
     reproduced = [r for r in replayed if r.get("reproduced")]
-    # The replay trains with the recorded loss; where the recorder could not name it (a loss
-    # written by hand) or the program's output is not what the loss was taken on (a head
-    # outside the exported module), there is nothing faithful to train: no replayable program.
+    # The replay trains with the recorded loss; where the recorder could neither name it nor
+    # write it as a program (SCHEMA.md section 7: an op a replay does not rebuild), there is
+    # nothing faithful to train: no replayable program.
     stand_in = [r for r in replayed if not r.get("why", "").startswith(NO_LOSS)]
     print(f"\nscenarios: {len(rows)}; program captured: {len(captured)} ({_pct(captured, rows)})")
     for r in rows:

@@ -81,7 +81,8 @@ def test_an_mlp_gets_its_program_initial_weights_loss_and_input_statistics(tmp_p
             "bce",
         ),
         (lambda out, y: nn.functional.nll_loss(out, y), torch.randint(0, 3, (8,)), "nll"),
-        (lambda out, y: (out - y).pow(3).mean(), torch.randn(8, 3), "unknown"),
+        # none of the known kinds: written as a program (tests/traces/test_loss_program.py)
+        (lambda out, y: (out - y).pow(3).mean(), torch.randn(8, 3), "program"),
     ],
 )
 def test_the_loss_is_named_from_the_autograd_graph(tmp_path, loss_fn, target, kind):

@@ -122,6 +122,8 @@ class Recorder(Hooks, Discovery, Measurements, RowWriter, ProgramRecorder):
         self.program_done = False
         self.program_inputs: dict[int, tuple] = {}  # id(top-level module) -> (module, args)
         self.program_loss: dict | None = None
+        # id(top-level module) -> its flattened outputs (the loss program's leaves)
+        self.program_outputs: dict[int, list] = {}
         self.exporting = False  # our own torch.export runs the forward: hooks stand aside
         self.program_child: ProgramChild | None = None  # exporting it in a forked process
 

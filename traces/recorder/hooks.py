@@ -134,6 +134,8 @@ class Hooks:
         if not self._ours():
             return None
         self.depth = max(self.depth - 1, 0)
+        if self.depth == 0:
+            self._program_output(module, output)
         index = self.module_index.get(id(module))
         if index is None:
             return None

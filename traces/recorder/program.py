@@ -31,6 +31,7 @@ import torch
 from traces.encoding import encode_program
 from traces.model import PROGRAM_VERSION, Program
 from traces.recorder.loss import identify_loss
+from traces.recorder.loss_program import loss_of_module, loss_programs
 from traces.recorder.tensors import DTYPE_NAMES, tensor_summary
 
 # Initial weights are stored whole up to this many bytes (float32); above, per-tensor mean/std
@@ -240,12 +241,27 @@ class ProgramRecorder:
             return  # a loss module (nn.CrossEntropyLoss) or a parameter-free wrapper
         self.program_inputs[id(module)] = (module, args)
 
+    def _program_output(self, module: torch.nn.Module, output) -> None:
+        """The outputs of a top-level module's training forward: a hand-written loss's program
+        is written from them back to the loss (traces.recorder.loss_program)."""
+        if (
+            self.program_done
+            or self.program_loss is not None
+            or id(module) not in self.program_inputs
+            or not torch.is_grad_enabled()
+        ):
+            return
+        self.program_outputs[id(module)] = torch.utils._pytree.tree_leaves(output)
+
     def _program_loss(self, tensors) -> None:
         if self.program_done or self.program_loss is not None:
             return
         loss = tensors[0] if isinstance(tensors, list | tuple) and len(tensors) == 1 else tensors
         if isinstance(loss, torch.Tensor) and loss.grad_fn is not None:
             self.program_loss = identify_loss(loss)
+            programs = loss_programs(loss, self.program_outputs, self.param_index)
+            self.program_loss["_programs"] = programs
+        self.program_outputs = {}
 
     def _program_never_taken(self) -> None:
         """At the end of a run without any optimizer step: say why there is no program."""
@@ -255,7 +271,7 @@ class ProgramRecorder:
         self.program_inputs = {}
         spec = unavailable("no optimizer.step() was seen (manual updates or no training step)")
         spec["optimizer"] = -1
-        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+        spec["loss"] = loss_of_module(self.program_loss, None)[0]
         self.stream.write_program(spec, {})
 
     def _program_capture(self, optimizer: torch.optim.Optimizer) -> None:
@@ -308,8 +324,10 @@ class ProgramRecorder:
             finally:
                 self.exporting = False
         spec["optimizer"] = opt
-        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
-        return spec, weights
+        if spec["status"] != "captured":
+            chosen = None
+        spec["loss"], head = loss_of_module(self.program_loss, chosen[0] if chosen else None)
+        return spec, weights | head
 
     # ---------------------------------------------------------------- the forked child
 
@@ -354,7 +372,7 @@ class ProgramRecorder:
             except Exception as exc:  # noqa: BLE001 - said in the chunk, as in the parent
                 spec, weights = unavailable(f"capture failed ({type(exc).__name__}: {exc})"), {}
                 spec["optimizer"] = opt
-                spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+                spec["loss"] = loss_of_module(self.program_loss, None)[0]
             data = encode_program(Program(spec, weights))
             _write_all(fd, _LENGTH.pack(len(data)) + data)
             code = 0
@@ -398,7 +416,7 @@ class ProgramRecorder:
             why = f"the program capture process ended without a program ({status})"
         spec = unavailable(why)
         spec["optimizer"] = child.optimizer
-        spec["loss"] = self.program_loss or {"kind": "unknown", "direct": False}
+        spec["loss"] = loss_of_module(self.program_loss, None)[0]
         self.stream.write_program(spec, {})
 
     @staticmethod

@@ -240,11 +240,20 @@ def test_random_graphs_are_refused_or_call_only_allowlisted_ops(nodes):
 
 @FUZZ
 @given(
-    index=st.integers(0, 7),
+    index=st.integers(0, 8),
     field=st.sampled_from(["op", "args", "kind", "name", "shape", "kwargs"]),
     value=st.one_of(argument, st.sampled_from(OPS)),
+    in_loss=st.booleans(),
 )
-def test_one_edited_field_of_a_valid_program_is_refused_or_harmless(index, field, value):
+def test_one_edited_field_of_a_valid_program_is_refused_or_harmless(index, field, value, in_loss):
+    """A field of the forward program's nodes, or of its hand-written loss's program."""
+    if in_loss:
+        from tests.analysis.replay import test_loss_program_loader as loss_tests
+
+        loss_program = loss_tests._loss_spec()
+        loss_program["nodes"][index][field] = value
+        loss_tests._fuzz_loss_one(loss_program)
+        return
     spec, weights = _spec()
-    spec["nodes"][index][field] = value
+    spec["nodes"][index % 8][field] = value
     _fuzz_one(spec, weights)
