@@ -96,6 +96,25 @@
   // Members get the page every reader gets (hub/forum/page_cache.py) once this browser has
   // shown it runs this script (cookie gh_js); their own parts come from one request to
   // /me/layer/ (hub/forum/views/layer.py), each a <template> naming where it goes.
+  // The layer's pieces in order; a <template data-each="id:score ..."> holds the pieces of
+  // many answers, with {id} and {score} in place of each one's: one copy per pair.
+  function layerPieces(layer) {
+    var pieces = [];
+    layer.querySelectorAll("template[data-target], template[data-each]").forEach(function (piece) {
+      if (!piece.dataset.each) { pieces.push(piece); return; }
+      var markup = piece.innerHTML;
+      piece.dataset.each.split(" ").forEach(function (row) {
+        var values = row.split(":");
+        var copy = document.createElement("template");
+        copy.innerHTML = markup.split("{id}").join(values[0]).split("{score}").join(values[1]);
+        copy.content.querySelectorAll("template[data-target]").forEach(function (each) {
+          pieces.push(each);
+        });
+      });
+    });
+    return pieces;
+  }
+
   function setupMemberLayer() {
     var secure = location.protocol === "https:" ? "; secure" : "";
     document.cookie = "gh_js=1; path=/; max-age=31536000; samesite=lax" + secure;
@@ -117,7 +136,7 @@
         var layer = document.createElement("div");
         layer.innerHTML = html;
         if (layer.querySelector("template[data-reload]")) { location.reload(); return; }
-        layer.querySelectorAll("template[data-target]").forEach(function (piece) {
+        layerPieces(layer).forEach(function (piece) {
           var target = document.querySelector(piece.dataset.target);
           var content = document.importNode(piece.content, true);
           if (piece.dataset.select) content = content.querySelector(piece.dataset.select);

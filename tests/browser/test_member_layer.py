@@ -12,9 +12,10 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
+from hub.forum import services as forum_services
 from hub.forum.services import limits
 from hub.forum.views import layer as layer_views
-from tests.factories import thread_with_every_role
+from tests.factories import answer_make, thread_with_every_role, user_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,6 +65,13 @@ def test_shared_page_with_the_layer_equals_the_page_rendered_for_the_member(
     page, live_server, scene, role, monkeypatch
 ):
     user = scene["people"][role]
+    # answers every role sees alike, with their own scores: the layer sends their pieces once,
+    # forum.js makes each one's from its id and score
+    author, voter = user_make("layer_author"), user_make("layer_voter", reputation=500)
+    for value in (1, -1):
+        body = f"Another answer, voted {value}."
+        extra = answer_make(author=author, question=scene["question"], body=body)
+        forum_services.vote_cast(user=voter, target=extra, value=value)
     _sign_in(page, user, live_server.url)
     rendered = []  # the layer's parts rendered by its view (not taken from the cache)
     render = layer_views.render_to_string

@@ -12,6 +12,7 @@ answered from the cache by the middleware. No part holds a CSRF token: forum.js 
 forms the member's, from the CSRF cookie."""
 
 import copy
+from types import SimpleNamespace
 
 from django.contrib.auth import HASH_SESSION_KEY
 from django.http import Http404, HttpResponse
@@ -42,6 +43,13 @@ def _page_request(request, path: str):
     return page_request
 
 
+# An answer every member sees in the same state, as the shared part renders it once for all such
+# answers: forum.js puts each one's id and score in place of these placeholders.
+EACH_ANSWER = SimpleNamespace(
+    pk="{id}", score="{score}", my_vote=0, is_own=False, is_accepted=False, is_hidden=False
+)
+
+
 def _answer_states(answers, *, question, votes: dict, viewer_id) -> list:
     for answer in answers:
         answer.my_vote = votes.get(f"a{answer.pk}", 0)
@@ -55,11 +63,16 @@ def _shared_part(request, question, *, is_asker: bool) -> bytes:
 
     def render_part() -> str:
         rows = selectors.question_answer_rows(question=question)
+        _answer_states(rows, question=question, votes={}, viewer_id=None)
         context = {
             "request": request,
             "user": request.user,  # only asked whether someone is logged in
             "question": question,
-            "answers": _answer_states(rows, question=question, votes={}, viewer_id=None),
+            # the accepted answer's pieces as they are; the others' made by forum.js from one
+            # rendering (their placeholders) and their ids and scores
+            "answers": [answer for answer in rows if answer.is_accepted],
+            "each_answer": EACH_ANSWER,
+            "each_rows": " ".join(f"{a.pk}:{a.score}" for a in rows if not a.is_accepted),
             "is_asker": is_asker,
             "can_moderate": False,
             "answer_form": AnswerForm(),

@@ -1,5 +1,6 @@
 """Cached markup on the question page and the lists is never stale after a write."""
 
+import re
 import threading
 
 import pytest
@@ -435,10 +436,27 @@ def layered_member(client, make_user):
 
 
 def _layer(client, question) -> str:
+    """The layer with its pieces per answer made as forum.js makes them (data-each)."""
     response = client.get(f"/me/layer/questions/{question.pk}/")
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
-    return response.content.decode()
+    return _each_expanded(response.content.decode())
+
+
+def _each_expanded(layer: str) -> str:
+    start = re.search(r'<template data-each="([^"]*)">', layer)
+    if start is None:
+        return layer
+    depth, end = 1, start.end()
+    for tag in re.finditer(r"<(/?)template\b", layer[start.end() :]):
+        depth += -1 if tag[1] else 1
+        if depth == 0:
+            end = start.end() + tag.start()
+            break
+    markup = layer[start.end() : end]
+    pairs = [row.split(":") for row in start[1].split()]
+    pieces = "".join(markup.replace("{id}", pk).replace("{score}", s) for pk, s in pairs)
+    return layer[: start.start()] + pieces + layer[end + len("</template>") :]
 
 
 def test_layered_member_sees_every_write_at_once_on_the_page_and_in_the_layer(
