@@ -126,15 +126,27 @@
       reveal();
       return;
     }
-    var question = location.pathname.match(/^\/questions\/(\d+)\//);
-    var url = "/me/layer/" + (question ? "questions/" + question[1] + "/" : "");
-    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (r) { return r.ok ? r.text() : ""; })
-      .then(function (html) {
-        // Parsed in this document, as the page was (<noscript> holds text); the pieces stay
-        // inert <template>s until placed, and innerHTML never runs a script.
-        var layer = document.createElement("div");
-        layer.innerHTML = html;
+    // The page brings the layer when the server kept all of it; else it is asked for.
+    var inline = document.getElementById("member-layer");
+    var arrived;
+    if (inline) {
+      inline.remove();
+      arrived = Promise.resolve(inline.content);
+    } else {
+      var question = location.pathname.match(/^\/questions\/(\d+)\//);
+      var url = "/me/layer/" + (question ? "questions/" + question[1] + "/" : "");
+      arrived = fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          // Parsed in this document, as the page was (<noscript> holds text); the pieces
+          // stay inert <template>s until placed, and innerHTML never runs a script.
+          var layer = document.createElement("div");
+          layer.innerHTML = html;
+          return layer;
+        });
+    }
+    arrived
+      .then(function (layer) {
         if (layer.querySelector("template[data-reload]")) { location.reload(); return; }
         layerPieces(layer).forEach(function (piece) {
           var target = document.querySelector(piece.dataset.target);
