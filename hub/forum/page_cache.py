@@ -83,6 +83,7 @@ MEMBER_COOKIE_SECONDS = 30 * 24 * 3600
 # A member's parts of the layer: what no bump reaches (a bump lost while Redis was down, the
 # asker's trace states are never kept) lags at most this much.
 MEMBER_PART_SECONDS = 600
+_HTML_TAG = b'<html lang="en">'  # base.html's
 LAYER_PATH_RE = re.compile(r"/me/layer/(?:questions/(\d+)/)?")
 # The query parameters shared pages may have (each page names its own), with their rules.
 _QUERY_RULES = {
@@ -348,13 +349,21 @@ def member_pending(content: bytes, *, layer: list[bytes] | None = None) -> bytes
     """The shared page as a member gets it: its <html> marked so that the visitor's account
     links stay hidden (theme.css) until forum.js has put the member's header in their place;
     with their `layer`, when it is kept, at the end of its <body> (forum.js applies it there
-    instead of asking /me/layer/ for it)."""
-    content = content.replace(b'<html lang="en">', b'<html lang="en" class="member-pending">', 1)
-    if layer is None:
+    instead of asking /me/layer/ for it). One copy of the page: a busy page is 200 KiB."""
+    at = content.find(_HTML_TAG)
+    if at < 0:
         return content
-    end = content.rindex(b"</body>")
-    inline = b'<template id="member-layer">' + b"\n".join(layer) + b"</template>\n"
-    return b"".join((content[:end], inline, content[end:]))
+    start = at + len(_HTML_TAG) - 1  # at its ">"
+    end = content.rfind(b"</body>") if layer is not None else -1
+    inline = []
+    if end < 0:
+        end = len(content)
+    else:
+        inline = [b'<template id="member-layer">', b"\n".join(layer), b"</template>\n"]
+    page = memoryview(content)
+    return b"".join(
+        [page[:start], b' class="member-pending"', page[start:end], *inline, page[end:]]
+    )
 
 
 def _version_to_store(version_key: str) -> str | None:
