@@ -68,7 +68,9 @@ LAYER_IN_PAGE = b'<template id="member-layer">'
 
 def asked(path: str, previous: bytes) -> bool:
     """Whether the page's script makes this request after the `previous` response."""
-    return not (path.startswith("/me/layer/") and LAYER_IN_PAGE in previous)
+    # (rfind: the layer is at the page's end, and `in` scans a busy page's 200 KiB from its
+    # start, ~70 µs of the client's CPU, which the server shares)
+    return not (path.startswith("/me/layer/") and previous.rfind(LAYER_IN_PAGE) >= 0)
 
 
 def _sql_identifier_ok(name: str) -> bool:

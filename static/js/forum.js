@@ -93,9 +93,6 @@
     announce(text);
   });
 
-  // Members get the page every reader gets (hub/forum/page_cache.py) once this browser has
-  // shown it runs this script (cookie gh_js); their own parts come from one request to
-  // /me/layer/ (hub/forum/views/layer.py), each a <template> naming where it goes.
   // The layer's pieces in order; a <template data-each="id:score ..."> holds the pieces of
   // many answers, with {id} and {score} in place of each one's: one copy per pair.
   function layerPieces(layer) {
@@ -115,6 +112,10 @@
     return pieces;
   }
 
+  // Members get the page every reader gets (hub/forum/page_cache.py) once this browser has
+  // shown it runs this script (cookie gh_js); their own parts (hub/forum/views/layer.py), each
+  // a <template> naming where it goes, come in the page when the server kept them all, else
+  // from one request to /me/layer/.
   function setupMemberLayer() {
     var secure = location.protocol === "https:" ? "; secure" : "";
     document.cookie = "gh_js=1; path=/; max-age=31536000; samesite=lax" + secure;

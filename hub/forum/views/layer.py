@@ -1,14 +1,15 @@
-"""The member layer: what differs for a member on a shared page (hub.forum.page_cache), in
-one small request forum.js makes after the page: their header, and on a question page their
-votes, controls, comment and answer forms, follow state and their own hidden answers.
+"""The member layer: what differs for a member on a shared page (hub.forum.page_cache): their
+header, and on a question page their votes, controls, comment and answer forms, follow state
+and their own hidden answers. The shared page brings it when all its parts are kept; else
+forum.js asks for it here, in one small request after the page.
 
 Each piece is rendered by the include the page itself uses, for the member and for the
 page's own path, so the document forum.js makes equals the page rendered for them alone
 (tests/browser/test_member_layer.py compares the two per role). What is the same for every
 member on a version of the page (the forms, and the controls of the answers they neither
-wrote nor voted on) is rendered once per version (page_cache.shared_markup); the member's own
-parts are stored for them (page_cache.member_part_store), so that their next layer request is
-answered from the cache by the middleware. No part holds a CSRF token: forum.js gives their
+wrote nor voted on) is rendered once per version (page_cache.shared_markup), the pieces of
+those answers once for all of them (EACH_ANSWER); the member's own parts are stored for them
+(page_cache.member_part_store), so that their next page brings the layer from the cache. No part holds a CSRF token: forum.js gives their
 forms the member's, from the CSRF cookie."""
 
 import copy
