@@ -33,12 +33,15 @@ The member layer. Its part that is the same for every member on a version of a q
 is kept like the pages (shared_markup). Each member's own parts (their header; on a question
 page their votes, controls and follow state) are kept in Redis under their version
 (hub.accounts.member_version) and, for a question, the page's version, with the session's
-auth hash they were rendered for. The middleware answers a layer request whose parts are all
-current with no database work: one read from Redis brings the session (cached_db sessions),
-the versions and the parts (each process remembers which user a session held, to name the
-member's keys; the session read must still name them). Anything else (no part yet, a version
-moved, another session hash, a moderator, no CSRF cookie yet) goes to the layer's view, which
-checks the real user and renders and stores the parts.
+auth hash they were rendered for. When all the parts are current, the middleware puts them at
+the end of the member's shared page (a <template id="member-layer">, with Cache-Control:
+private), found in the same read as the page's version: one read from Redis brings the
+session (cached_db sessions), the versions and the parts (each process remembers which user a
+session held, to name the member's keys; the session read must still name them), with no
+database work. Otherwise the page comes without them and forum.js asks /me/layer/, which the
+middleware answers the same way, or (no part yet, a version moved, another session hash, a
+moderator, no CSRF cookie yet) the layer's view, which checks the real user and renders and
+stores the parts.
 
 Without a cache every process shares (the embedded run's local memory: a worker's write would
 never reach the web process) or while Redis is down (hub.core.cache), nothing is cached.
@@ -49,6 +52,7 @@ import hashlib
 import re
 import secrets
 from importlib import import_module
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -79,6 +83,7 @@ MEMBER_COOKIE_SECONDS = 30 * 24 * 3600
 # A member's parts of the layer: what no bump reaches (a bump lost while Redis was down, the
 # asker's trace states are never kept) lags at most this much.
 MEMBER_PART_SECONDS = 600
+_HTML_TAG = b'<html lang="en">'  # base.html's
 LAYER_PATH_RE = re.compile(r"/me/layer/(?:questions/(\d+)/)?")
 # The query parameters shared pages may have (each page names its own), with their rules.
 _QUERY_RULES = {
@@ -134,35 +139,52 @@ def _canonical(request, params) -> bool:
 
 
 class SharedPageMiddleware:
-    """Serve a shared page, or a member layer, that is current, before the session and the
-    user are loaded."""
+    """Serve a shared page (with a member's layer in it), or a member layer, that is current,
+    before the session and the user are loaded."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method == "GET" and (layer := _layer_hit(request)) is not None:
-            return layer
-        if request.method in ("GET", "HEAD") and (role := self._role(request.COOKIES)):
+        if request.method == "GET" and (match := LAYER_PATH_RE.fullmatch(request.path_info)):
+            layer = _member_layer(request, question_id=int(match[1]) if match[1] else None)
+            if layer.parts is not None:
+                return layer_document(layer.parts)
+        elif request.method in ("GET", "HEAD") and (role := self._role(request.COOKIES)):
             stored = _pages.get(_page_key(request))
             if stored is not None and _shared_cache():
                 version_key, version, content, question_id = stored
+                if role == "member":
+                    return self._member_page(request, stored)
                 visitor_view = None
-                if question_id is not None and role == "visitor":
+                if question_id is not None:
                     visitor_view = view_key(question_id=question_id, who=client_ip(request))
                 found = cache.get_many([version_key] + ([visitor_view] if visitor_view else []))
                 if found.get(version_key) == version:
-                    if role == "visitor":  # a member's view and presence: the layer's request
-                        request.user = AnonymousUser()
-                        presence_touch(visitor=visitor_id(request))
-                        if visitor_view and visitor_view not in found:
-                            view_count(request, question_id)
-                    if role == "member":
-                        content = member_pending(content)
+                    request.user = AnonymousUser()
+                    presence_touch(visitor=visitor_id(request))
+                    if visitor_view and visitor_view not in found:
+                        view_count(request, question_id)
                     response = HttpResponse(content)
                     patch_vary_headers(response, ("Cookie",))  # as the page rendered for them
                     return response
         return self.get_response(request)
+
+    def _member_page(self, request, stored):
+        """The shared page for a member, with their layer in it when all of it is kept (in
+        the same read as the page's version); else forum.js asks /me/layer/ for it."""
+        version_key, version, content, question_id = stored
+        layer = MemberLayer(parts=None, found=None)
+        if request.method == "GET":
+            layer = _member_layer(request, question_id=question_id, also=(version_key,))
+        found = cache.get_many([version_key]) if layer.found is None else layer.found
+        if found.get(version_key) != version:
+            return self.get_response(request)
+        response = HttpResponse(member_pending(content, layer=layer.parts))
+        patch_vary_headers(response, ("Cookie",))  # as the page rendered for them
+        if layer.parts is not None:
+            response["Cache-Control"] = "private"  # the member's own parts are in it
+        return response
 
     @staticmethod
     def _role(cookies) -> str | None:
@@ -261,42 +283,47 @@ def layer_document(parts: list[bytes]) -> HttpResponse:
     return response
 
 
-def _layer_hit(request) -> HttpResponse | None:
-    """The member layer from its kept parts, when every one is current for this session."""
-    match = LAYER_PATH_RE.fullmatch(request.path_info)
+class MemberLayer(NamedTuple):
+    parts: list[bytes] | None  # the layer's parts, when every one is current for the session
+    found: dict | None  # what the read found (with the keys asked `also`); None: no read
+
+
+def _member_layer(request, *, question_id: int | None, also=()) -> MemberLayer:
+    """The member layer from its kept parts, when every one is current for this session, in
+    one read from Redis with the keys `also`; counts the member's view and presence then."""
     cookies = request.COOKIES
-    if not match or cookies.get(MEMBER_COOKIE) != "1" or not _shared_cache():
-        return None
+    missing = MemberLayer(parts=None, found=None)
+    if cookies.get(MEMBER_COOKIE) != "1" or not _shared_cache():
+        return missing
     if settings.SESSION_COOKIE_NAME not in cookies or settings.CSRF_COOKIE_NAME not in cookies:
-        return None  # (the view sets the CSRF cookie forum.js reads)
+        return missing  # (the view sets the CSRF cookie forum.js reads)
     session_key = cookies[settings.SESSION_COOKIE_NAME]
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     if store.session_key is None:  # not a session key at all
-        return None
+        return missing
     user_id = _session_users.get(session_key)
     if user_id is None:  # the first layer of this session here: read it first
         user_id = store.get(SESSION_KEY)
         if user_id is None:
-            return None
+            return missing
         if len(_session_users) >= SESSION_USERS_MAX:
             _session_users.clear()
         user_id = _session_users[session_key] = int(user_id)
-    question_id = int(match[1]) if match[1] else None
     member_version = member_version_key(user_id)
     nav = member_part_key(user_id=user_id, question_id=None)
-    keys = [store.cache_key, member_version, nav]  # the session as cached_db keeps it in Redis
+    keys = [*also, store.cache_key, member_version, nav]  # the session as cached_db keeps it
     if question_id is not None:
         page_version = question_version_key(question_id)
         own = member_part_key(user_id=user_id, question_id=question_id)
         seen = view_key(question_id=question_id, who=user_id)
         keys += [page_version, own, seen]
-    found = cache.get_many(keys)
+    found = cache.get_many(list(dict.fromkeys(keys)))  # (a question page's version is `also`)
     session = found.get(store.cache_key) or {}
     if session.get(SESSION_KEY) != str(user_id):  # ended, or another user's now
         _session_users.pop(session_key, None)
-        return None
+        return MemberLayer(parts=None, found=found)
     if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
-        return None
+        return MemberLayer(parts=None, found=found)
     auth_hash = session.get(HASH_SESSION_KEY)
 
     def current(key: str, versions: tuple) -> bytes | None:
@@ -311,17 +338,32 @@ def _layer_hit(request) -> HttpResponse | None:
         parts.append(shared[2] if shared is not None and shared[1] == versions[1] else None)
         parts.append(current(own, versions))
     if None in parts:
-        return None
+        return MemberLayer(parts=None, found=found)
     if question_id is not None and seen not in found:
         _view_count_of(question_id=question_id, who=user_id)
     presence_touch(visitor=f"u:{user_id}")
-    return layer_document(parts)
+    return MemberLayer(parts=parts, found=found)
 
 
-def member_pending(content: bytes) -> bytes:
+def member_pending(content: bytes, *, layer: list[bytes] | None = None) -> bytes:
     """The shared page as a member gets it: its <html> marked so that the visitor's account
-    links stay hidden (theme.css) until forum.js has put the member's header in their place."""
-    return content.replace(b'<html lang="en">', b'<html lang="en" class="member-pending">', 1)
+    links stay hidden (theme.css) until forum.js has put the member's header in their place;
+    with their `layer`, when it is kept, at the end of its <body> (forum.js applies it there
+    instead of asking /me/layer/ for it). One copy of the page: a busy page is 200 KiB."""
+    at = content.find(_HTML_TAG)
+    if at < 0:
+        return content
+    start = at + len(_HTML_TAG) - 1  # at its ">"
+    end = content.rfind(b"</body>") if layer is not None else -1
+    inline = []
+    if end < 0:
+        end = len(content)
+    else:
+        inline = [b'<template id="member-layer">', b"\n".join(layer), b"</template>\n"]
+    page = memoryview(content)
+    return b"".join(
+        [page[:start], b' class="member-pending"', page[start:end], *inline, page[end:]]
+    )
 
 
 def _version_to_store(version_key: str) -> str | None:

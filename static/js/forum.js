@@ -93,9 +93,29 @@
     announce(text);
   });
 
+  // The layer's pieces in order; a <template data-each="id:score ..."> holds the pieces of
+  // many answers, with {id} and {score} in place of each one's: one copy per pair.
+  function layerPieces(layer) {
+    var pieces = [];
+    layer.querySelectorAll("template[data-target], template[data-each]").forEach(function (piece) {
+      if (!piece.dataset.each) { pieces.push(piece); return; }
+      var markup = piece.innerHTML;
+      piece.dataset.each.split(" ").forEach(function (row) {
+        var values = row.split(":");
+        var copy = document.createElement("template");
+        copy.innerHTML = markup.split("{id}").join(values[0]).split("{score}").join(values[1]);
+        copy.content.querySelectorAll("template[data-target]").forEach(function (each) {
+          pieces.push(each);
+        });
+      });
+    });
+    return pieces;
+  }
+
   // Members get the page every reader gets (hub/forum/page_cache.py) once this browser has
-  // shown it runs this script (cookie gh_js); their own parts come from one request to
-  // /me/layer/ (hub/forum/views/layer.py), each a <template> naming where it goes.
+  // shown it runs this script (cookie gh_js); their own parts (hub/forum/views/layer.py), each
+  // a <template> naming where it goes, come in the page when the server kept them all, else
+  // from one request to /me/layer/.
   function setupMemberLayer() {
     var secure = location.protocol === "https:" ? "; secure" : "";
     document.cookie = "gh_js=1; path=/; max-age=31536000; samesite=lax" + secure;
@@ -107,17 +127,29 @@
       reveal();
       return;
     }
-    var question = location.pathname.match(/^\/questions\/(\d+)\//);
-    var url = "/me/layer/" + (question ? "questions/" + question[1] + "/" : "");
-    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then(function (r) { return r.ok ? r.text() : ""; })
-      .then(function (html) {
-        // Parsed in this document, as the page was (<noscript> holds text); the pieces stay
-        // inert <template>s until placed, and innerHTML never runs a script.
-        var layer = document.createElement("div");
-        layer.innerHTML = html;
+    // The page brings the layer when the server kept all of it; else it is asked for.
+    var inline = document.getElementById("member-layer");
+    var arrived;
+    if (inline) {
+      inline.remove();
+      arrived = Promise.resolve(inline.content);
+    } else {
+      var question = location.pathname.match(/^\/questions\/(\d+)\//);
+      var url = "/me/layer/" + (question ? "questions/" + question[1] + "/" : "");
+      arrived = fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) {
+          // Parsed in this document, as the page was (<noscript> holds text); the pieces
+          // stay inert <template>s until placed, and innerHTML never runs a script.
+          var layer = document.createElement("div");
+          layer.innerHTML = html;
+          return layer;
+        });
+    }
+    arrived
+      .then(function (layer) {
         if (layer.querySelector("template[data-reload]")) { location.reload(); return; }
-        layer.querySelectorAll("template[data-target]").forEach(function (piece) {
+        layerPieces(layer).forEach(function (piece) {
           var target = document.querySelector(piece.dataset.target);
           var content = document.importNode(piece.content, true);
           if (piece.dataset.select) content = content.querySelector(piece.dataset.select);

@@ -12,9 +12,11 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
+from hub.accounts.member_version import member_version_bump
+from hub.forum import services as forum_services
 from hub.forum.services import limits
 from hub.forum.views import layer as layer_views
-from tests.factories import thread_with_every_role
+from tests.factories import answer_make, thread_with_every_role, user_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,6 +66,13 @@ def test_shared_page_with_the_layer_equals_the_page_rendered_for_the_member(
     page, live_server, scene, role, monkeypatch
 ):
     user = scene["people"][role]
+    # answers every role sees alike, with their own scores: the layer sends their pieces once,
+    # forum.js makes each one's from its id and score
+    author, voter = user_make("layer_author"), user_make("layer_voter", reputation=500)
+    for value in (1, -1):
+        body = f"Another answer, voted {value}."
+        extra = answer_make(author=author, question=scene["question"], body=body)
+        forum_services.vote_cast(user=voter, target=extra, value=value)
     _sign_in(page, user, live_server.url)
     rendered = []  # the layer's parts rendered by its view (not taken from the cache)
     render = layer_views.render_to_string
@@ -81,6 +90,8 @@ def test_shared_page_with_the_layer_equals_the_page_rendered_for_the_member(
         "/search/?q=flat+epoch",
         question_path,  # now the member's parts are kept: the layer comes from the cache
     ]
+    layer_requests = []
+    page.on("request", lambda request: "/me/layer/" in request.url and layer_requests.append(1))
     for number, path in enumerate(paths):
         if number == len(paths) - 1:
             rendered.clear()
@@ -89,19 +100,26 @@ def test_shared_page_with_the_layer_equals_the_page_rendered_for_the_member(
         served_alone = page.evaluate(SNAPSHOT_JS)
         assert user.username in page.locator(".nav-user").inner_text()
 
+        layer_requests.clear()
         with page.expect_response(lambda r, path=path: r.url.endswith(path)) as document:
             page.goto(path)
         html = document.value.text()
         if role == "moderator":  # never shared: hidden posts and moderation controls
             assert "Log out" in html
-        else:  # the page every reader gets, then the member's layer
-            assert "Log out" not in html and "csrfmiddlewaretoken" not in html
+        else:  # the page every reader gets, then the member's layer: in it when it is kept
+            shared, kept, layer = html.partition('<template id="member-layer">')
+            assert "Log out" not in shared and "csrfmiddlewaretoken" not in shared
+            assert 'name="csrfmiddlewaretoken" value="' not in layer.replace('value=""', "")
             page.wait_for_function(
                 "name => document.querySelector('.nav-user').textContent.includes(name)",
                 arg=user.username,
             )
             if path.startswith("/questions/") and path.count("/") > 3:
                 page.wait_for_selector("#your-answer form")
+            if number == len(paths) - 1 and role != "asker":
+                assert kept and not layer_requests  # the layer from the cache, in the page
+            else:
+                assert not kept and len(layer_requests) == 1
         assert page.evaluate(SNAPSHOT_JS) == served_alone, (role, path)
     # the asker's own part is not kept (its trace states change with no bump)
     asker_parts = ["forum/_layer_nav.html", "forum/_layer_own.html"]
@@ -158,5 +176,6 @@ def test_a_member_never_sees_the_log_in_header_while_their_layer_is_on_its_way(
 
     page.unroute("**/me/layer/**")
     page.route("**/me/layer/**", lambda route: route.abort())
+    member_version_bump(user_id=member.pk)  # their kept parts are stale: the page asks for them
     page.goto(question.get_absolute_url())
     expect(header.get_by_role("link", name="Log in")).to_be_visible()  # no layer: not a blank

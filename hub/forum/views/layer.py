@@ -1,17 +1,19 @@
-"""The member layer: what differs for a member on a shared page (hub.forum.page_cache), in
-one small request forum.js makes after the page: their header, and on a question page their
-votes, controls, comment and answer forms, follow state and their own hidden answers.
+"""The member layer: what differs for a member on a shared page (hub.forum.page_cache): their
+header, and on a question page their votes, controls, comment and answer forms, follow state
+and their own hidden answers. The shared page brings it when all its parts are kept; else
+forum.js asks for it here, in one small request after the page.
 
 Each piece is rendered by the include the page itself uses, for the member and for the
 page's own path, so the document forum.js makes equals the page rendered for them alone
 (tests/browser/test_member_layer.py compares the two per role). What is the same for every
 member on a version of the page (the forms, and the controls of the answers they neither
-wrote nor voted on) is rendered once per version (page_cache.shared_markup); the member's own
-parts are stored for them (page_cache.member_part_store), so that their next layer request is
-answered from the cache by the middleware. No part holds a CSRF token: forum.js gives their
+wrote nor voted on) is rendered once per version (page_cache.shared_markup), the pieces of
+those answers once for all of them (EACH_ANSWER); the member's own parts are stored for them
+(page_cache.member_part_store), so that their next page brings the layer from the cache. No part holds a CSRF token: forum.js gives their
 forms the member's, from the CSRF cookie."""
 
 import copy
+from types import SimpleNamespace
 
 from django.contrib.auth import HASH_SESSION_KEY
 from django.http import Http404, HttpResponse
@@ -42,6 +44,13 @@ def _page_request(request, path: str):
     return page_request
 
 
+# An answer every member sees in the same state, as the shared part renders it once for all such
+# answers: forum.js puts each one's id and score in place of these placeholders.
+EACH_ANSWER = SimpleNamespace(
+    pk="{id}", score="{score}", my_vote=0, is_own=False, is_accepted=False, is_hidden=False
+)
+
+
 def _answer_states(answers, *, question, votes: dict, viewer_id) -> list:
     for answer in answers:
         answer.my_vote = votes.get(f"a{answer.pk}", 0)
@@ -55,11 +64,16 @@ def _shared_part(request, question, *, is_asker: bool) -> bytes:
 
     def render_part() -> str:
         rows = selectors.question_answer_rows(question=question)
+        _answer_states(rows, question=question, votes={}, viewer_id=None)
         context = {
             "request": request,
             "user": request.user,  # only asked whether someone is logged in
             "question": question,
-            "answers": _answer_states(rows, question=question, votes={}, viewer_id=None),
+            # the accepted answer's pieces as they are; the others' made by forum.js from one
+            # rendering (their placeholders) and their ids and scores
+            "answers": [answer for answer in rows if answer.is_accepted],
+            "each_answer": EACH_ANSWER,
+            "each_rows": " ".join(f"{a.pk}:{a.score}" for a in rows if not a.is_accepted),
             "is_asker": is_asker,
             "can_moderate": False,
             "answer_form": AnswerForm(),

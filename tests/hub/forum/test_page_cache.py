@@ -1,5 +1,6 @@
 """Cached markup on the question page and the lists is never stale after a write."""
 
+import re
 import threading
 
 import pytest
@@ -435,10 +436,27 @@ def layered_member(client, make_user):
 
 
 def _layer(client, question) -> str:
+    """The layer with its pieces per answer made as forum.js makes them (data-each)."""
     response = client.get(f"/me/layer/questions/{question.pk}/")
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
-    return response.content.decode()
+    return _each_expanded(response.content.decode())
+
+
+def _each_expanded(layer: str) -> str:
+    start = re.search(r'<template data-each="([^"]*)">', layer)
+    if start is None:
+        return layer
+    depth, end = 1, start.end()
+    for tag in re.finditer(r"<(/?)template\b", layer[start.end() :]):
+        depth += -1 if tag[1] else 1
+        if depth == 0:
+            end = start.end() + tag.start()
+            break
+    markup = layer[start.end() : end]
+    pairs = [row.split(":") for row in start[1].split()]
+    pieces = "".join(markup.replace("{id}", pk).replace("{score}", s) for pk, s in pairs)
+    return layer[: start.start()] + pieces + layer[end + len("</template>") :]
 
 
 def test_layered_member_sees_every_write_at_once_on_the_page_and_in_the_layer(
@@ -585,3 +603,47 @@ def test_kept_layer_ends_with_the_session_a_password_change_or_a_moderators_role
     client.logout()
     client.cookies["gh_member"] = "1"  # a stale hint
     assert "<template" not in _layer(client, question)
+
+
+def _inline_layer(response) -> str:
+    """The layer a member's shared page brings (forum.js applies it), or "" when it brings
+    none (then forum.js asks /me/layer/ for it)."""
+    html = response.content.decode()
+    shared, _, layer = html.partition('<template id="member-layer">')
+    assert "Log out" not in shared and "csrfmiddlewaretoken" not in shared
+    return _each_expanded(layer.rpartition("</template>\n</body>")[0])
+
+
+def test_a_members_shared_page_brings_their_kept_layer_and_never_a_stale_one(
+    client, layered_member, question, answer, answerer
+):
+    from hub.notifications import services as notifications
+
+    url = question.get_absolute_url()
+    client.get(url)  # the shared page, now cached
+    assert _inline_layer(client.get(url)) == ""  # nothing kept for the member yet
+    kept = _layer(client, question)
+    response = client.get(url)
+    assert response["Cache-Control"] == "private"  # their own parts are in it
+    assert response["Vary"] == "Cookie"
+    layer = _inline_layer(response)
+    assert layer == kept  # as its request brings it
+    assert f"/users/{layered_member.username}/" in layer and "Log out" in layer
+    assert 'name="csrfmiddlewaretoken" value="' not in layer.replace('value=""', "")
+
+    services.vote_cast(user=layered_member, target=answer, value=1)  # the page's version
+    assert _inline_layer(client.get(url)) == ""
+    assert "Withdraw your upvote" in _layer(client, question)
+    assert "Withdraw your upvote" in _inline_layer(client.get(url))
+
+    notifications.notify(  # the member's version
+        recipient=layered_member, actor=answerer, verb="mentioned", text="Look", url="/x/"
+    )
+    assert _inline_layer(client.get(url)) == ""
+    assert 'aria-label="1 unread"' in _layer(client, question)
+    assert 'aria-label="1 unread"' in _inline_layer(client.get(url))
+    client.get("/questions/")  # the list as it is now, cached
+    assert 'aria-label="1 unread"' in _inline_layer(client.get("/questions/"))  # their header
+
+    client.cookies["sessionid"] = "x" * 32  # a session that is not theirs (ended)
+    assert _inline_layer(client.get(url)) == ""
