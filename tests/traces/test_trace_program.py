@@ -125,6 +125,13 @@ def test_label_smoothing_that_cannot_be_read_is_recorded_as_unknown(monkeypatch)
     assert found["options"] == {"label_smoothing": None}
 
 
+def test_cross_entropys_ignore_index_is_recorded_signed():
+    # autograd hands the saved int64 back unsigned (-100 as 2**64 - 100)
+    x = torch.randn(4, 3, requires_grad=True)
+    loss = nn.functional.cross_entropy(x, torch.tensor([0, 1, -100, 2]))
+    assert loss_module.identify_loss(loss)["options"]["ignore_index"] == -100
+
+
 def test_a_weighted_sum_of_two_losses_is_not_taken_for_label_smoothing():
     x = torch.randn(8, 5, requires_grad=True)
     y = torch.randint(0, 5, (8,))

@@ -162,7 +162,14 @@ def _is_l1(node) -> bool:
 
 def _saved(node, attribute: str):
     with contextlib.suppress(Exception):
-        value = getattr(node, attribute)
+        value = signed(getattr(node, attribute))
         if isinstance(value, bool | int | float) and math.isfinite(float(value)):
             return value
     return None
+
+
+def signed(value):
+    """A saved int64 autograd hands back as unsigned (-1 as 2**64 - 1), signed again."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 2**63:
+        return value - 2**64
+    return value

@@ -19,6 +19,7 @@ import math
 
 import torch
 
+from traces.recorder.loss import signed
 from traces.recorder.tensors import DTYPE_NAMES, tensor_summary
 
 LOSS_PROGRAM_VERSION = 1
@@ -35,7 +36,7 @@ class LossUnexpressible(Exception):
 
 
 def _int_list(value) -> list[int]:
-    return [_signed(int(v)) for v in (value if isinstance(value, list | tuple) else [value])]
+    return [signed(int(v)) for v in (value if isinstance(value, list | tuple) else [value])]
 
 
 class _Walk:
@@ -245,7 +246,7 @@ def _shape_of(value: torch.Tensor) -> dict:
 
 def _saved(node, attribute: str):
     with contextlib.suppress(Exception):
-        return _signed(getattr(node, attribute))
+        return signed(getattr(node, attribute))
     return None
 
 
@@ -384,29 +385,22 @@ def _index(walk, node, kids):
 
 def _slice(walk, node, kids):
     names = ("dim", "start", "end", "step")
-    dim, start, end, step = (_signed(_saved(node, f"_saved_{k}")) for k in names)
+    dim, start, end, step = (_saved(node, f"_saved_{k}") for k in names)
     if not all(isinstance(v, int) for v in (dim, start, step)) or not isinstance(end, int):
         raise LossUnexpressible("a slice whose bounds are not recorded")
     end = min(end, 2**62)
     return "aten.slice.Tensor", [walk.emit(_first(node, kids)), dim, start, end, step]
 
 
-def _signed(value):
-    """A saved int64 autograd hands back as unsigned (-1 as 2**64 - 1)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 2**63:
-        return value - 2**64
-    return value
-
-
 def _select(walk, node, kids):
-    dim, index = _signed(_saved(node, "_saved_dim")), _signed(_saved(node, "_saved_index"))
+    dim, index = _saved(node, "_saved_dim"), _saved(node, "_saved_index")
     if not isinstance(dim, int) or not isinstance(index, int):
         raise LossUnexpressible("a select whose index is not recorded")
     return "aten.select.int", [walk.emit(_first(node, kids)), dim, index]
 
 
 def _unsqueeze(walk, node, kids):
-    dim = _signed(_saved(node, "_saved_dim"))
+    dim = _saved(node, "_saved_dim")
     if not isinstance(dim, int):
         raise LossUnexpressible("an unsqueeze without its dimension")
     return "aten.unsqueeze.default", [walk.emit(_first(node, kids)), dim]
