@@ -88,7 +88,11 @@ def _input(raw, i: int) -> LossInput:
     kind = raw.get("kind")
     if kind == "output":
         index = raw.get("index")
-        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < 64:
+        if (
+            not isinstance(index, int)
+            or isinstance(index, bool)
+            or not 0 <= index < MAX_OUTPUT_INDEX
+        ):
             raise ProgramError(f"loss input {node!r} has an invalid output index")
         return LossInput(node, kind, index, {})
     if kind == "parameter":

@@ -24,6 +24,8 @@ from hub.accounts.models import Profile
 
 from .models import Answer, Question, Tag
 
+# Markers around matched words in snippets: templates escape the text, then turn these into
+# <mark>. They are control characters, so user text cannot forge them (forms strip them).
 MARK_START = "\x02"
 MARK_STOP = "\x03"
 MIN_WORDS = 15

@@ -40,10 +40,7 @@ SIMILAR_MIN_TITLE = 8  # characters typed before "similar questions" are looked 
 # pg_trgm word similarity above which a title counts as similar (pg_trgm's own default is 0.6
 # for word_similarity; titles phrased differently need a lower bar, measured on the demo data).
 SIMILAR_THRESHOLD = 0.35
-# Markers around matched words in snippets (search_rows): templates escape the text, then turn
-# these into <mark>. They are control characters, so user text cannot forge them (forms strip
-# them).
-SNIPPET_WORDS = 30
+SNIPPET_WORDS = 30  # the SQLite fallback's snippets
 FALLBACK_STEM = 6
 # Common English words of four letters or more that say nothing about a problem.
 STOPWORDS = frozenset(

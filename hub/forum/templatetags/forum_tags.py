@@ -8,7 +8,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
-from hub.forum.selectors import MARK_START, MARK_STOP
+from hub.forum.search_rows import MARK_START, MARK_STOP
 
 register = template.Library()
 
